@@ -1,0 +1,5 @@
+import sys
+
+from emstudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,245 @@
+"""The ``emstudio`` command (FORMATS.md "Command line").
+
+Imports only what each command needs, so ``emstudio fit`` starts fast and never loads Qt.
+Every error ends in one line on standard error and a non-zero exit status, never a traceback
+(set EMSTUDIO_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+PROG = "emstudio"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (and points at --help)."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    return value
+
+
+def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int) -> None:
+    group = parser.add_argument_group("fit options")
+    group.add_argument("--columns", metavar="a,b,...",
+                       help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--k", type=_positive_int, default=2, metavar="K", help="number of components (default 2)")
+    group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
+                       help="covariance model (default full)")
+    group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
+                       help="start: kmeans, kmeans++, random, random-data, seed-step0, or a result/parameter "
+                            "file (default kmeans)")
+    group.add_argument("--restarts", type=_positive_int, default=restarts_default, metavar="N",
+                       help=f"starts tried, best log-likelihood kept (default {restarts_default})")
+    group.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+                       help="random seed; same seed, same result (default 0)")
+    group.add_argument("--max-iter", type=_non_negative_int, default=500, metavar="N",
+                       help="most EM iterations (default 500)")
+    group.add_argument("--tol", type=_non_negative_float, default=1e-6, metavar="T",
+                       help="stop when the mean per-sample log-likelihood rises by less than T; "
+                            "0 runs exactly --max-iter iterations (default 1e-6)")
+    group.add_argument("--reg-covar", type=_non_negative_float, default=1e-6, metavar="R",
+                       help="added to every covariance's diagonal after each M-step (default 1e-6)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emstudio import __version__
+
+    parser = _OneLineParser(
+        prog=PROG,
+        description="EM Studio: explore Gaussian-mixture fits made by the EM algorithm.",
+        epilog="Run without a command to open the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"emstudio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+
+    fit = commands.add_parser("fit", help="fit a Gaussian mixture to a data file",
+                              description="Fit a Gaussian mixture to DATA by EM and report it.")
+    fit.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    _add_fit_options(fit, restarts_default=1)
+    fit.add_argument("--out", metavar="RESULT.json",
+                     help="write the result file here ('-' for standard output)")
+    fit.add_argument("--labels", metavar="LABELS.csv",
+                     help="write each sample's component and responsibilities here")
+    fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+
+    gui = commands.add_parser("gui", help="open the window with DATA loaded")
+    gui.add_argument("data", metavar="DATA", nargs="?")
+    _add_fit_options(gui, restarts_default=1)
+    return parser
+
+
+def _progress_printer(stream, max_iter: int, restarts: int):
+    """A snapshot callback that redraws one progress line at most ten times a second."""
+    state = {"last": 0.0}
+
+    def show(restart: int, snapshot) -> None:
+        now = time.monotonic()
+        if now - state["last"] < 0.1 and not snapshot.converged:
+            return
+        state["last"] = now
+        prefix = f"start {restart + 1}/{restarts}  " if restarts > 1 else ""
+        stream.write(f"\r{prefix}iteration {snapshot.iteration}/{max_iter}  "
+                     f"log L {snapshot.log_likelihood:.6g}\033[K")
+        stream.flush()
+
+    return show
+
+
+def _resolve_init(init: str, covariance_type: str):
+    from emstudio.core.init import INIT_METHODS
+    from emstudio.errors import EmstudioError
+
+    if init in INIT_METHODS:
+        return init
+    if not os.path.exists(init):
+        raise EmstudioError(f"--init {init!r} is neither a start ({', '.join(INIT_METHODS)}) nor an existing file")
+    from emstudio.io.results import read_params_file
+
+    return read_params_file(init, covariance_type)
+
+
+def _check_outputs(outputs: list[str], data_path: str) -> None:
+    from emstudio.errors import EmstudioError
+    from emstudio.io.atomic import refuse_overwriting_inputs
+
+    real = [o for o in outputs if o and o != "-"]
+    if len(set(map(os.path.abspath, real))) < len(real):
+        raise EmstudioError("--out and --labels name the same file")
+    for out in real:
+        refuse_overwriting_inputs(out, [data_path])
+        parent = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(parent):
+            raise EmstudioError(f"cannot write {out}: directory {parent} does not exist")
+
+
+def _print_summary(result, columns, stream) -> None:
+    params = result.params
+    state = "converged" if result.converged else ("stopped" if result.stopped else "not converged")
+    stream.write(f"K={params.n_components} {params.covariance_type}: log L = {result.log_likelihood:.6f}  "
+                 f"BIC = {result.bic:.4f}  AIC = {result.aic:.4f}  ICL = {result.icl:.4f}\n")
+    stream.write(f"{result.n_iter} iterations, {state}; {result.n_samples} samples, columns {', '.join(columns)}\n")
+    for k in range(params.n_components):
+        mean = ", ".join(f"{v:.6g}" for v in params.means[k])
+        flag = "  (degenerate)" if k in result.degenerate else ""
+        stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
+
+
+def command_fit(args) -> int:
+    from emstudio.core.em import FitSettings, fit_mixture
+    from emstudio.io.data import load_data
+
+    _check_outputs([args.out, args.labels], args.data)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    loaded = load_data(args.data, columns=columns)
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    init = _resolve_init(args.init, args.covariance)
+    settings = FitSettings(k=args.k, covariance_type=args.covariance, init=init, seed=args.seed,
+                           restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
+                           reg_covar=args.reg_covar)
+    progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
+    try:
+        result = fit_mixture(loaded.values, settings, column_names=loaded.columns, on_snapshot=progress)
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\033[K")
+    if result.degenerate:
+        which = ", ".join(map(str, result.degenerate))
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
+                         "try a smaller K, another start or a larger --reg-covar\n")
+    if args.out or args.labels:
+        from emstudio.io.results import result_to_dict, write_json, write_labels
+
+        if args.out:
+            content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
+                                     n_dropped=loaded.report.n_dropped)
+            if args.out == "-":
+                import json
+
+                sys.stdout.write(json.dumps(content, indent=2, allow_nan=False) + "\n")
+            else:
+                write_json(args.out, content)
+        if args.labels:
+            from emstudio.core.em import responsibilities
+
+            resp = responsibilities(loaded.values, result.params)
+            write_labels(args.labels, loaded.values, loaded.columns, resp)
+    if not args.quiet and args.out != "-":
+        _print_summary(result, loaded.columns, sys.stdout)
+    return 0
+
+
+def command_open(args) -> int:
+    sys.stderr.write(
+        f"{PROG}: the window is not part of this version yet. Available now:\n"
+        f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
+        f"  {PROG} --help for every option\n"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"fit": command_fit, "gui": command_open, None: command_open}
+    from emstudio.errors import EmstudioError
+
+    try:
+        return handlers[args.command](args)
+    except EmstudioError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{PROG}: interrupted\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write(f"{PROG}: error: not enough memory for this data and K\n")
+        return 1
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # the promise: one line, never a traceback
+        if os.environ.get("EMSTUDIO_DEBUG"):
+            raise
+        sys.stderr.write(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+                         "(set EMSTUDIO_DEBUG=1 to see the traceback)\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Checks before and after a fit: can this data hold K components, and did any component collapse?"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from emstudio.core.params import MixtureParams
+from emstudio.errors import DataError, FitError
+
+# A component is degenerate when its covariance, less reg_covar and measured in units of the
+# data's own variances, has an eigenvalue below this (a standard deviation under 1/1000 of the
+# data's), or when its effective size Nₖ is below d + 1.
+DEGENERATE_RELATIVE_EIGENVALUE = 1e-6
+# Squared values above this overflow the covariance sums in float64.
+LARGEST_SAFE_VALUE = 1e150
+
+
+def _column_name(index: int, names: Sequence[str] | None) -> str:
+    return repr(names[index]) if names is not None and index < len(names) else f"{index}"
+
+
+def count_distinct_rows(X: np.ndarray, at_least: int) -> int:
+    """Number of distinct rows of X (n, d), or any number ≥ ``at_least`` once that many are found.
+
+    Looks at a prefix first, so data with plenty of distinct points costs almost nothing.
+    """
+    prefix = X[: max(1000, 50 * at_least)]
+    found = np.unique(prefix, axis=0).shape[0]
+    if found >= at_least or prefix.shape[0] == X.shape[0]:
+        return found
+    return np.unique(X, axis=0).shape[0]
+
+
+def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = None) -> None:
+    """Raise DataError / FitError with one clear line if X (n, d) cannot hold K components."""
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise DataError("no data columns to fit")
+    n, d = X.shape
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise FitError(f"K must be a whole number ≥ 1, got {k}")
+    if n == 0:
+        raise DataError("no usable samples (every row was dropped or the file has none)")
+    if not np.all(np.isfinite(X)):
+        raise DataError("the data contains NaN or infinite values")
+    if np.abs(X).max() > LARGEST_SAFE_VALUE:
+        raise DataError("values are too large for the covariance to be computed in float64; "
+                        "standardise the data (--standardize)")
+    if k > n:
+        raise FitError(f"K={k} components, but there are only {n} usable samples")
+    constant = np.flatnonzero(X.max(axis=0) == X.min(axis=0)) if n > 1 else []
+    if len(constant):
+        names = ", ".join(_column_name(int(i), column_names) for i in constant)
+        raise DataError(f"column {names} is constant, so no covariance can be estimated; "
+                        "leave it out with --columns")
+    distinct = count_distinct_rows(X, k)
+    if distinct < k:
+        raise FitError(f"K={k} components, but the data has only {distinct} distinct point"
+                       f"{'s' * (distinct != 1)}")
+
+
+def data_variances(X: np.ndarray) -> np.ndarray:
+    """Per-column variances (d,) used as the yardstick for collapse; zero columns count as 1."""
+    variances = X.var(axis=0)
+    return np.where(variances > 0, variances, 1.0)
+
+
+def smallest_relative_eigenvalues(params: MixtureParams, variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """(K,) smallest eigenvalue of each Σₖ − reg_covar·I in units of the data's variances."""
+    scale = 1.0 / np.sqrt(variances)
+    full = params.full_covariances() - reg_covar * np.eye(params.n_features)[None]
+    standardised = full * scale[None, :, None] * scale[None, None, :]
+    return np.linalg.eigvalsh(standardised)[:, 0]
+
+
+def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, variances: np.ndarray,
+                          reg_covar: float) -> list[int]:
+    """Indices of components that collapsed: a vanishing covariance direction or Nₖ < d + 1."""
+    small = smallest_relative_eigenvalues(params, variances, reg_covar) < DEGENERATE_RELATIVE_EIGENVALUE
+    few = np.asarray(component_sizes) < params.n_features + 1
+    return [int(i) for i in np.flatnonzero(small | few)]

@@ -1,0 +1,253 @@
+"""The EM loop: snapshots per iteration, convergence, restarts, and the fitted result.
+
+Iteration t is one E-step (q_t = p(z | x, θₜ₋₁)) then one M-step (θₜ = argmax Q(θ | θₜ₋₁)).
+Snapshot t carries θₜ with its own log L(θₜ) and the bound terms of both half-steps, so a view
+can show log L = F + KL touching after the E-step and separating after the M-step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emstudio.core.checks import check_fit_data, data_variances, degenerate_components
+from emstudio.core.engine import MixtureEngine, PassResult
+from emstudio.core.estep import BoundTerms
+from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
+from emstudio.core.mstep import expected_complete_log_likelihood, m_step
+from emstudio.core.params import MixtureParams, check_covariance_type, n_free_parameters
+from emstudio.errors import FitError
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The state after iteration ``iteration`` (0 is the start). K-sized; immutable.
+
+    log_likelihood: log L(θₜ) over all n samples; component_sizes: Nₖ (K,) under θₜ's own
+    responsibilities; sum_log_max_resp: Σᵢ log maxₖ rᵢₖ under θₜ (for ICL); after_e: the bound
+    terms of (q_t, θₜ₋₁), after_m: of (q_t, θₜ); both None at iteration 0.
+    """
+
+    iteration: int
+    params: MixtureParams
+    log_likelihood: float
+    n_samples: int
+    component_sizes: np.ndarray
+    sum_log_max_resp: float
+    after_e: BoundTerms | None = None
+    after_m: BoundTerms | None = None
+    converged: bool = False
+
+    @property
+    def mean_log_likelihood(self) -> float:
+        return self.log_likelihood / self.n_samples
+
+
+def _check_finite(result: PassResult) -> PassResult:
+    if not np.isfinite(result.log_likelihood):
+        raise FitError("the log-likelihood is not finite: the data's scale overflows float64; "
+                       "standardise the data (--standardize)")
+    return result
+
+
+def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, tol: float,
+               reg_covar: float) -> Iterator[Snapshot]:
+    """Yield snapshot 0 (the start) and then one snapshot per EM iteration.
+
+    Stops after ``max_iter`` iterations, or once the mean per-sample log-likelihood rose by less
+    than ``tol`` (``tol`` = 0 never stops early). The caller may stop consuming at any time.
+    """
+    current = _check_finite(engine.run_pass(params))
+    n = engine.n_samples
+    yield Snapshot(0, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp)
+    for iteration in range(1, max_iter + 1):
+        new_params = m_step(current.stats, engine.covariance_type, reg_covar, previous=params)
+        after_e = BoundTerms(current.log_likelihood, current.expected_complete, current.entropy)
+        q_new = expected_complete_log_likelihood(current.stats, new_params)
+        following = _check_finite(engine.run_pass(new_params))
+        after_m = BoundTerms(following.log_likelihood, q_new, current.entropy)
+        change = (following.log_likelihood - current.log_likelihood) / n
+        converged = tol > 0 and change < tol
+        yield Snapshot(iteration, new_params, following.log_likelihood, n, following.stats.n_k,
+                       following.sum_log_max_resp, after_e, after_m, converged)
+        if converged:
+            return
+        params, current = new_params, following
+
+
+def bic(log_likelihood: float, n_parameters: int, n_samples: int) -> float:
+    """BIC = −2 log L + p ln n (lower is better)."""
+    return -2.0 * log_likelihood + n_parameters * float(np.log(n_samples))
+
+
+def aic(log_likelihood: float, n_parameters: int) -> float:
+    """AIC = −2 log L + 2p (lower is better)."""
+    return -2.0 * log_likelihood + 2.0 * n_parameters
+
+
+def icl(bic_value: float, sum_log_max_resp: float) -> float:
+    """ICL = BIC − 2 Σᵢ log maxₖ rᵢₖ (mclust's definition, lower is better)."""
+    return bic_value - 2.0 * sum_log_max_resp
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What a fit was asked to do. ``init`` is a method name or starting parameters."""
+
+    k: int = 2
+    covariance_type: str = "full"
+    init: str | MixtureParams = "kmeans"
+    seed: int = 0
+    restarts: int = 1
+    max_iter: int = 500
+    tol: float = 1e-6
+    reg_covar: float = 1e-6
+
+    def validate(self) -> None:
+        check_covariance_type(self.covariance_type)
+        if isinstance(self.init, str) and self.init not in INIT_METHODS:
+            raise FitError(f"unknown start {self.init!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
+        if isinstance(self.init, MixtureParams) and self.init.n_components != self.k:
+            raise FitError(f"the start has {self.init.n_components} components but K={self.k}")
+        if self.restarts < 1:
+            raise FitError(f"--restarts must be at least 1, got {self.restarts}")
+        if self.max_iter < 0:
+            raise FitError(f"--max-iter must be 0 or more, got {self.max_iter}")
+        if not (self.tol >= 0):
+            raise FitError(f"--tol must be 0 or more, got {self.tol}")
+        if not (self.reg_covar >= 0):
+            raise FitError(f"--reg-covar must be 0 or more, got {self.reg_covar}")
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """A finished fit: the kept restart's final parameters and what was measured of them."""
+
+    params: MixtureParams
+    log_likelihood: float
+    n_samples: int
+    n_iter: int
+    converged: bool
+    history: tuple[tuple[int, float], ...]
+    component_sizes: np.ndarray
+    sum_log_max_resp: float
+    degenerate: tuple[int, ...]
+    settings: FitSettings
+    restart_log_likelihoods: tuple[float, ...] = ()
+    restart_histories: tuple[tuple[tuple[int, float], ...], ...] = ()
+    restart_degenerate: tuple[bool, ...] = ()
+    best_restart: int = 0
+    stopped: bool = False
+    snapshots: tuple[Snapshot, ...] = field(default=(), repr=False)
+
+    @property
+    def n_parameters(self) -> int:
+        return n_free_parameters(self.params.covariance_type, self.params.n_components, self.params.n_features)
+
+    @property
+    def bic(self) -> float:
+        return bic(self.log_likelihood, self.n_parameters, self.n_samples)
+
+    @property
+    def aic(self) -> float:
+        return aic(self.log_likelihood, self.n_parameters)
+
+    @property
+    def icl(self) -> float:
+        return icl(self.bic, self.sum_log_max_resp)
+
+
+def _start(X, settings: FitSettings, rng: np.random.Generator) -> MixtureParams:
+    if isinstance(settings.init, MixtureParams):
+        start = params_for_type(settings.init, settings.covariance_type)
+        if start.n_features != X.shape[1]:
+            raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
+        return start
+    return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar)
+
+
+def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
+                stop: Callable[[], bool] | None = None,
+                on_snapshot: Callable[[int, Snapshot], None] | None = None,
+                keep_snapshots: bool = False,
+                engine_options: dict | None = None) -> FitResult:
+    """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
+
+    The best restart is the one with the highest final log L among those with no degenerate
+    component (among all, if every restart collapsed). ``stop()`` is asked before every iteration;
+    when it answers True the fit ends early with ``stopped`` set. ``on_snapshot(restart, snapshot)``
+    sees every snapshot as it is made.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    settings.validate()
+    check_fit_data(X, settings.k, column_names)
+    variances = data_variances(X)
+    restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
+    seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
+    runs = []
+    stopped = False
+    with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine:
+        for index, seed in enumerate(seeds):
+            start = _start(X, settings, np.random.default_rng(seed))
+            snapshots = []
+            last = None
+            for snapshot in iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
+                                       reg_covar=settings.reg_covar):
+                last = snapshot
+                if keep_snapshots:
+                    snapshots.append(snapshot)
+                else:
+                    snapshots.append((snapshot.iteration, snapshot.log_likelihood))
+                if on_snapshot is not None:
+                    on_snapshot(index, snapshot)
+                if stop is not None and stop():
+                    stopped = True
+                    break
+            degenerate = degenerate_components(last.params, last.component_sizes, variances, settings.reg_covar)
+            runs.append((last, snapshots, degenerate))
+            if stopped:
+                break
+    healthy = [i for i, run in enumerate(runs) if not run[2]] or list(range(len(runs)))
+    best = max(healthy, key=lambda i: runs[i][0].log_likelihood)
+    last, snapshots, degenerate = runs[best]
+
+    def history_of(items):
+        return tuple((s.iteration, s.log_likelihood) if isinstance(s, Snapshot) else s for s in items)
+
+    return FitResult(
+        params=last.params,
+        log_likelihood=last.log_likelihood,
+        n_samples=X.shape[0],
+        n_iter=last.iteration,
+        converged=last.converged,
+        history=history_of(snapshots),
+        component_sizes=last.component_sizes,
+        sum_log_max_resp=last.sum_log_max_resp,
+        degenerate=tuple(degenerate),
+        settings=settings,
+        restart_log_likelihoods=tuple(run[0].log_likelihood for run in runs),
+        restart_histories=tuple(history_of(run[1]) for run in runs),
+        restart_degenerate=tuple(bool(run[2]) for run in runs),
+        best_restart=best,
+        stopped=stopped,
+        snapshots=tuple(snapshots) if keep_snapshots else (),
+    )
+
+
+def responsibilities(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """rᵢₖ (n, K) of data X (n, d) under ``params``."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    with MixtureEngine(X, params.covariance_type) as engine:
+        resp, _ = engine.responsibilities(params)
+    return resp
+
+
+def predict(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """Most responsible component (n,) of each sample."""
+    return responsibilities(X, params).argmax(axis=1)

@@ -1,0 +1,164 @@
+"""Gaussian-mixture parameters θ = (πₖ, μₖ, Σₖ) and their validation.
+
+Covariances are stored in the native shape of the covariance type, as scikit-learn does:
+
+=============  ==================
+type           ``covariances``
+=============  ==================
+``full``       (K, d, d)
+``tied``       (d, d)
+``diag``       (K, d)
+``spherical``  (K,)
+=============  ==================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emstudio.errors import ParameterError
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def check_covariance_type(covariance_type: str) -> str:
+    """Return ``covariance_type`` if known, else raise ParameterError naming the choices."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ParameterError(
+            f"unknown covariance type {covariance_type!r}; choose one of {', '.join(COVARIANCE_TYPES)}"
+        )
+    return covariance_type
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureParams:
+    """Parameters of a K-component Gaussian mixture in d dimensions (read-only arrays).
+
+    weights: (K,) on the simplex; means: (K, d); covariances: native shape of ``covariance_type``.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    covariance_type: str
+
+    def __post_init__(self) -> None:
+        for name in ("weights", "means", "covariances"):
+            array = np.array(getattr(self, name), dtype=np.float64, copy=True)
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+
+    @property
+    def n_components(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.means.shape[1])
+
+    def full_covariances(self) -> np.ndarray:
+        """(K, d, d): every component's covariance as a full matrix."""
+        return to_full_covariances(self.covariances, self.covariance_type, self.n_components, self.n_features)
+
+    def replace(self, **changes) -> "MixtureParams":
+        """A copy with some fields replaced."""
+        fields = dict(
+            weights=self.weights, means=self.means, covariances=self.covariances,
+            covariance_type=self.covariance_type,
+        )
+        fields.update(changes)
+        return MixtureParams(**fields)
+
+
+def to_full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:
+    """(K, d, d) full matrices from covariances in the native shape of ``covariance_type``."""
+    cov = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return cov.copy()
+    if covariance_type == "tied":
+        return np.broadcast_to(cov, (k, d, d)).copy()
+    if covariance_type == "diag":
+        out = np.zeros((k, d, d))
+        out[:, np.arange(d), np.arange(d)] = cov
+        return out
+    if covariance_type == "spherical":
+        return cov[:, None, None] * np.eye(d)[None, :, :]
+    raise ParameterError(f"unknown covariance type {covariance_type!r}")
+
+
+def from_full_covariances(full: np.ndarray, covariance_type: str, weights: np.ndarray | None = None) -> np.ndarray:
+    """Native-shape covariances from (K, d, d) full matrices.
+
+    ``tied`` takes the weight-averaged matrix (exact when all K are equal, as in a tied result file);
+    ``diag`` takes the diagonals; ``spherical`` the mean of each diagonal.
+    """
+    full = np.asarray(full, dtype=np.float64)
+    if covariance_type == "full":
+        return full.copy()
+    if covariance_type == "tied":
+        w = np.full(full.shape[0], 1.0 / full.shape[0]) if weights is None else np.asarray(weights, float)
+        return np.einsum("k,kij->ij", w / w.sum(), full)
+    diagonals = np.diagonal(full, axis1=1, axis2=2)
+    if covariance_type == "diag":
+        return diagonals.copy()
+    if covariance_type == "spherical":
+        return diagonals.mean(axis=1)
+    raise ParameterError(f"unknown covariance type {covariance_type!r}")
+
+
+def make_params(weights, means, covariances, covariance_type: str = "full") -> MixtureParams:
+    """Build and validate parameters; raise ParameterError with one clear line if invalid.
+
+    weights (K,), means (K, d), covariances in the native shape of ``covariance_type``.
+    """
+    check_covariance_type(covariance_type)
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+        means = np.asarray(means, dtype=np.float64)
+        covariances = np.asarray(covariances, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"parameters are not numeric arrays: {exc}") from None
+    if means.ndim == 1:
+        means = means[:, None]
+    if weights.ndim != 1 or weights.size == 0:
+        raise ParameterError(f"weights must be a non-empty list of K numbers, got shape {weights.shape}")
+    k = weights.shape[0]
+    if means.ndim != 2 or means.shape[0] != k or means.shape[1] == 0:
+        raise ParameterError(f"means must be K×d = {k}×d, got shape {means.shape}")
+    d = means.shape[1]
+    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+    if covariances.shape != expected:
+        raise ParameterError(
+            f"{covariance_type} covariances must have shape {expected} for K={k}, d={d}, got {covariances.shape}"
+        )
+    for name, array in (("weights", weights), ("means", means), ("covariances", covariances)):
+        if not np.all(np.isfinite(array)):
+            raise ParameterError(f"{name} contain NaN or infinite values")
+    if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-6:
+        raise ParameterError(f"weights must be non-negative and sum to 1, they sum to {weights.sum():.6g}")
+    weights = weights / weights.sum()
+    full = to_full_covariances(covariances, covariance_type, k, d)
+    if not np.allclose(full, np.swapaxes(full, 1, 2), rtol=1e-8, atol=1e-12 * np.abs(full).max()):
+        raise ParameterError("covariance matrices must be symmetric")
+    for index in range(k):
+        if covariance_type == "tied" and index > 0:
+            break
+        try:
+            np.linalg.cholesky(full[index])
+        except np.linalg.LinAlgError:
+            which = "the tied covariance" if covariance_type == "tied" else f"covariance of component {index}"
+            raise ParameterError(f"{which} is not positive-definite") from None
+    return MixtureParams(weights, means, covariances, covariance_type)
+
+
+def n_free_parameters(covariance_type: str, k: int, d: int) -> int:
+    """Number of free parameters p of a K-component mixture (scikit-learn's count)."""
+    covariance = {
+        "full": k * d * (d + 1) // 2,
+        "tied": d * (d + 1) // 2,
+        "diag": k * d,
+        "spherical": k,
+    }[check_covariance_type(covariance_type)]
+    return int(covariance + k * d + k - 1)

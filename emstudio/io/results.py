@@ -1,0 +1,157 @@
+"""Result files (FORMATS.md "Result file"), parameter files as starts, and labels files.
+
+Every file is written atomically. Any result file is also a valid ``--init`` file: reading one as a
+start needs only ``weights``, ``means`` and ``covariances`` (K full d×d matrices).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emstudio.core.em import FitResult
+from emstudio.core.params import MixtureParams, from_full_covariances, make_params
+from emstudio.errors import EmstudioError, ParameterError
+from emstudio.io.atomic import atomic_write_text
+
+RESULT_FORMAT = "emstudio.gaussian-mixture"
+RESULT_VERSION = 1
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: such values are written as null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_dropped: int = 0,
+                   params: MixtureParams | None = None, extra_settings: dict | None = None) -> dict:
+    """The result file's content for ``result`` (``params`` overrides the reported parameters,
+    e.g. to report them in the data's original units)."""
+    params = params or result.params
+    settings = result.settings
+    init = settings.init if isinstance(settings.init, str) else "file"
+    out = {
+        "format": RESULT_FORMAT,
+        "version": RESULT_VERSION,
+        "covariance_type": params.covariance_type,
+        "weights": params.weights.tolist(),
+        "means": params.means.tolist(),
+        "covariances": params.full_covariances().tolist(),
+        "log_likelihood": _finite(result.log_likelihood),
+        "bic": _finite(result.bic),
+        "aic": _finite(result.aic),
+        "icl": _finite(result.icl),
+        "n_iter": int(result.n_iter),
+        "converged": bool(result.converged),
+        "degenerate_components": [int(i) for i in result.degenerate],
+        "data": {
+            "source": source,
+            "columns": list(columns),
+            "n_samples": int(result.n_samples),
+            "n_dropped": int(n_dropped),
+        },
+        "settings": {
+            "k": int(settings.k),
+            "init": init,
+            "seed": int(settings.seed),
+            "tol": float(settings.tol),
+            "max_iter": int(settings.max_iter),
+            "reg_covar": float(settings.reg_covar),
+            "restarts": int(settings.restarts),
+            **(extra_settings or {}),
+        },
+        "history": [{"iteration": int(i), "log_likelihood": _finite(ll)} for i, ll in result.history],
+    }
+    return out
+
+
+def write_json(path: str | os.PathLike, content: dict) -> None:
+    """Write a JSON document atomically."""
+    atomic_write_text(path, json.dumps(content, indent=2, allow_nan=False) + "\n")
+
+
+def write_result(path: str | os.PathLike, result: FitResult, **kwargs) -> dict:
+    """Write the result file for ``result`` atomically; returns what was written."""
+    content = result_to_dict(result, **kwargs)
+    write_json(path, content)
+    return content
+
+
+def read_json_file(path: str | os.PathLike) -> dict:
+    """A JSON object from ``path``, or EmstudioError with one clear line."""
+    name = Path(path).name
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EmstudioError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmstudioError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EmstudioError(f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(content, dict):
+        raise EmstudioError(f"{name}: expected a JSON object")
+    return content
+
+
+def params_from_dict(content: dict, covariance_type: str, *, name: str = "parameter file") -> MixtureParams:
+    """Parameters from a result/parameter document (``weights``, ``means``, full ``covariances``)."""
+    missing = [key for key in ("weights", "means", "covariances") if key not in content]
+    if missing:
+        raise ParameterError(f"{name}: missing {', '.join(missing)}")
+    try:
+        weights = np.asarray(content["weights"], dtype=np.float64)
+        means = np.asarray(content["means"], dtype=np.float64)
+        full = np.asarray(content["covariances"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name}: weights, means and covariances must be numbers") from None
+    if means.ndim == 1:
+        means = means[:, None]
+    if full.ndim == 1 and means.shape[1] == 1:
+        full = full[:, None, None]
+    if full.ndim != 3 or full.shape[1] != full.shape[2]:
+        raise ParameterError(f"{name}: covariances must be K full d×d matrices, got shape {full.shape}")
+    try:
+        # Validate as full matrices first (positive-definite, symmetric), then convert.
+        full_params = make_params(weights, means, full, "full")
+    except ParameterError as exc:
+        raise ParameterError(f"{name}: {exc}") from None
+    native = from_full_covariances(full_params.covariances, covariance_type, full_params.weights)
+    return make_params(full_params.weights, full_params.means, native, covariance_type)
+
+
+def read_params_file(path: str | os.PathLike, covariance_type: str) -> MixtureParams:
+    """Starting parameters from a result or parameter file, in ``covariance_type``."""
+    return params_from_dict(read_json_file(path), covariance_type, name=Path(path).name)
+
+
+def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> str:
+    """The labels file: used columns, ``component`` (argmax, 0-based), then p0 … p{K−1}."""
+    n, k = resp.shape
+    header = [_csv_field(c) for c in columns] + ["component"] + [f"p{j}" for j in range(k)]
+    buffer = io.StringIO()
+    buffer.write(",".join(header) + "\n")
+    labels = resp.argmax(axis=1)
+    table = np.column_stack([X, labels, resp])
+    formats = ["%.17g"] * X.shape[1] + ["%d"] + ["%.17g"] * k
+    np.savetxt(buffer, table, delimiter=",", fmt=formats)
+    return buffer.getvalue()
+
+
+def _csv_field(text: str) -> str:
+    if any(ch in text for ch in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_labels(path: str | os.PathLike, X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> None:
+    """Write the labels file atomically."""
+    atomic_write_text(path, labels_csv(X, columns, resp))

@@ -1,0 +1,34 @@
+"""Shared test data: small, deterministic mixtures of the kinds EM Studio must handle."""
+
+import numpy as np
+import pytest
+
+
+def blobs(n_per, centres, scales, seed=0, rotations=None):
+    """Gaussian blobs: n_per (list), centres (K, d), scales (K,) → X (n, d)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i, (n, centre, scale) in enumerate(zip(n_per, centres, scales)):
+        centre = np.atleast_1d(np.asarray(centre, dtype=float))
+        z = rng.normal(size=(n, centre.size)) * scale
+        if rotations is not None:
+            z = z @ rotations[i]
+        parts.append(z + centre)
+    X = np.vstack(parts)
+    return X[rng.permutation(X.shape[0])]
+
+
+@pytest.fixture
+def faithful_like():
+    """Two elongated clusters in 2-D, far from the origin (like Old Faithful)."""
+    rot = [np.array([[1.0, 0.6], [0.0, 1.0]]), np.array([[1.0, -0.3], [0.0, 1.5]])]
+    return blobs([100, 170], [[2.0, 55.0], [4.3, 80.0]], [0.3, 5.0], seed=1, rotations=rot)
+
+
+DATASETS = {
+    "1d": lambda: blobs([150, 100, 50], [[-2.0], [1.0], [4.0]], [0.7, 1.0, 0.5], seed=2),
+    "2d": lambda: blobs([200, 150, 100], [[0, 0], [4, 1], [1, 5]], [1.0, 0.8, 1.2], seed=3,
+                        rotations=[np.array([[1, 0.5], [0, 1]]), np.eye(2), np.array([[1, 0], [-0.4, 0.6]])]),
+    "10d": lambda: blobs([150, 150, 100], np.random.default_rng(4).normal(scale=3, size=(3, 10)), [1.0, 1.5, 0.8], seed=5),
+    "offset": lambda: blobs([120, 120], [[1e4 + 0, 5e3], [1e4 + 3, 5e3 + 2]], [1.0, 1.0], seed=6),
+}

@@ -1,0 +1,96 @@
+"""Collapsing components are flagged, impossible requests are clear errors, and nothing is NaN."""
+
+import numpy as np
+import pytest
+
+from emstudio.core import FitSettings, MixtureEngine, fit_mixture, iterate_em, make_params
+from emstudio.errors import DataError, FitError
+
+COV_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _finite(result):
+    p = result.params
+    return all(np.all(np.isfinite(a)) for a in (p.weights, p.means, p.covariances)) and np.isfinite(result.log_likelihood)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_component_on_duplicated_points_is_flagged(covariance_type):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(200, 2)), np.tile([[5.0, 5.0]], (30, 1))])
+    start = make_params([0.5, 0.5], [[0.0, 0.0], [5.0, 5.0]],
+                        {"full": [np.eye(2)] * 2, "diag": [[1.0, 1.0]] * 2, "spherical": [1.0, 1.0]}[covariance_type],
+                        covariance_type)
+    result = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type, init=start, max_iter=100))
+    assert _finite(result)
+    assert result.degenerate == (1,)
+    assert np.linalg.eigvalsh(result.params.full_covariances()).min() >= 1e-6 * 0.999  # reg_covar keeps it PD
+
+
+def test_single_point_component_is_flagged():
+    X = np.vstack([np.random.default_rng(1).normal(size=(100, 2)), [[20.0, 20.0]]])
+    start = make_params([0.9, 0.1], [[0, 0], [20, 20]], [np.eye(2)] * 2)
+    result = fit_mixture(X, FitSettings(k=2, init=start, max_iter=50))
+    assert _finite(result) and 1 in result.degenerate
+
+
+def test_empty_component_keeps_its_place_and_never_becomes_nan():
+    """A component far from all data gets Nₖ ≈ 0: it keeps its mean and covariance, weight → ~0."""
+    X = np.random.default_rng(2).normal(size=(300, 2))
+    start = make_params([0.5, 0.5], [[0, 0], [1e3, 1e3]], [np.eye(2), np.eye(2)])
+    with MixtureEngine(X, "full") as engine:
+        snaps = list(iterate_em(engine, start, max_iter=5, tol=0, reg_covar=1e-6))
+    last = snaps[-1].params
+    assert np.all(np.isfinite(last.covariances)) and np.all(np.isfinite(last.means))
+    assert np.allclose(last.means[1], [1e3, 1e3]) and np.allclose(last.covariances[1], np.eye(2))
+    assert last.weights[1] < 1e-12 and last.weights[1] > 0
+    result = fit_mixture(X, FitSettings(k=2, init=start, max_iter=5))
+    assert result.degenerate == (1,)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_k_larger_than_distinct_points_is_a_clear_error(covariance_type):
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 2.0]] * 5)
+    with pytest.raises(FitError, match="only 3 distinct points"):
+        fit_mixture(X, FitSettings(k=4, covariance_type=covariance_type))
+
+
+def test_k_larger_than_samples_is_a_clear_error():
+    with pytest.raises(FitError, match="only 3 usable samples"):
+        fit_mixture(np.array([[0.0], [1.0], [2.0]]), FitSettings(k=5))
+
+
+def test_constant_column_is_a_clear_error_naming_it():
+    X = np.column_stack([np.random.default_rng(0).normal(size=50), np.full(50, 3.0)])
+    with pytest.raises(DataError, match="'height' is constant"):
+        fit_mixture(X, FitSettings(k=2), column_names=["width", "height"])
+
+
+def test_huge_values_ask_for_standardising():
+    X = np.random.default_rng(0).normal(size=(50, 2)) * 1e200
+    with pytest.raises(DataError, match="standardi"):
+        fit_mixture(X, FitSettings(k=2))
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+@pytest.mark.parametrize("init", ["kmeans", "kmeans++", "random", "random-data", "seed-step0"])
+def test_heavily_tied_data_never_gives_nan(covariance_type, init):
+    """Rounded measurements: many identical values, components free to collapse onto them."""
+    rng = np.random.default_rng(3)
+    X = np.round(rng.normal(size=(400, 2)) * 2) / 2
+    result = fit_mixture(X, FitSettings(k=6, covariance_type=covariance_type, init=init, max_iter=200, restarts=2))
+    assert _finite(result)
+    assert all(np.isfinite(v) for v in (result.bic, result.aic, result.icl))
+
+
+def test_restarts_prefer_a_healthy_fit_over_a_collapsed_one():
+    """Collapsed restarts have the higher raw log L here; the kept one must still be healthy."""
+    X = np.round(np.random.default_rng(3).normal(size=(300, 2)) * 2) / 2
+    result = fit_mixture(X, FitSettings(k=5, covariance_type="diag", init="random-data", restarts=6, seed=0))
+    collapsed = [ll for ll, bad in zip(result.restart_log_likelihoods, result.restart_degenerate) if bad]
+    healthy = [ll for ll, bad in zip(result.restart_log_likelihoods, result.restart_degenerate) if not bad]
+    assert collapsed and healthy and max(collapsed) > max(healthy)
+    assert _finite(result)
+    assert result.degenerate == ()
+    assert result.log_likelihood == max(healthy)
+    assert not result.restart_degenerate[result.best_restart]
