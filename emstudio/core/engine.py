@@ -31,7 +31,7 @@ from emstudio.core.params import MixtureParams, check_covariance_type
 FEATURE_MAX_D = 15
 EXP_CLIP = -700.0
 # Bytes of working arrays per chunk: a chunk's features, log-densities and responsibilities.
-CHUNK_BYTES = 1 << 21
+CHUNK_BYTES = 1 << 22
 MAX_CHUNK_ROWS = 65536
 MIN_CHUNK_ROWS = 1024
 
@@ -231,9 +231,8 @@ class MixtureEngine:
                 z = buffers.features[: self.n_basis * m].reshape(self.n_basis, m)
                 z[0] = 1.0
                 z[1:1 + d] = x_t
-                for row, (i, j) in enumerate(self.pairs, start=1 + d):
-                    np.multiply(x_t[i], x_t[j], out=z[row])
-                np.matmul(weights, z, out=log_prob)
+                self._quadratic_features(x_t, z[1 + d:])
+                np.dot(weights, z, out=log_prob)
             else:
                 self._whitened_log_prob(x_t, component, buffers, log_prob)
             resp = buffers.resp[: k * m].reshape(k, m)
@@ -252,7 +251,8 @@ class MixtureEngine:
             sums[1] -= row_sum.sum()
             sums[2] += np.vdot(resp, log_prob)
             if self.use_features:
-                stats += z @ resp.T
+                # np.dot, not matmul: measured to scale better over two Python threads.
+                stats += np.dot(z, resp.T)
             else:
                 stats[0] += resp.sum(axis=1)
                 stats[1:] += x_t @ resp.T
@@ -262,6 +262,18 @@ class MixtureEngine:
             if resp_out is not None:
                 resp_out[a:b] = resp.T
         return sums, stats, sum_xx
+
+    def _quadratic_features(self, x_t: np.ndarray, out: np.ndarray) -> None:
+        """Rows xᵢxⱼ (i ≤ j, in ``self.pairs`` order) of the features, from x_t (d, m)."""
+        if not self.quadratic:
+            np.square(x_t, out=out)
+            return
+        row = 0
+        for i in range(self.n_features):
+            width = self.n_features - i
+            # One call per i: xᵢ times the rows xᵢ … x_d, all at once.
+            np.multiply(x_t[i], x_t[i:], out=out[row:row + width])
+            row += width
 
     def _whitened_log_prob(self, x_t, component, buffers, log_prob) -> None:
         """log πₖ + log N for d > FEATURE_MAX_D: per-component |Lₖ⁻¹(x − μₖ)|² products."""
