@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,15 +47,19 @@ def make_start(X, k: int, covariance_type: str = "full"):
     return initial_params(X[:20000], k, covariance_type, "kmeans", np.random.default_rng(0))
 
 
-def rss_mb() -> float:
-    """Current resident set size in MB (Linux)."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+def memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process in MB. Unlike ru_maxrss, VmHWM starts afresh at
+    exec, so it is not inflated by the parent that launched the worker."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1e3
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def worker(impl: str, n: int, d: int, k: int, iters: int, threads: int, blas: int) -> dict:
     """Time ``iters`` EM iterations of ``impl`` in this process; report ms/iteration and memory."""
-    baseline = rss_mb()
+    baseline = memory_mb("VmRSS")
     import numpy as np
     from threadpoolctl import threadpool_info
 
@@ -85,7 +88,7 @@ def worker(impl: str, n: int, d: int, k: int, iters: int, threads: int, blas: in
             model.fit(X)
         elapsed = time.perf_counter() - began
         log_l = float(model.score(X) * n)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    peak = memory_mb("VmHWM")
     blas_info = [(i.get("internal_api"), i.get("architecture"), i.get("num_threads")) for i in threadpool_info()
                  if i.get("user_api") == "blas"]
     return {"ms_per_iter": elapsed / iters * 1e3, "peak_mb": peak, "baseline_mb": baseline,

@@ -161,6 +161,7 @@ def _print_summary(result, columns, stream) -> None:
 
 
 def command_fit(args) -> int:
+    from emstudio.core.checks import data_variances, reg_covar_warning
     from emstudio.core.em import FitSettings, fit_mixture
     from emstudio.io.data import load_data
 
@@ -173,6 +174,9 @@ def command_fit(args) -> int:
     settings = FitSettings(k=args.k, covariance_type=args.covariance, init=init, seed=args.seed,
                            restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
                            reg_covar=args.reg_covar)
+    warning = reg_covar_warning(data_variances(loaded.values), args.reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:
         result = fit_mixture(loaded.values, settings, column_names=loaded.columns, on_snapshot=progress)

@@ -80,3 +80,18 @@ def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, va
     small = smallest_relative_eigenvalues(params, variances, reg_covar) < DEGENERATE_RELATIVE_EIGENVALUE
     few = np.asarray(component_sizes) < params.n_features + 1
     return [int(i) for i in np.flatnonzero(small | few)]
+
+
+def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Sequence[str] | None = None) -> str | None:
+    """A warning when reg_covar is not small against a column's variance, else None.
+
+    Adding reg_covar·I after the M-step is not the maximiser of Q, so when reg_covar is comparable
+    to the data's variances the log-likelihood can fall slightly from one iteration to the next.
+    """
+    ratio = reg_covar / np.asarray(variances)
+    worst = int(np.argmax(ratio))
+    if ratio[worst] <= 1e-3:
+        return None
+    return (f"--reg-covar {reg_covar:g} is large against the variance of column {_column_name(worst, column_names)} "
+            f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider --standardize "
+            "or a smaller --reg-covar")

@@ -18,6 +18,7 @@ How (each choice measured, see DESIGN.md and benchmarks/bench_fit.py):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -132,13 +133,15 @@ class MixtureEngine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _blas_limit(self):
+    def _blas_limit(self, n_workers: int):
+        """Hold BLAS to ``blas_threads`` per Python worker; a lone worker may use every core."""
         if self.blas_threads is None:
-            return _NullContext()
+            return contextlib.nullcontext()
+        limit = self.blas_threads if n_workers > 1 else max(self.blas_threads, self.n_threads)
         if self._controller is None:
             from threadpoolctl import ThreadpoolController
             self._controller = ThreadpoolController()
-        return self._controller.limit(limits=self.blas_threads, user_api="blas")
+        return self._controller.limit(limits=limit, user_api="blas")
 
     # ----------------------------------------------------------------- parameters → weights
     def _component_terms(self, params: MixtureParams):
@@ -197,14 +200,12 @@ class MixtureEngine:
             component = self._component_terms(params)
         chunks = self._chunks(k)
         n_workers = max(1, min(self.n_threads, len(chunks)))
-        with self._lock, self._blas_limit():
+        with self._lock, self._blas_limit(n_workers):
             if n_workers == 1:
                 partials = [self._work(0, chunks, k, weights, component, resp_out)]
             else:
-                if self._executor is None or self._executor._max_workers < n_workers:
-                    if self._executor is not None:
-                        self._executor.shutdown(wait=True)
-                    self._executor = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="em-pass")
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(max_workers=self.n_threads, thread_name_prefix="em-pass")
                 futures = [
                     self._executor.submit(self._work, w, chunks[w::n_workers], k, weights, component, resp_out)
                     for w in range(n_workers)
@@ -213,7 +214,7 @@ class MixtureEngine:
         return self._combine(partials, k)
 
     def _work(self, worker, chunks, k, weights, component, resp_out):
-        """Accumulate sums over ``chunks``; returns (sums (4,), basis stats (p, K) or parts)."""
+        """Sums over ``chunks``: (sums (3,), statistics (p, K) or (1 + d, K), Σ r x xᵀ (K, d, d) or None)."""
         buffers = self._buffers_for(worker, k)
         sums = np.zeros(3)  # Σ max log p, Σ log s, Σ r·(log p − max)
         d = self.n_features
@@ -314,12 +315,4 @@ class MixtureEngine:
             sum_log_max_resp=float(-sums[1]),
             stats=SufficientStats(n_k, sum_x, sum_xx, self.centre, self.n_samples),
         )
-
-
-class _NullContext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 

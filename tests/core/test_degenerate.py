@@ -94,3 +94,11 @@ def test_restarts_prefer_a_healthy_fit_over_a_collapsed_one():
     assert result.degenerate == ()
     assert result.log_likelihood == max(healthy)
     assert not result.restart_degenerate[result.best_restart]
+
+
+def test_reg_covar_warning_only_when_large_against_the_variances():
+    from emstudio.core.checks import reg_covar_warning
+
+    assert reg_covar_warning(np.array([1.0, 4.0]), 1e-6) is None
+    message = reg_covar_warning(np.array([1.0, 1e-5]), 1e-6, ["a", "tiny"])
+    assert "'tiny'" in message and "--standardize" in message
