@@ -144,7 +144,8 @@ class FitResult:
 
     @property
     def n_parameters(self) -> int:
-        return n_free_parameters(self.params.covariance_type, self.params.n_components, self.params.n_features)
+        # From the settings: parameters reported in other units may be held in another native type.
+        return n_free_parameters(self.settings.covariance_type, self.params.n_components, self.params.n_features)
 
     @property
     def bic(self) -> float:

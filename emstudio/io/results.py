@@ -40,7 +40,7 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
     out = {
         "format": RESULT_FORMAT,
         "version": RESULT_VERSION,
-        "covariance_type": params.covariance_type,
+        "covariance_type": settings.covariance_type,
         "weights": params.weights.tolist(),
         "means": params.means.tolist(),
         "covariances": params.full_covariances().tolist(),

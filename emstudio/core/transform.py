@@ -1,0 +1,73 @@
+"""Fitting on standardised data and reporting in the data's own units.
+
+With z = (x − loc) / scale, a Gaussian N(z | m, S) is N(x | loc + scale·m, D S D) / Πⱼ scaleⱼ with
+D = diag(scale), so log L in x's units is log L in z's units − n Σⱼ log scaleⱼ, and the criteria
+shift by the same constant (the choice between models is unchanged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from emstudio.core.em import FitResult
+from emstudio.core.params import MixtureParams
+
+
+@dataclass(frozen=True, eq=False)
+class Standardisation:
+    """z = (x − loc) / scale, per column: loc (d,), scale (d,) > 0."""
+
+    loc: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray) -> "Standardisation":
+        """Mean and standard deviation of each column of X (n, d); a constant column gets scale 1."""
+        scale = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(scale > 0, scale, 1.0))
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """(X − loc) / scale, (n, d)."""
+        return (X - self.loc) / self.scale
+
+    def log_jacobian(self, n_samples: int) -> float:
+        """What to add to a log-likelihood in z's units to get it in x's units."""
+        return -n_samples * float(np.log(self.scale).sum())
+
+    def params_to_original(self, params: MixtureParams) -> MixtureParams:
+        """Parameters fitted on z expressed in x's units.
+
+        A spherical covariance in z is diagonal in x when the scales differ: it is returned as diag.
+        """
+        means = params.means * self.scale + self.loc
+        cov_type = params.covariance_type
+        if cov_type in ("full", "tied"):
+            outer = np.outer(self.scale, self.scale)
+            return MixtureParams(params.weights, means, params.covariances * outer, cov_type)
+        variances = params.covariances if cov_type == "diag" else params.covariances[:, None] * np.ones_like(self.scale)
+        return MixtureParams(params.weights, means, variances * self.scale ** 2, "diag")
+
+    def params_to_standard(self, params: MixtureParams) -> MixtureParams:
+        """Parameters in x's units expressed in z's units (e.g. a start file), keeping the type."""
+        means = (params.means - self.loc) / self.scale
+        full = params.full_covariances() / np.outer(self.scale, self.scale)
+        from emstudio.core.params import from_full_covariances
+
+        return MixtureParams(params.weights, means, from_full_covariances(full, params.covariance_type, params.weights),
+                             params.covariance_type)
+
+    def result_to_original(self, result: FitResult) -> FitResult:
+        """A fit made on z reported in x's units: parameters, log L and its history."""
+        shift = self.log_jacobian(result.n_samples)
+        return dataclasses.replace(
+            result,
+            params=self.params_to_original(result.params),
+            log_likelihood=result.log_likelihood + shift,
+            history=tuple((i, ll + shift) for i, ll in result.history),
+            restart_log_likelihoods=tuple(ll + shift for ll in result.restart_log_likelihoods),
+            restart_histories=tuple(tuple((i, ll + shift) for i, ll in h) for h in result.restart_histories),
+            snapshots=(),
+        )
