@@ -75,6 +75,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int) -> 
                             "0 runs exactly --max-iter iterations (default 1e-6)")
     group.add_argument("--reg-covar", type=_non_negative_float, default=1e-6, metavar="R",
                        help="added to every covariance's diagonal after each M-step (default 1e-6)")
+    group.add_argument("--standardize", action="store_true",
+                       help="fit on z-scored columns (mean 0, standard deviation 1) and report the "
+                            "parameters in the data's own units")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,26 +166,44 @@ def _print_summary(result, columns, stream) -> None:
 def command_fit(args) -> int:
     from emstudio.core.checks import data_variances, reg_covar_warning
     from emstudio.core.em import FitSettings, fit_mixture
+    from emstudio.errors import EmstudioError
     from emstudio.io.data import load_data
 
     _check_outputs([args.out, args.labels], args.data)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     loaded = load_data(args.data, columns=columns)
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
     init = _resolve_init(args.init, args.covariance)
+    values = loaded.values
+    standardisation = None
+    if args.standardize:
+        from emstudio.core.transform import Standardisation
+
+        standardisation = Standardisation.of(values)
+        values = standardisation.apply(values)
+        if not isinstance(init, str):
+            init = standardisation.params_to_standard(init)
     settings = FitSettings(k=args.k, covariance_type=args.covariance, init=init, seed=args.seed,
                            restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
                            reg_covar=args.reg_covar)
-    warning = reg_covar_warning(data_variances(loaded.values), args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:
-        result = fit_mixture(loaded.values, settings, column_names=loaded.columns, on_snapshot=progress)
+        result = fit_mixture(values, settings, column_names=loaded.columns, on_snapshot=progress)
+    except EmstudioError as exc:
+        dropped = loaded.report.n_dropped
+        if dropped:  # the one error line says what loading left out, since nothing else is printed
+            raise EmstudioError(f"{exc} ({dropped} row{'s' * (dropped != 1)} dropped for missing values)") from None
+        raise
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
+    if standardisation is not None:
+        result = standardisation.result_to_original(result)
+    # What loading did, once the fit has succeeded (an error stays one line).
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
     if result.degenerate:
         which = ", ".join(map(str, result.degenerate))
         sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
@@ -192,7 +213,8 @@ def command_fit(args) -> int:
 
         if args.out:
             content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
-                                     n_dropped=loaded.report.n_dropped)
+                                     n_dropped=loaded.report.n_dropped,
+                                     extra_settings={"standardize": True} if args.standardize else None)
             if args.out == "-":
                 import json
 

@@ -152,3 +152,34 @@ def test_fit_never_imports_qt(csv_file):
 def test_bare_command_says_what_is_available():
     code, stdout, stderr = emstudio()
     assert code == 0 and "emstudio fit" in stderr
+
+
+def test_load_report_and_reg_covar_warning_after_a_fit(tmp_path):
+    data = tmp_path / "tiny.csv"
+    rows = np.random.default_rng(0).normal(size=(60, 2)) * [1e-4, 1.0]
+    text = "a,b,name\n" + "".join(f"{x:.8g},{y:.8g},n{i}\n" for i, (x, y) in enumerate(rows)) + ",1,x\n"
+    data.write_text(text)
+    code, _, stderr = emstudio("fit", data, "--k", "2", "-q")
+    assert code == 0, stderr
+    assert "dropped 1 row" in stderr and "name" in stderr
+    assert "warning: --reg-covar" in stderr and "'a'" in stderr
+
+
+def test_standardize_reports_original_units(tmp_path):
+    X = DATASETS["2d"]() * [1e-5, 1e4] + [3.0, 1e6]
+    data = tmp_path / "scaled.npy"
+    np.save(data, X)
+    out = tmp_path / "r.json"
+    code, _, stderr = emstudio("fit", data, "--k", "3", "--standardize", "--out", out)
+    assert code == 0, stderr
+    result = json.loads(out.read_text())
+    assert result["settings"]["standardize"] is True
+    means = np.array(result["means"])
+    assert np.all(means[:, 1] > 9e5) and np.all(np.abs(means[:, 0] - 3.0) < 1e-3)
+    from emstudio.core import log_likelihood
+    from emstudio.io.results import params_from_dict
+
+    params = params_from_dict(result, "full")
+    assert abs(log_likelihood(X, params) - result["log_likelihood"]) < 1e-8 * abs(result["log_likelihood"])
+    # the result (in original units) is a valid start for a standardised fit too
+    assert emstudio("fit", data, "--k", "3", "--standardize", "--init", out, "--out", tmp_path / "2.json")[0] == 0
