@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,8 +34,33 @@ def count_distinct_rows(X: np.ndarray, at_least: int) -> int:
     return np.unique(X, axis=0).shape[0]
 
 
-def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = None) -> None:
-    """Raise DataError / FitError with one clear line if X (n, d) cannot hold K components."""
+@dataclass(frozen=True, eq=False)
+class ColumnSummary:
+    """Per-column facts (d,) of the data: largest and smallest value and variance (NaN if any NaN)."""
+
+    top: np.ndarray
+    bottom: np.ndarray
+    variances: np.ndarray
+
+    @classmethod
+    def of_centred(cls, data_t: np.ndarray, centre: np.ndarray) -> "ColumnSummary":
+        """From data stored transposed and centred, (d, n): contiguous rows make this ~1 ms per 1e6."""
+        n = data_t.shape[1]
+        variances = np.einsum("ij,ij->i", data_t, data_t) / max(n, 1)
+        return cls(data_t.max(axis=1) + centre, data_t.min(axis=1) + centre, variances)
+
+    @classmethod
+    def of(cls, X: np.ndarray) -> "ColumnSummary":
+        centre = X.mean(axis=0)
+        return cls.of_centred(np.ascontiguousarray((X - centre).T), centre)
+
+
+def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = None,
+                   summary: ColumnSummary | None = None) -> None:
+    """Raise DataError / FitError with one clear line if X (n, d) cannot hold K components.
+
+    ``summary`` (from the engine's copy of the data) saves passes over a large X.
+    """
     if X.ndim != 2 or X.shape[1] == 0:
         raise DataError("no data columns to fit")
     n, d = X.shape
@@ -42,14 +68,16 @@ def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = N
         raise FitError(f"K must be a whole number ≥ 1, got {k}")
     if n == 0:
         raise DataError("no usable samples (every row was dropped or the file has none)")
-    if not np.all(np.isfinite(X)):
+    summary = summary or ColumnSummary.of(X)
+    # A NaN makes max NaN; ±inf shows in max or min.
+    if not (np.all(np.isfinite(summary.top)) and np.all(np.isfinite(summary.bottom))):
         raise DataError("the data contains NaN or infinite values")
-    if np.abs(X).max() > LARGEST_SAFE_VALUE:
+    if max(np.abs(summary.top).max(), np.abs(summary.bottom).max()) > LARGEST_SAFE_VALUE:
         raise DataError("values are too large for the covariance to be computed in float64; "
                         "standardise the data (--standardize)")
     if k > n:
         raise FitError(f"K={k} components, but there are only {n} usable samples")
-    constant = np.flatnonzero(X.max(axis=0) == X.min(axis=0)) if n > 1 else []
+    constant = np.flatnonzero(summary.top == summary.bottom) if n > 1 else []
     if len(constant):
         names = ", ".join(_column_name(int(i), column_names) for i in constant)
         raise DataError(f"column {names} is constant, so no covariance can be estimated; "
@@ -60,9 +88,9 @@ def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = N
                        f"{'s' * (distinct != 1)}")
 
 
-def data_variances(X: np.ndarray) -> np.ndarray:
+def data_variances(X: np.ndarray | None = None, summary: ColumnSummary | None = None) -> np.ndarray:
     """Per-column variances (d,) used as the yardstick for collapse; zero columns count as 1."""
-    variances = X.var(axis=0)
+    variances = summary.variances if summary is not None else X.var(axis=0)
     return np.where(variances > 0, variances, 1.0)
 
 

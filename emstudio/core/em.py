@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emstudio.core.checks import check_fit_data, data_variances, degenerate_components
+from emstudio.core.checks import ColumnSummary, check_fit_data, data_variances, degenerate_components
 from emstudio.core.engine import MixtureEngine, PassResult
 from emstudio.core.estep import BoundTerms
 from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
@@ -185,13 +185,16 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     if X.ndim == 1:
         X = X[:, None]
     settings.validate()
-    check_fit_data(X, settings.k, column_names)
-    variances = data_variances(X)
+    if X.ndim != 2 or X.shape[0] == 0:
+        check_fit_data(X, settings.k, column_names)  # raises the right one-line error
     restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
     runs = []
     stopped = False
     with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine:
+        summary = ColumnSummary.of_centred(engine.data_t, engine.centre)
+        check_fit_data(X, settings.k, column_names, summary)
+        variances = data_variances(summary=summary)
         for index, seed in enumerate(seeds):
             start = _start(X, settings, np.random.default_rng(seed))
             snapshots = []

@@ -83,9 +83,11 @@ class MixtureEngine:
             X = X[:, None]
         self.n_samples, self.n_features = X.shape
         self.covariance_type = covariance_type
-        self.centre = X.mean(axis=0)
         # (d, n): each feature's values contiguous, centred so quadratic features keep precision.
-        self.data_t = np.ascontiguousarray((X - self.centre).T)
+        # (Reductions over the rows of this copy are ~20× faster than over X's columns.)
+        self.data_t = np.array(X.T, order="C", copy=True)  # never a view: it is centred in place
+        self.centre = self.data_t.mean(axis=1)
+        self.data_t -= self.centre[:, None]
         d = self.n_features
         self.quadratic = covariance_type in ("full", "tied")
         self.use_features = (not self.quadratic) or d <= FEATURE_MAX_D

@@ -59,3 +59,11 @@ def test_far_away_points_do_not_underflow_to_nan():
         resp, _ = engine.responsibilities(params)
     assert np.isfinite(result.log_likelihood) and np.all(np.isfinite(resp))
     assert np.allclose(resp.sum(axis=1), 1.0)
+
+
+def test_engine_never_changes_the_callers_data():
+    X = np.asfortranarray(np.random.default_rng(0).normal(size=(500, 3)) + 10.0)
+    before = X.copy()
+    with MixtureEngine(X, "full") as engine:
+        engine.run_pass(make_params([1.0], [X.mean(axis=0)], [np.eye(3)]))
+    assert np.array_equal(X, before)
