@@ -1,0 +1,356 @@
+"""Loading a data file into the float array a fit uses, with a report of what was left out.
+
+Readable: delimited text (CSV, semicolon CSV with decimal commas, TSV, whitespace-separated;
+optionally gzip-compressed), NumPy ``.npy`` / ``.npz``, Excel ``.xlsx`` and Apache Parquet.
+The format is recognised from the file's first bytes, the extension only breaks ties.
+
+Everything that makes a file unusable raises :class:`emstudio.errors.DataError` with one line
+that starts with the file name. Nothing here prints, and no Qt is imported; the heavy optional
+readers (openpyxl, duckdb) are imported only when a file needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from emstudio.errors import DataError
+from emstudio.io._common import (
+    RawTable,
+    fill_empty_names,
+    name_list,
+    no_numeric_error,
+    resolve_columns,
+)
+
+__all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES"]
+
+#: File name endings the loader is made for (the window's file dialog filter uses these).
+READABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".csv.gz", ".tsv.gz", ".txt.gz",
+                     ".npy", ".npz", ".xlsx", ".xlsm", ".parquet", ".pq")
+
+_READABLE = "CSV/TSV/text, .npy, .npz, .xlsx, .parquet"
+
+# First bytes of formats that are recognised only to say clearly that they are not tables.
+_FOREIGN_MAGIC = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook (or a password-protected "
+     "one); save it as .xlsx or CSV"),
+    (b"%PDF", "a PDF document, not a data table"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image, not a data table"),
+    (b"\xff\xd8\xff", "a JPEG image, not a data table"),
+    (b"GIF8", "a GIF image, not a data table"),
+    (b"SQLite format 3\x00", "an SQLite database, not a data table"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file, which is not read; export the table as CSV, .npy or Parquet"),
+    (b"BZh", "a bzip2-compressed file; decompress it first (gzip is read as is)"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file; decompress it first (gzip is read as is)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive; extract the table first"),
+    (b"Rar!", "a RAR archive; extract the table first"),
+)
+_BINARY_SUFFIXES = {".npy": "a NumPy .npy", ".npz": "a NumPy .npz", ".xlsx": "an Excel .xlsx",
+                    ".xlsm": "an Excel .xlsm", ".parquet": "a Parquet", ".pq": "a Parquet",
+                    ".xls": "an Excel .xls"}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What loading did: columns used, columns left out and why, rows dropped, notes."""
+
+    source: str  # file name as given
+    format: str  # "csv", "tsv", "text", "npy", "npz", "xlsx", "parquet"
+    columns_used: tuple[str, ...]
+    columns_left_out: tuple[tuple[str, str], ...]  # (column name, reason)
+    n_rows_read: int  # data rows in the file
+    n_dropped: int  # rows dropped for missing/NaN/infinite values in the used columns
+    notes: tuple[str, ...] = ()  # "decimal comma", "encoding latin-1", ...
+
+    @property
+    def n_rows_used(self) -> int:
+        return self.n_rows_read - self.n_dropped
+
+    def lines(self) -> list[str]:
+        """Short human-readable lines for standard error or the window."""
+        d = len(self.columns_used)
+        out = [
+            f"{self.source} ({self.format}): {self.n_rows_used} of {self.n_rows_read} rows, "
+            f"{d} column{'s' if d != 1 else ''}: {name_list(self.columns_used)}"
+        ]
+        groups: dict[str, list[str]] = {}
+        for name, why in self.columns_left_out:
+            groups.setdefault(why, []).append(name)
+        for why, names in groups.items():
+            out.append(f"left out, {why}: {name_list(names)}")
+        if self.n_dropped:
+            s = "s" if self.n_dropped != 1 else ""
+            out.append(f"dropped {self.n_dropped} row{s} with a missing, NaN or infinite value")
+        out.extend(f"note: {note}" for note in self.notes)
+        return out
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """The data to fit: ``values`` (n, d) float64, C-contiguous, every value finite."""
+
+    values: np.ndarray
+    columns: tuple[str, ...]  # d names
+    kept_rows: np.ndarray  # (n,) int64: 0-based data-row index in the file of each kept row
+    report: LoadReport
+
+
+def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None) -> LoadedData:
+    """Read a data file; raise DataError with one clear line for anything unusable.
+
+    ``columns`` picks columns by name or by 0-based number (a string of digits that is not a
+    column name is a number; numbers count every column of the file, text ones included).
+    Without it every numeric column is used. Rows with a missing, NaN or infinite value in a
+    used column are dropped and counted in the report.
+    """
+    source = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    if isinstance(columns, str):
+        columns = [c for c in columns.split(",")]
+    requested = None if columns is None else list(columns)
+    raw = _read(source, requested)
+    return _finish(source, raw, requested)
+
+
+# ---------------------------------------------------------------------------- dispatch
+def _suffix(name: str) -> tuple[str, bool]:
+    """(lower-case suffix without a trailing .gz, whether it ended in .gz)."""
+    lower = os.path.basename(name).lower()
+    gz = lower.endswith(".gz")
+    if gz:
+        lower = lower[:-3]
+    return os.path.splitext(lower)[1], gz
+
+
+def _read(source: str, requested: list[str] | None) -> RawTable:
+    path = source
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{source}: no such file") from None
+    except PermissionError:
+        raise DataError(f"{source}: cannot read the file (permission denied)") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{source}: cannot read the file ({getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{source}: is a folder, not a data file")
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(16)
+    except PermissionError:
+        raise DataError(f"{source}: cannot read the file (permission denied)") from None
+    except OSError as exc:
+        raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+    ext, gz = _suffix(source)
+    if not magic:
+        raise DataError(f"{source}: the file is empty")
+
+    if magic.startswith(b"\x93NUMPY"):
+        from emstudio.io._numpy_files import read_npy
+
+        return read_npy(path, source)
+    if magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        kind = _zip_kind(path, ext)
+        if kind == "npz":
+            from emstudio.io._numpy_files import read_npz
+
+            return read_npz(path, source)
+        if kind == "xlsx":
+            from emstudio.io._excel import read_xlsx
+
+            return read_xlsx(path, source)
+        raise DataError(f"{source}: a zip archive that is neither an .npz nor an .xlsx file; "
+                        "extract the table first")
+    if magic.startswith(b"PAR1"):
+        from emstudio.io._parquet import read_parquet
+
+        return read_parquet(path, source)
+    for prefix, what in _FOREIGN_MAGIC:
+        if magic.startswith(prefix):
+            raise DataError(f"{source}: {what}")
+    gzipped = magic.startswith(b"\x1f\x8b")
+    if not gzipped and ext in _BINARY_SUFFIXES:
+        raise DataError(f"{source}: not {_BINARY_SUFFIXES[ext]} file (damaged, or the name does "
+                        "not match the contents)")
+    from emstudio.io._text import read_text
+
+    return read_text(path, source, requested, ext + (".gz" if gz else ""), gzipped=gzipped)
+
+
+def _zip_kind(path: str, ext: str) -> str:
+    if ext == ".npz":
+        return "npz"
+    if ext in (".xlsx", ".xlsm"):
+        return "xlsx"
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except Exception:  # damaged archive: let the reader its name suggests report it
+        return "npz" if ext == ".npz" else "xlsx" if ext.startswith(".xls") else "zip"
+    if "[Content_Types].xml" in names:
+        return "xlsx"
+    if names and all(n.endswith(".npy") for n in names):
+        return "npz"
+    return "zip"
+
+
+# ---------------------------------------------------------------------------- finishing
+def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedData:
+    names = list(raw.names)
+    reasons = dict(raw.reasons)
+    numeric = list(raw.numeric)
+    n = raw.n_rows
+    blocks = raw.blocks
+
+    where = [{j: p for p, j in enumerate(cols)} for cols, _ in blocks]
+
+    def column(j: int) -> np.ndarray:
+        parts = [arr[:, w[j]] for w, (_, arr) in zip(where, blocks)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    # Row names: an unnamed first column holding 1..n (R) or 0..n-1 (pandas).
+    not_default: set[int] = set()
+    for j in sorted(raw.row_name_candidates):
+        if j not in numeric:
+            continue
+        vals = column(j)
+        if vals.size == n and n > 0 and np.array_equal(vals, np.arange(1, n + 1)):
+            reasons[j] = "R row names"
+            not_default.add(j)
+        elif vals.size == n and n > 0 and np.array_equal(vals, np.arange(n)):
+            reasons[j] = "row index"
+            not_default.add(j)
+        elif names[j] == "":
+            filled = fill_empty_names(names)
+            names[j] = filled[j]
+
+    # Columns without a single finite value.
+    any_finite = [np.isfinite(arr).any(axis=0) for _, arr in blocks]
+    any_number = [~np.isnan(arr).all(axis=0) for _, arr in blocks]
+    empty: dict[int, str] = {}
+    for j in numeric:
+        if j in not_default:
+            continue
+        if not any(f[w[j]] for f, w in zip(any_finite, where)):
+            has_number = any(h[w[j]] for h, w in zip(any_number, where))
+            empty[j] = "no finite values" if has_number else "no values"
+    del any_finite, any_number
+
+    if requested is not None:
+        used = resolve_columns(source, requested, names, numeric, reasons)
+    else:
+        used = [j for j in numeric if j not in not_default and j not in empty]
+        if not used:
+            raise no_numeric_error(source, names, {**reasons, **empty})
+
+    used_set = set(used)
+    left_out = []
+    for j, name in enumerate(names):
+        if j in used_set:
+            continue
+        if j in reasons:
+            why = reasons[j]
+        elif j in empty:
+            why = empty[j]
+        else:
+            why = "not selected"
+        left_out.append((name, why))
+
+    values, kept = _assemble(blocks, used, n)  # empties ``blocks`` as it goes
+    columns = tuple(names[j] for j in used)
+    if values.shape[0] == 0:
+        raise DataError(
+            f"{source}: no rows left: each of the {n} rows has a missing, NaN or infinite value "
+            f"in {name_list(list(columns))}"
+        )
+    report = LoadReport(
+        source=source,
+        format=raw.format,
+        columns_used=columns,
+        columns_left_out=tuple(left_out),
+        n_rows_read=n,
+        n_dropped=n - values.shape[0],
+        notes=tuple(raw.notes),
+    )
+    return LoadedData(values=values, columns=columns, kept_rows=kept, report=report)
+
+
+def _assemble(blocks: list[tuple[tuple[int, ...], np.ndarray]], used: list[int],
+              n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the used columns of every block, without the rows that are not all finite.
+
+    A single block (the usual case) is compacted in place; several blocks are released as they
+    are copied. Either way the peak memory stays near one copy of the data.
+    """
+    masks = []
+    total = 0
+    positions = []
+    for cols, arr in blocks:
+        where = {j: p for p, j in enumerate(cols)}
+        pos = [where[j] for j in used]
+        keep = np.ones(arr.shape[0], dtype=bool)
+        for p in pos:
+            keep &= np.isfinite(arr[:, p])
+        masks.append(keep)
+        positions.append(pos)
+        total += int(keep.sum())
+
+    if len(blocks) == 1:
+        cols, arr = blocks.pop()
+        keep = masks[0]
+        pos = positions[0]
+        kept = np.arange(n, dtype=np.int64) if total == n else np.flatnonzero(keep).astype(np.int64)
+        if arr.dtype == np.float64 and arr.flags.c_contiguous and arr.flags.owndata:
+            return _compact_in_place(arr, pos, keep, total), kept
+        values = np.ascontiguousarray(arr[np.ix_(np.flatnonzero(keep), pos)], dtype=np.float64)
+        return values, kept
+
+    values = np.empty((total, len(used)), dtype=np.float64)
+    kept = np.empty(total, dtype=np.int64)
+    out = 0
+    first_row = 0
+    for keep, pos in zip(masks, positions):
+        cols, arr = blocks.pop(0)
+        rows = arr.shape[0]
+        k = int(keep.sum())
+        if k:
+            idx = np.flatnonzero(keep)
+            values[out:out + k] = arr[np.ix_(idx, pos)]
+            kept[out:out + k] = idx + first_row
+        out += k
+        first_row += rows
+        del arr
+    return values, kept
+
+
+def _compact_in_place(arr: np.ndarray, pos: list[int], keep: np.ndarray, total: int) -> np.ndarray:
+    """Keep rows ``keep`` and columns ``pos`` of ``arr`` (which this module owns), in place.
+
+    Rows are moved in chunks towards the front of the same memory: a chunk is read before
+    anything after it is written, so nothing is overwritten before it is read.
+    """
+    n, width = arr.shape
+    d = len(pos)
+    if total == n and pos == list(range(width)):
+        return arr
+    flat = arr.reshape(-1)
+    out = 0
+    step = 1 << 15
+    for r in range(0, n, step):
+        block = arr[r:r + step]
+        m = keep[r:r + step]
+        if not m.all():
+            block = block[m]
+        if pos != list(range(width)):
+            block = block[:, pos]
+        c = block.shape[0]
+        flat[out * d:(out + c) * d] = block.reshape(-1)
+        out += c
+    del flat, block
+    arr.resize((total, d), refcheck=False)
+    return arr
