@@ -3,7 +3,9 @@
 from emstudio.core.em import (
     FitResult,
     FitSettings,
+    HalfStep,
     Snapshot,
+    Stepper,
     aic,
     bic,
     fit_mixture,
@@ -19,7 +21,7 @@ from emstudio.core.mstep import SufficientStats, expected_complete_log_likelihoo
 from emstudio.core.params import COVARIANCE_TYPES, MixtureParams, make_params, n_free_parameters
 
 __all__ = [
-    "BoundTerms", "COVARIANCE_TYPES", "FitResult", "FitSettings", "INIT_METHODS", "MixtureEngine",
+    "BoundTerms", "COVARIANCE_TYPES", "FitResult", "FitSettings", "HalfStep", "Stepper", "INIT_METHODS", "MixtureEngine",
     "MixtureParams", "PassResult", "Snapshot", "SufficientStats", "aic", "bic", "bound_terms", "e_step",
     "expected_complete_log_likelihood", "fit_mixture", "icl", "initial_params", "iterate_em",
     "log_gaussian_prob", "log_likelihood", "m_step", "make_params", "n_free_parameters",

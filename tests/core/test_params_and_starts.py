@@ -110,3 +110,29 @@ def test_invalid_settings_are_clear_errors():
         fit_mixture(X, FitSettings(k=0))
     with pytest.raises(FitError, match="d=1 dimensions"):
         fit_mixture(X, FitSettings(k=1, init=make_params([1.0], [[0.0]], [[[1.0]]])))
+
+
+def test_stepper_half_steps_follow_the_em_loop():
+    from emstudio.core.em import Stepper
+
+    X = DATASETS["2d"]()
+    start = initial_params(X, 3, "full", "kmeans", np.random.default_rng(0))
+    with MixtureEngine(X, "full") as engine:
+        loop = list(iterate_em(engine, start, max_iter=4, tol=0, reg_covar=1e-6))
+        stepper = Stepper(engine, start, 1e-6)
+        assert stepper.start().kind == "start" and stepper.start().terms is None
+        for snapshot in loop[1:]:
+            e = stepper.e_step()
+            assert stepper.e_step() is not None and stepper.iteration == snapshot.iteration  # E twice: same q
+            m = stepper.m_step()
+            assert stepper.m_step() is m  # M twice: same θ
+            assert e.kind == "E" and m.kind == "M" and m.iteration == snapshot.iteration
+            assert np.allclose(m.params.means, snapshot.params.means, rtol=1e-12)
+            assert np.isclose(e.terms.lower_bound, snapshot.after_e.lower_bound, rtol=1e-12)
+            assert np.isclose(m.terms.lower_bound, snapshot.after_m.lower_bound, rtol=1e-12)
+            assert abs(e.terms.kl) < 1e-8 * abs(e.log_likelihood)
+            assert m.terms.kl >= -1e-8 * abs(m.log_likelihood) and m.terms.lower_bound >= e.terms.lower_bound
+    # An M-step first does the E-step it needs.
+    with MixtureEngine(X, "full") as engine:
+        first = Stepper(engine, start, 1e-6).m_step()
+    assert first.iteration == 1 and np.allclose(first.params.means, loop[1].params.means)
