@@ -20,8 +20,8 @@ pick_python() {
 
 ensure_venv() {
     local extras="$1"
-    local spec="."
-    [ -n "$extras" ] && spec=".[$extras]"
+    local target="$ROOT"
+    [ -n "$extras" ] && target="$ROOT[$extras]"
     local stamp="$VENV/.emstudio-installed-${extras:-run}"
     local want
     want="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
@@ -34,9 +34,13 @@ ensure_venv() {
         echo "emstudio: creating $VENV with $($python --version)" >&2
         "$python" -m venv "$VENV"
     fi
-    echo "emstudio: installing emstudio${extras:+ with $extras dependencies} into .venv" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT$spec" 2>&1 \
-        | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+    echo "emstudio: installing emstudio${extras:+ with its $extras dependencies} into .venv (once)" >&2
+    local log="$VENV/pip-install.log"
+    if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -e "$target" >"$log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor a directory" "$log" >&2
+        echo "emstudio: installing into .venv failed (log: $log)" >&2
+        return 1
+    fi
     "$VENV/bin/python" -c "import emstudio" >/dev/null
     echo "$want" > "$stamp"
 }
