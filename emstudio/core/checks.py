@@ -10,10 +10,13 @@ import numpy as np
 from emstudio.core.params import MixtureParams
 from emstudio.errors import DataError, FitError
 
-# A component is degenerate when its covariance, less reg_covar and measured in units of the
-# data's own variances, has an eigenvalue below this (a standard deviation under 1/1000 of the
-# data's), or when its effective size Nₖ is below d + 1.
-DEGENERATE_RELATIVE_EIGENVALUE = 1e-6
+# A component is degenerate when the part of its covariance the data gave it (Σₖ − reg_covar·I)
+# is flat — smallest eigenvalue below DEGENERATE_FLATNESS of its largest (axes beyond 1:10⁴) — or
+# has a direction that fell to reg_covar (below DEGENERATE_REG_FRACTION of it) or to the data's
+# rounding noise; or when its effective size Nₖ < d + 1. Each component is judged on its own, so
+# tight clusters far apart are not mistaken for collapsed ones.
+DEGENERATE_FLATNESS = 1e-8
+DEGENERATE_REG_FRACTION = 1e-3
 # Squared values above this overflow the covariance sums in float64.
 LARGEST_SAFE_VALUE = 1e150
 
@@ -94,20 +97,24 @@ def data_variances(X: np.ndarray | None = None, summary: ColumnSummary | None = 
     return np.where(variances > 0, variances, 1.0)
 
 
-def smallest_relative_eigenvalues(params: MixtureParams, variances: np.ndarray, reg_covar: float) -> np.ndarray:
-    """(K,) smallest eigenvalue of each Σₖ − reg_covar·I in units of the data's variances."""
-    scale = 1.0 / np.sqrt(variances)
+def empirical_eigenvalues(params: MixtureParams, reg_covar: float) -> np.ndarray:
+    """(K, d) ascending eigenvalues of each Σₖ − reg_covar·I (the part the data gave)."""
     full = params.full_covariances() - reg_covar * np.eye(params.n_features)[None]
-    standardised = full * scale[None, :, None] * scale[None, None, :]
-    return np.linalg.eigvalsh(standardised)[:, 0]
+    return np.linalg.eigvalsh(full)
 
 
-def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, variances: np.ndarray,
-                          reg_covar: float) -> list[int]:
-    """Indices of components that collapsed: a vanishing covariance direction or Nₖ < d + 1."""
-    small = smallest_relative_eigenvalues(params, variances, reg_covar) < DEGENERATE_RELATIVE_EIGENVALUE
+def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, reg_covar: float,
+                          variance_floor: float = 0.0) -> list[int]:
+    """Indices of components that collapsed: a flat or vanished covariance, or Nₖ < d + 1.
+
+    ``variance_floor`` is the data's rounding noise for variances (MixtureEngine.variance_floor).
+    """
+    values = empirical_eigenvalues(params, reg_covar)
+    smallest, largest = values[:, 0], values[:, -1]
+    vanished = max(DEGENERATE_REG_FRACTION * reg_covar, 4.0 * variance_floor)
+    collapsed = (smallest <= vanished) | (smallest <= DEGENERATE_FLATNESS * largest)
     few = np.asarray(component_sizes) < params.n_features + 1
-    return [int(i) for i in np.flatnonzero(small | few)]
+    return [int(i) for i in np.flatnonzero(collapsed | few)]
 
 
 def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Sequence[str] | None = None) -> str | None:

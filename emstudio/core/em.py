@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emstudio.core.checks import ColumnSummary, check_fit_data, data_variances, degenerate_components
+from emstudio.core.checks import ColumnSummary, check_fit_data, degenerate_components
 from emstudio.core.engine import MixtureEngine, PassResult
 from emstudio.core.estep import BoundTerms
 from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
@@ -194,7 +194,6 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine:
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre)
         check_fit_data(X, settings.k, column_names, summary)
-        variances = data_variances(summary=summary)
         for index, seed in enumerate(seeds):
             start = _start(X, settings, np.random.default_rng(seed))
             snapshots = []
@@ -211,7 +210,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 if stop is not None and stop():
                     stopped = True
                     break
-            degenerate = degenerate_components(last.params, last.component_sizes, variances, settings.reg_covar)
+            degenerate = degenerate_components(last.params, last.component_sizes, settings.reg_covar,
+                                               engine.variance_floor)
             runs.append((last, snapshots, degenerate))
             if stopped:
                 break

@@ -9,9 +9,13 @@ How (each choice measured, see DESIGN.md and benchmarks/bench_fit.py):
 - for full and tied covariances up to ``FEATURE_MAX_D`` dimensions, the log-densities of all
   components are ONE matrix product: features z = [1, x, xᵢxⱼ (i ≤ j)] times a (p, K) weight matrix
   built from each component's precision; the statistics are one more product, Z·R. Diagonal and
-  spherical models need only the squares. Above that d, per-component whitened products;
+  spherical models need only the squares. Above that d — or when some component is so narrow
+  against the data's extent that the features would cancel (clusters far apart) — per-component
+  products on (x − μₖ) whitened by Lₖ⁻¹, with the statistics measured from each μₖ;
 - rows go in chunks sized to stay in cache, split over Python threads with BLAS held to one thread
   each (OpenBLAS's own threads make these thin products slower);
+- the chunks are fixed by (d, K) alone and their partial sums added in chunk order, so the result is
+  the same on any number of threads;
 - (log p − max) is clipped at −700 before ``exp``: exp of arguments below about −708 is ~40× slower
   in numpy and contributes nothing (e⁻⁷⁰⁰ ≈ 1e−304).
 """
@@ -26,10 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emstudio.core.mstep import LOG_2PI, SufficientStats
-from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.mstep import LOG_2PI, SufficientStats, variance_floor
+from emstudio.core.params import MixtureParams, check_covariance_type, precision_cholesky
 
 FEATURE_MAX_D = 15
+# The features lose about eps · λmax(Pₖ) · max‖x − c‖² of log N to cancellation; above this the
+# pass takes the whitened route instead (1e-7 nats at the threshold).
+FEATURE_MAX_CANCELLATION = 1e-7
 EXP_CLIP = -700.0
 # Bytes of working arrays per chunk: a chunk's features, log-densities and responsibilities.
 CHUNK_BYTES = 1 << 22
@@ -59,20 +66,43 @@ def default_thread_count() -> int:
 class _Buffers:
     """One worker thread's reusable scratch arrays (flat, reshaped per chunk so they stay contiguous)."""
 
-    def __init__(self, rows: int, n_features: int, k: int, d: int):
-        self.features = np.empty(n_features * rows)
+    def __init__(self, rows: int, k: int):
+        self.rows = rows
         self.log_prob = np.empty(k * rows)
         self.resp = np.empty(k * rows)
         self.row_max = np.empty(rows)
         self.row_sum = np.empty(rows)
-        self.whitened = np.empty(d * rows)
+        self._scratch: dict[str, np.ndarray] = {}
+
+    def scratch(self, name: str, size: int) -> np.ndarray:
+        """A flat array of at least ``size`` floats, made on first use (features or whitened data)."""
+        array = self._scratch.get(name)
+        if array is None or array.size < size:
+            array = self._scratch[name] = np.empty(size)
+        return array
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """How one pass computes log πₖ + log N: by features (weights (K, p)) or whitened per component."""
+
+    k: int
+    weights: np.ndarray | None = None
+    means_c: np.ndarray | None = None      # (K, d) means relative to the data's centre
+    inv_chol: np.ndarray | None = None     # (K, d, d)
+    constant: np.ndarray | None = None     # (K,) log πₖ − ½(d log 2π + log|Σₖ|)
+
+    @property
+    def uses_features(self) -> bool:
+        return self.weights is not None
 
 
 class MixtureEngine:
     """Passes over fixed data X (n, d) for one covariance type.
 
-    ``n_threads`` Python threads share the chunks; ``blas_threads`` is the BLAS thread count during a
-    pass (None leaves BLAS as it is). Use as a context manager or call :meth:`close`.
+    ``n_threads`` Python threads share the chunks; ``blas_threads`` is the BLAS thread count per
+    Python thread during a pass (None leaves BLAS as it is; the limit is process-wide while a pass
+    runs). Use as a context manager or call :meth:`close`.
     """
 
     def __init__(self, X: np.ndarray, covariance_type: str, *, n_threads: int | None = None,
@@ -89,8 +119,17 @@ class MixtureEngine:
         self.centre = self.data_t.mean(axis=1)
         self.data_t -= self.centre[:, None]
         d = self.n_features
+        # max ‖x − c‖² (bounded by the per-column extremes) and the rounding noise of the values.
+        if self.n_samples:
+            extent = np.maximum(self.data_t.max(axis=1), -self.data_t.min(axis=1))
+            with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN data: checks reject it later
+                self.radius_sq = float((extent ** 2).sum())
+            scale = float(np.max(np.abs(self.centre) + extent))
+        else:
+            self.radius_sq, scale = 0.0, 1.0
+        self.variance_floor = variance_floor(scale)
         self.quadratic = covariance_type in ("full", "tied")
-        self.use_features = (not self.quadratic) or d <= FEATURE_MAX_D
+        self.features_allowed = (not self.quadratic) or d <= FEATURE_MAX_D
         if self.quadratic:
             self.pairs = [(i, j) for i in range(d) for j in range(i, d)]
         else:
@@ -106,9 +145,10 @@ class MixtureEngine:
 
     # ----------------------------------------------------------------- set-up and tear-down
     def chunk_rows(self, k: int) -> int:
+        """Rows per chunk: a function of (d, K) only, so sums add up in the same order everywhere."""
         if self._chunk_rows_request:
             return int(self._chunk_rows_request)
-        width = (self.n_basis if self.use_features else 2 * self.n_features) + 2 * k + 2
+        width = (self.n_basis if self.features_allowed else 2 * self.n_features) + 2 * k + 2
         return int(min(MAX_CHUNK_ROWS, max(MIN_CHUNK_ROWS, CHUNK_BYTES // (8 * width))))
 
     def _chunks(self, k: int) -> list[tuple[int, int]]:
@@ -119,7 +159,7 @@ class MixtureEngine:
         key = (worker, k)
         buffers = self._buffers.get(key)
         if buffers is None:
-            buffers = _Buffers(self.chunk_rows(k), self.n_basis, k, self.n_features)
+            buffers = _Buffers(self.chunk_rows(k), k)
             self._buffers[key] = buffers
         return buffers
 
@@ -145,41 +185,34 @@ class MixtureEngine:
             self._controller = ThreadpoolController()
         return self._controller.limit(limits=limit, user_api="blas")
 
-    # ----------------------------------------------------------------- parameters → weights
-    def _component_terms(self, params: MixtureParams):
-        """Centred means (K, d), inverse Cholesky factors (K, d, d) and log πₖ − ½(d log 2π + log|Σₖ|)."""
+    # ----------------------------------------------------------------- parameters → plan
+    def plan(self, params: MixtureParams) -> _Plan:
+        """Choose features or whitened products for θ and precompute what the chunks need."""
         if params.n_features != self.n_features:
             raise ValueError(f"parameters have d={params.n_features}, the data d={self.n_features}")
         d = self.n_features
+        inv_chol, log_det = precision_cholesky(params)
         means_c = params.means - self.centre
-        cov_type = params.covariance_type
-        if cov_type in ("diag", "spherical"):
-            variances = params.covariances if cov_type == "diag" else np.repeat(params.covariances[:, None], d, 1)
-            inv_chol = None
-            log_det = np.log(variances).sum(axis=1)
-            precision_diag = 1.0 / variances
-        else:
-            chol = np.linalg.cholesky(params.full_covariances())
-            inv_chol = np.linalg.inv(chol)
-            log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-            precision_diag = None
         constant = np.log(params.weights) - 0.5 * (d * LOG_2PI + log_det)
-        return means_c, inv_chol, precision_diag, constant
+        precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
+        # λmax(Pₖ) ≤ ‖Lₖ⁻¹‖_F²; the features cancel on scale max(‖x − c‖², ‖μₖ − c‖²) · λmax(Pₖ).
+        reach = np.maximum(self.radius_sq, (means_c ** 2).sum(axis=1))
+        cancellation = np.finfo(np.float64).eps * reach * (inv_chol ** 2).sum(axis=(1, 2))
+        if self.features_allowed and np.all(cancellation <= FEATURE_MAX_CANCELLATION):
+            linear = np.einsum("kij,kj->ki", precisions, means_c)
+            weights = np.empty((params.n_components, self.n_basis))
+            weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
+            weights[:, 1:1 + d] = linear
+            for column, (i, j) in enumerate(self.pairs, start=1 + d):
+                weights[:, column] = -0.5 * precisions[:, i, i] if i == j else -precisions[:, i, j]
+            return _Plan(params.n_components, weights=weights)
+        return _Plan(params.n_components, means_c=means_c, inv_chol=inv_chol, constant=constant)
 
     def feature_weights(self, params: MixtureParams) -> np.ndarray:
         """(K, p) weights w with z(x)·wₖ = log πₖ + log N(x | μₖ, Σₖ) for z = [1, x, xᵢxⱼ]."""
-        means_c, inv_chol, precision_diag, constant = self._component_terms(params)
-        k, d = means_c.shape
-        if inv_chol is None:
-            precisions = precision_diag[:, :, None] * np.eye(d)[None]
-        else:
-            precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
-        linear = np.einsum("kij,kj->ki", precisions, means_c)
-        weights = np.empty((k, self.n_basis))
-        weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
-        weights[:, 1:1 + d] = linear
-        for column, (i, j) in enumerate(self.pairs, start=1 + d):
-            weights[:, column] = -0.5 * precisions[:, i, i] if i == j else -precisions[:, i, j]
+        weights = self.plan(params).weights
+        if weights is None:
+            raise ValueError("these parameters take the whitened route")
         return weights
 
     # ----------------------------------------------------------------- the pass
@@ -193,51 +226,39 @@ class MixtureEngine:
         return resp, self._run(params, resp_out=resp)
 
     def _run(self, params: MixtureParams, resp_out: np.ndarray | None) -> PassResult:
-        k = params.n_components
-        if self.use_features:
-            weights = self.feature_weights(params)
-            component = None
-        else:
-            weights = None
-            component = self._component_terms(params)
-        chunks = self._chunks(k)
+        plan = self.plan(params)
+        chunks = list(enumerate(self._chunks(plan.k)))
         n_workers = max(1, min(self.n_threads, len(chunks)))
         with self._lock, self._blas_limit(n_workers):
             if n_workers == 1:
-                partials = [self._work(0, chunks, k, weights, component, resp_out)]
+                partials = self._work(0, chunks, plan, resp_out)
             else:
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(max_workers=self.n_threads, thread_name_prefix="em-pass")
-                futures = [
-                    self._executor.submit(self._work, w, chunks[w::n_workers], k, weights, component, resp_out)
-                    for w in range(n_workers)
-                ]
-                partials = [f.result() for f in futures]
-        return self._combine(partials, k)
+                futures = [self._executor.submit(self._work, w, chunks[w::n_workers], plan, resp_out)
+                           for w in range(n_workers)]
+                partials = [part for f in futures for part in f.result()]
+        # Add the chunks' sums in chunk order: the same floating-point result on any thread count.
+        partials.sort(key=lambda part: part[0])
+        return self._combine([part[1:] for part in partials], plan, params)
 
-    def _work(self, worker, chunks, k, weights, component, resp_out):
-        """Sums over ``chunks``: (sums (3,), statistics (p, K) or (1 + d, K), Σ r x xᵀ (K, d, d) or None)."""
-        buffers = self._buffers_for(worker, k)
-        sums = np.zeros(3)  # Σ max log p, Σ log s, Σ r·(log p − max)
-        d = self.n_features
-        if self.use_features:
-            stats = np.zeros((self.n_basis, k))
-            sum_xx = None
-        else:
-            stats = np.zeros((1 + d, k))
-            sum_xx = np.zeros((k, d, d))
-        for a, b in chunks:
+    def _work(self, worker: int, chunks, plan: _Plan, resp_out):
+        """Per chunk: (index, sums (3,) = [Σ max log p, Σ log s, Σ r·(log p − max)], statistics)."""
+        buffers = self._buffers_for(worker, plan.k)
+        k, d = plan.k, self.n_features
+        out = []
+        for index, (a, b) in chunks:
             m = b - a
             x_t = self.data_t[:, a:b]
             log_prob = buffers.log_prob[: k * m].reshape(k, m)
-            if self.use_features:
-                z = buffers.features[: self.n_basis * m].reshape(self.n_basis, m)
+            if plan.uses_features:
+                z = buffers.scratch("features", self.n_basis * buffers.rows)[: self.n_basis * m].reshape(self.n_basis, m)
                 z[0] = 1.0
                 z[1:1 + d] = x_t
                 self._quadratic_features(x_t, z[1 + d:])
-                np.dot(weights, z, out=log_prob)
+                np.dot(plan.weights, z, out=log_prob)
             else:
-                self._whitened_log_prob(x_t, component, buffers, log_prob)
+                self._whitened_log_prob(x_t, plan, buffers, log_prob)
             resp = buffers.resp[: k * m].reshape(k, m)
             row_max = buffers.row_max[:m]
             row_sum = buffers.row_sum[:m]
@@ -250,21 +271,15 @@ class MixtureEngine:
             resp *= row_sum
             # row_sum now holds 1/s, so log s = −log(1/s).
             np.log(row_sum, out=row_sum)
-            sums[0] += row_max.sum()
-            sums[1] -= row_sum.sum()
-            sums[2] += np.vdot(resp, log_prob)
-            if self.use_features:
+            sums = np.array([row_max.sum(), -row_sum.sum(), np.vdot(resp, log_prob)])
+            if plan.uses_features:
                 # np.dot, not matmul: measured to scale better over two Python threads.
-                stats += np.dot(z, resp.T)
+                out.append((index, sums, np.dot(z, resp.T), None))
             else:
-                stats[0] += resp.sum(axis=1)
-                stats[1:] += x_t @ resp.T
-                for j in range(k):
-                    np.multiply(x_t, resp[j], out=buffers.whitened[: d * m].reshape(d, m))
-                    sum_xx[j] += buffers.whitened[: d * m].reshape(d, m) @ x_t.T
+                out.append((index, sums) + self._whitened_stats(x_t, plan, buffers, resp))
             if resp_out is not None:
                 resp_out[a:b] = resp.T
-        return sums, stats, sum_xx
+        return out
 
     def _quadratic_features(self, x_t: np.ndarray, out: np.ndarray) -> None:
         """Rows xᵢxⱼ (i ≤ j, in ``self.pairs`` order) of the features, from x_t (d, m)."""
@@ -278,26 +293,52 @@ class MixtureEngine:
             np.multiply(x_t[i], x_t[i:], out=out[row:row + width])
             row += width
 
-    def _whitened_log_prob(self, x_t, component, buffers, log_prob) -> None:
-        """log πₖ + log N for d > FEATURE_MAX_D: per-component |Lₖ⁻¹(x − μₖ)|² products."""
-        means_c, inv_chol, _, constant = component
+    def _centred_on(self, x_t, plan: _Plan, j: int, buffers: _Buffers) -> np.ndarray:
+        """x − μⱼ for the chunk, (d, m): subtracted before any product, so nothing cancels."""
         d, m = x_t.shape
-        y = buffers.whitened[: d * m].reshape(d, m)
-        for j in range(means_c.shape[0]):
-            np.matmul(inv_chol[j], x_t, out=y)
-            y -= (inv_chol[j] @ means_c[j])[:, None]
+        diff = buffers.scratch("diff", d * buffers.rows)[: d * m].reshape(d, m)
+        np.subtract(x_t, plan.means_c[j][:, None], out=diff)
+        return diff
+
+    def _whitened_log_prob(self, x_t, plan: _Plan, buffers: _Buffers, log_prob) -> None:
+        """log πₖ + log N = constₖ − ½‖Lₖ⁻¹(x − μₖ)‖², one component at a time."""
+        d, m = x_t.shape
+        y = buffers.scratch("whitened", d * buffers.rows)[: d * m].reshape(d, m)
+        for j in range(plan.k):
+            np.matmul(plan.inv_chol[j], self._centred_on(x_t, plan, j, buffers), out=y)
             np.square(y, out=y)
             np.sum(y, axis=0, out=log_prob[j])
         log_prob *= -0.5
-        log_prob += constant[:, None]
+        log_prob += plan.constant[:, None]
 
-    def _combine(self, partials, k: int) -> PassResult:
-        d = self.n_features
-        sums = sum(p[0] for p in partials)
-        stats = sum(p[1] for p in partials)
+    def _whitened_stats(self, x_t, plan: _Plan, buffers: _Buffers, resp):
+        """Statistics measured from each component's own mean: (Nₖ + Σ r(x − μₖ) as (1 + d, K), Σ r(x−μₖ)(x−μₖ)ᵀ)."""
+        d, m = x_t.shape
+        stats = np.empty((1 + d, plan.k))
+        sum_xx = np.empty((plan.k, d, d))
+        weighted = buffers.scratch("whitened", d * buffers.rows)[: d * m].reshape(d, m)
+        stats[0] = resp.sum(axis=1)
+        for j in range(plan.k):
+            diff = self._centred_on(x_t, plan, j, buffers)
+            stats[1:, j] = diff @ resp[j]
+            np.multiply(diff, resp[j], out=weighted)
+            sum_xx[j] = weighted @ diff.T
+        return stats, sum_xx
+
+    def _combine(self, partials, plan: _Plan, params: MixtureParams) -> PassResult:
+        k, d = plan.k, self.n_features
+        sums = np.zeros(3)
+        stats = None
+        sum_xx = None
+        for chunk_sums, chunk_stats, chunk_xx in partials:
+            sums += chunk_sums
+            stats = chunk_stats.copy() if stats is None else stats + chunk_stats
+            if chunk_xx is not None:
+                sum_xx = chunk_xx.copy() if sum_xx is None else sum_xx + chunk_xx
         n_k = stats[0].copy()
         sum_x = stats[1:1 + d].T.copy()
-        if self.use_features:
+        if plan.uses_features:
+            origins = np.broadcast_to(self.centre, (k, d)).copy()
             if self.quadratic:
                 sum_xx = np.empty((k, d, d))
                 for row, (i, j) in enumerate(self.pairs, start=1 + d):
@@ -306,15 +347,14 @@ class MixtureEngine:
             else:
                 sum_xx = stats[1 + d:].T.copy()
         else:
-            sum_xx = sum(p[2] for p in partials)
+            origins = params.means.copy()
             sum_xx = 0.5 * (sum_xx + np.swapaxes(sum_xx, 1, 2))
-        log_likelihood = sums[0] + sums[1]
-        expected_complete = sums[2] + sums[0]
+            if not self.quadratic:
+                sum_xx = np.diagonal(sum_xx, axis1=1, axis2=2).copy()
         return PassResult(
-            log_likelihood=float(log_likelihood),
+            log_likelihood=float(sums[0] + sums[1]),
             entropy=float(sums[1] - sums[2]),
-            expected_complete=float(expected_complete),
+            expected_complete=float(sums[2] + sums[0]),
             sum_log_max_resp=float(-sums[1]),
-            stats=SufficientStats(n_k, sum_x, sum_xx, self.centre, self.n_samples),
+            stats=SufficientStats(n_k, sum_x, sum_xx, origins, self.n_samples, self.variance_floor),
         )
-

@@ -1,9 +1,10 @@
 """The M-step, from sufficient statistics, and the expected complete-data log-likelihood Q.
 
 Everything the M-step needs from the data and the responsibilities r (n, K) is K-sized:
-Nₖ = Σᵢ rᵢₖ, Σᵢ rᵢₖ xᵢ and Σᵢ rᵢₖ xᵢxᵢᵀ, with x measured from a fixed centre (the data's mean,
-so that data with large offsets lose no precision). The fast engine accumulates these over row
-chunks; :func:`sufficient_statistics` computes them directly for the small reference path.
+Nₖ = Σᵢ rᵢₖ, Σᵢ rᵢₖ xᵢ and Σᵢ rᵢₖ xᵢxᵢᵀ, with x measured from an origin oₖ per component (the
+data's mean, or the component's own current mean when components lie far from it), so that
+Σₖ = Σᵢ rᵢₖ (xᵢ−oₖ)(xᵢ−oₖ)ᵀ/Nₖ − (μₖ−oₖ)(μₖ−oₖ)ᵀ loses no precision. The fast engine
+accumulates these over row chunks; :func:`sufficient_statistics` computes them directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.params import MixtureParams, check_covariance_type, precision_cholesky
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 # scikit-learn adds this to every Nₖ so that an empty component divides by a tiny number, not 0.
@@ -24,17 +25,19 @@ EMPTY_COMPONENT_SIZE = 1e-8
 
 @dataclass(frozen=True, eq=False)
 class SufficientStats:
-    """K-sized summaries of (X, r) measured from ``centre``.
+    """K-sized summaries of (X, r), component k's measured from its origin oₖ.
 
-    n_k: (K,) Σᵢ rᵢₖ; sum_x: (K, d) Σᵢ rᵢₖ (xᵢ − c); sum_xx: (K, d, d) Σᵢ rᵢₖ (xᵢ − c)(xᵢ − c)ᵀ for
-    full/tied, (K, d) its diagonal for diag/spherical; centre: (d,); n_samples: n.
+    n_k: (K,) Σᵢ rᵢₖ; sum_x: (K, d) Σᵢ rᵢₖ (xᵢ − oₖ); sum_xx: (K, d, d) Σᵢ rᵢₖ (xᵢ − oₖ)(xᵢ − oₖ)ᵀ
+    for full/tied, (K, d) its diagonal for diag/spherical; origins: (K, d); n_samples: n;
+    variance_floor: the smallest variance a covariance may have (rounding noise of the data).
     """
 
     n_k: np.ndarray
     sum_x: np.ndarray
     sum_xx: np.ndarray
-    centre: np.ndarray
+    origins: np.ndarray
     n_samples: int
+    variance_floor: float = 0.0
 
 
 def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
@@ -49,11 +52,23 @@ def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
         sum_xx = np.einsum("nk,ni,nj->kij", resp, Xc, Xc, optimize=True)
     else:
         sum_xx = resp.T @ (Xc * Xc)
-    return SufficientStats(n_k, sum_x, sum_xx, centre, X.shape[0])
+    origins = np.broadcast_to(centre, (resp.shape[1], X.shape[1])).copy()
+    return SufficientStats(n_k, sum_x, sum_xx, origins, X.shape[0],
+                           variance_floor(float(np.max(np.abs(X))) if X.size else 1.0))
+
+
+def variance_floor(largest_value: float) -> float:
+    """The smallest meaningful variance for data whose largest magnitude is ``largest_value``.
+
+    Float64 rounding of such values; a covariance eigenvalue below it is noise (a component that
+    collapsed with reg_covar = 0), and the M-step lifts it here so that precisions stay finite.
+    """
+    scale = min(largest_value, 1e150)
+    return max((64.0 * np.finfo(np.float64).eps * scale) ** 2, np.finfo(np.float64).tiny)
 
 
 def _scatter_about(stats: SufficientStats, means_c: np.ndarray) -> np.ndarray:
-    """Σᵢ rᵢₖ (xᵢ − mₖ)(xᵢ − mₖ)ᵀ for centred means mₖ: (K, d, d), or (K, d) diagonals."""
+    """Σᵢ rᵢₖ (xᵢ − mₖ)(xᵢ − mₖ)ᵀ for points mₖ given relative to the origins: (K, d, d), or (K, d)."""
     n_k = stats.n_k
     cross = stats.sum_x[:, :, None] * means_c[:, None, :] if stats.sum_xx.ndim == 3 else stats.sum_x * means_c
     if stats.sum_xx.ndim == 3:
@@ -63,15 +78,12 @@ def _scatter_about(stats: SufficientStats, means_c: np.ndarray) -> np.ndarray:
 
 
 def _make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
-    """Symmetrise a (d, d) matrix and lift eigenvalues below ``floor`` (never fails)."""
+    """Symmetrise a (d, d) matrix and lift eigenvalues below ``floor`` > 0 (never fails)."""
     cov = 0.5 * (cov + cov.T)
-    try:
-        np.linalg.cholesky(cov)
+    values, vectors = np.linalg.eigh(cov)
+    if values[0] >= floor:
         return cov
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(cov)
-        values = np.maximum(values, max(floor, np.finfo(float).tiny))
-        return (vectors * values) @ vectors.T
+    return (vectors * np.maximum(values, floor)) @ vectors.T
 
 
 def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
@@ -80,44 +92,36 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
 
     πₖ = Nₖ/n, μₖ = Σᵢ rᵢₖ xᵢ / Nₖ, Σₖ = Σᵢ rᵢₖ (xᵢ−μₖ)(xᵢ−μₖ)ᵀ / Nₖ + reg_covar·I (and the tied,
     diagonal and spherical variants), as scikit-learn computes them. A component whose Nₖ is below
-    EMPTY_COMPONENT_SIZE keeps ``previous``'s mean and covariance; a covariance that rounding made
-    indefinite has its eigenvalues lifted to reg_covar. The result never holds NaN.
+    EMPTY_COMPONENT_SIZE keeps ``previous``'s mean and covariance; eigenvalues that rounding made
+    negative, or that fell below the data's rounding noise (reg_covar = 0), are lifted to
+    max(reg_covar, stats.variance_floor). The result never holds NaN or a zero variance.
     """
     check_covariance_type(covariance_type)
     n_k = stats.n_k + NK_FLOOR
     k, d = stats.sum_x.shape
-    means_c = stats.sum_x / n_k[:, None]
+    floor = max(reg_covar, stats.variance_floor, np.finfo(np.float64).tiny)
+    means_rel = stats.sum_x / n_k[:, None]  # μₖ − oₖ
     empty = stats.n_k < EMPTY_COMPONENT_SIZE
     if previous is not None and np.any(empty):
-        means_c[empty] = previous.means[empty] - stats.centre
-    scatter = _scatter_about(stats, means_c)
+        means_rel[empty] = previous.means[empty] - stats.origins[empty]
+    scatter = _scatter_about(stats, means_rel)
     eye = np.eye(d)
     if covariance_type == "full":
         cov = scatter / n_k[:, None, None] + reg_covar * eye
         if previous is not None and np.any(empty):
             cov[empty] = previous.covariances[empty]
-        cov = np.stack([_make_positive_definite(c, reg_covar) for c in cov])
+        cov = np.stack([_make_positive_definite(c, floor) for c in cov])
     elif covariance_type == "tied":
-        cov = _make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, reg_covar)
+        cov = _make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, floor)
     else:
         variances = scatter / n_k[:, None] + reg_covar
         if covariance_type == "spherical":
             variances = variances.mean(axis=1)
         if previous is not None and np.any(empty):
             variances[empty] = previous.covariances[empty]
-        cov = np.maximum(variances, reg_covar if reg_covar > 0 else np.finfo(float).tiny)
+        cov = np.maximum(variances, floor)
     weights = n_k / n_k.sum()
-    return MixtureParams(weights, means_c + stats.centre, cov, covariance_type)
-
-
-def _cholesky_terms(params: MixtureParams) -> tuple[np.ndarray, np.ndarray]:
-    """Precisions (K, d, d) and log-determinants (K,) of every component's covariance."""
-    full = params.full_covariances()
-    chol = np.linalg.cholesky(full)
-    inv_chol = np.linalg.inv(chol)
-    precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
-    log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    return precisions, log_det
+    return MixtureParams(weights, means_rel + stats.origins, cov, covariance_type)
 
 
 def expected_complete_log_likelihood(stats: SufficientStats, params: MixtureParams) -> float:
@@ -125,9 +129,9 @@ def expected_complete_log_likelihood(stats: SufficientStats, params: MixturePara
 
     Uses Σᵢ rᵢₖ (xᵢ−μₖ)ᵀPₖ(xᵢ−μₖ) = tr(Pₖ Sₖ), Sₖ the scatter about μₖ; no pass over the data.
     """
-    precisions, log_det = _cholesky_terms(params)
-    means_c = params.means - stats.centre
-    scatter = _scatter_about(stats, means_c)
+    inv_chol, log_det = precision_cholesky(params)
+    precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
+    scatter = _scatter_about(stats, params.means - stats.origins)
     d = params.n_features
     if scatter.ndim == 3:
         mahalanobis = np.einsum("kij,kji->k", precisions, scatter)

@@ -162,3 +162,19 @@ def n_free_parameters(covariance_type: str, k: int, d: int) -> int:
         "spherical": k,
     }[check_covariance_type(covariance_type)]
     return int(covariance + k * d + k - 1)
+
+
+def precision_cholesky(params: MixtureParams) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse Cholesky factors Lₖ⁻¹ (K, d, d) with Σₖ = LₖLₖᵀ, and log|Σₖ| (K,).
+
+    (x − μₖ)ᵀΣₖ⁻¹(x − μₖ) = ‖Lₖ⁻¹(x − μₖ)‖²; diag and spherical models give diagonal factors.
+    """
+    k, d = params.n_components, params.n_features
+    if params.covariance_type in ("diag", "spherical"):
+        variances = params.covariances if params.covariance_type == "diag" else np.repeat(params.covariances[:, None], d, 1)
+        inv_chol = np.zeros((k, d, d))
+        inv_chol[:, np.arange(d), np.arange(d)] = 1.0 / np.sqrt(variances)
+        return inv_chol, np.log(variances).sum(axis=1)
+    chol = np.linalg.cholesky(params.full_covariances())
+    log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    return np.linalg.inv(chol), log_det

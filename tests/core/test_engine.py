@@ -9,6 +9,8 @@ from emstudio.core import (
 )
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]
+# tol = 0 never converges: scikit-learn says so every time.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _random_params(rng, X, k, covariance_type):
@@ -67,3 +69,67 @@ def test_engine_never_changes_the_callers_data():
     with MixtureEngine(X, "full") as engine:
         engine.run_pass(make_params([1.0], [X.mean(axis=0)], [np.eye(3)]))
     assert np.array_equal(X, before)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+@pytest.mark.parametrize("separation", [1e4, 1e6, 1e8])
+def test_clusters_far_apart_keep_full_precision(covariance_type, separation):
+    """Unit clusters far apart: the features would cancel, so the pass must take the exact route.
+
+    The responsibilities are exactly 0 or 1 at these separations, so the fit is the reference fit
+    (scikit-learn at 1e4, where it is still exact) with the second cluster translated.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    from emstudio.core import FitSettings, fit_mixture
+
+    def layout(shift):
+        rng = np.random.default_rng(0)
+        X = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(200, 2)) + shift])
+        cov = {"full": [np.eye(2)] * 2, "tied": np.eye(2), "diag": [[1.0, 1.0]] * 2,
+               "spherical": [1.0, 1.0]}[covariance_type]
+        return X, make_params([0.6, 0.4], [[0.1, 0.1], [shift - 0.1, shift]], cov, covariance_type)
+
+    X, start = layout(separation)
+    log_norm, _ = e_step(X, start)
+    with MixtureEngine(X, covariance_type) as engine:
+        assert abs(engine.run_pass(start).log_likelihood - log_norm.sum()) < 1e-9 * abs(log_norm.sum())
+    ours = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type, init=start, max_iter=10, tol=0))
+    X_ref, start_ref = layout(1e4)
+    prec = np.linalg.inv(start_ref.covariances) if covariance_type in ("full", "tied") else 1 / start_ref.covariances
+    reference = GaussianMixture(2, covariance_type=covariance_type, weights_init=start_ref.weights,
+                                means_init=start_ref.means, precisions_init=prec, max_iter=10, tol=0).fit(X_ref)
+    assert np.allclose(ours.params.covariances, reference.covariances_, rtol=1e-6, atol=1e-6)
+    assert np.allclose(ours.params.means - [[0, 0], [separation, separation]],
+                       reference.means_ - [[0, 0], [1e4, 1e4]], rtol=0, atol=1e-6)
+    reference_log_l = reference.score(X_ref) * len(X_ref)
+    assert abs(ours.log_likelihood - reference_log_l) < 1e-6 * abs(reference_log_l)
+    assert ours.degenerate == ()
+    history = np.array([ll for _, ll in ours.history])
+    assert np.all(np.diff(history) >= -1e-9 * abs(history[-1]))
+
+
+def test_same_result_on_any_number_of_threads():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50_000, 3))
+    params = _random_params(rng, X, 4, "full")
+    results = []
+    for threads in (1, 2, 3):
+        with MixtureEngine(X, "full", n_threads=threads, chunk_rows=4096) as engine:
+            results.append(engine.run_pass(params))
+    for other in results[1:]:
+        assert other.log_likelihood == results[0].log_likelihood
+        assert np.array_equal(other.stats.sum_xx, results[0].stats.sum_xx)
+
+
+def test_zero_reg_covar_collapse_stays_finite_and_flagged():
+    from emstudio.core import FitSettings, fit_mixture
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(100, 2)), np.tile([[4.0, 4.0]], (10, 1))])
+    start = make_params([0.5, 0.5], [[0, 0], [4, 4]], [np.eye(2)] * 2)
+    result = fit_mixture(X, FitSettings(k=2, init=start, reg_covar=0.0, max_iter=50))
+    assert np.isfinite(result.log_likelihood) and result.log_likelihood > 0  # the likelihood soars...
+    assert result.degenerate == (1,)  # ...and the collapse is named
+    assert np.all(np.isfinite(result.params.covariances))
+    assert np.linalg.eigvalsh(result.params.covariances[1]).min() > 0
