@@ -19,6 +19,8 @@ DEGENERATE_FLATNESS = 1e-8
 DEGENERATE_REG_FRACTION = 1e-3
 # Squared values above this overflow the covariance sums in float64.
 LARGEST_SAFE_VALUE = 1e150
+# Variances below this lose all precision (squares of values under ~1e-140 underflow).
+SMALLEST_SAFE_VARIANCE = 1e-280
 
 
 def _column_name(index: int, names: Sequence[str] | None) -> str:
@@ -80,6 +82,12 @@ def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = N
                         "standardise the data (--standardize)")
     if k > n:
         raise FitError(f"K={k} components, but there are only {n} usable samples")
+    # Values so small that their squares underflow: distances and variances become 0.
+    tiny = np.flatnonzero((summary.top != summary.bottom) & (summary.variances < SMALLEST_SAFE_VARIANCE))
+    if n > 1 and len(tiny):
+        names = ", ".join(_column_name(int(i), column_names) for i in tiny)
+        raise DataError(f"values of column {names} are too small for float64 variances; "
+                        "standardise the data (--standardize)")
     constant = np.flatnonzero(summary.top == summary.bottom) if n > 1 else []
     if len(constant):
         names = ", ".join(_column_name(int(i), column_names) for i in constant)

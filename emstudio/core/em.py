@@ -7,6 +7,7 @@ can show log L = F + KL touching after the E-step and separating after the M-ste
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -232,7 +233,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         component_sizes=last.component_sizes,
         sum_log_max_resp=last.sum_log_max_resp,
         degenerate=tuple(degenerate),
-        settings=settings,
+        settings=dataclasses.replace(settings, restarts=restarts),  # a start file is tried once
         restart_log_likelihoods=tuple(run[0].log_likelihood for run in runs),
         restart_histories=tuple(history_of(run[1]) for run in runs),
         restart_degenerate=tuple(bool(run[2]) for run in runs),

@@ -26,8 +26,13 @@ class Standardisation:
     @classmethod
     def of(cls, X: np.ndarray) -> "Standardisation":
         """Mean and standard deviation of each column of X (n, d); a constant column gets scale 1."""
-        scale = X.std(axis=0)
-        return cls(X.mean(axis=0), np.where(scale > 0, scale, 1.0))
+        # Divide by the largest magnitude first, so that values near float64's limits (the very
+        # data standardising is for) do not overflow when squared.
+        magnitude = np.max(np.abs(X), axis=0)
+        magnitude = np.where((magnitude > 0) & np.isfinite(magnitude), magnitude, 1.0)
+        scaled = X / magnitude
+        scale = scaled.std(axis=0) * magnitude
+        return cls(scaled.mean(axis=0) * magnitude, np.where(scale > 0, scale, 1.0))
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """(X − loc) / scale, (n, d)."""

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from emstudio.errors import EmstudioError
 
+# Read once at import: os.umask can only be read by setting it, which races with other threads.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (same-directory temporary file, fsync, rename)."""
@@ -26,9 +30,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             tmp.flush()
             os.fsync(tmp.fileno())
         # mkstemp makes the file 0600; give it the usual permissions of a new file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_name, 0o666 & ~umask)
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
         os.replace(tmp_name, target)
     except OSError as exc:
         try:

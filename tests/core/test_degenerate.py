@@ -102,3 +102,9 @@ def test_reg_covar_warning_only_when_large_against_the_variances():
     assert reg_covar_warning(np.array([1.0, 4.0]), 1e-6) is None
     message = reg_covar_warning(np.array([1.0, 1e-5]), 1e-6, ["a", "tiny"])
     assert "'tiny'" in message and "--standardize" in message
+
+
+def test_tiny_values_ask_for_standardising():
+    X = np.random.default_rng(0).normal(size=(50, 2)) * 1e-300
+    with pytest.raises(DataError, match="too small.*standardi"):
+        fit_mixture(X, FitSettings(k=2))

@@ -32,3 +32,12 @@ def test_full_model_is_equivariant_under_standardising():
     assert np.allclose(via_z.params.means, direct.params.means, rtol=1e-8)
     assert np.allclose(via_z.params.covariances, direct.params.covariances, rtol=1e-7)
     assert abs(via_z.log_likelihood - direct.log_likelihood) < 1e-8 * abs(direct.log_likelihood)
+
+
+def test_standardising_values_near_float64_limits():
+    X = DATASETS["2d"]() * 1e200
+    st = Standardisation.of(X)
+    Z = st.apply(X)
+    assert np.all(np.isfinite(Z)) and np.allclose(Z.std(axis=0), 1.0) and np.allclose(Z.mean(axis=0), 0, atol=1e-12)
+    result = st.result_to_original(fit_mixture(Z, FitSettings(k=3)))
+    assert np.all(np.isfinite(result.params.means))
