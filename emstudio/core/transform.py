@@ -14,6 +14,7 @@ import numpy as np
 
 from emstudio.core.em import FitResult
 from emstudio.core.params import MixtureParams
+from emstudio.errors import DataError
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,9 +68,14 @@ class Standardisation:
     def result_to_original(self, result: FitResult) -> FitResult:
         """A fit made on z reported in x's units: parameters, log L and its history."""
         shift = self.log_jacobian(result.n_samples)
+        with np.errstate(over="ignore", invalid="ignore"):
+            params = self.params_to_original(result.params)
+        if not np.all(np.isfinite(params.covariances)):
+            raise DataError("the fitted covariances overflow float64 in the data's own units; "
+                            "rescale the data (e.g. divide by a power of ten) before fitting")
         return dataclasses.replace(
             result,
-            params=self.params_to_original(result.params),
+            params=params,
             log_likelihood=result.log_likelihood + shift,
             history=tuple((i, ll + shift) for i, ll in result.history),
             restart_log_likelihoods=tuple(ll + shift for ll in result.restart_log_likelihoods),
