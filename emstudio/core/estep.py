@@ -12,30 +12,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.core.mstep import LOG_2PI
-from emstudio.core.params import MixtureParams
+from emstudio.core.params import MixtureParams, precision_cholesky
 
 
 def log_gaussian_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     """log N(xᵢ | μₖ, Σₖ) for X (n, d): returns (n, K)."""
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
-    k = params.n_components
-    cov_type = params.covariance_type
-    if cov_type in ("diag", "spherical"):
-        variances = params.covariances if cov_type == "diag" else np.repeat(params.covariances[:, None], d, axis=1)
-        log_det = np.log(variances).sum(axis=1)
-        out = np.empty((n, k))
-        for j in range(k):
-            out[:, j] = (((X - params.means[j]) ** 2) / variances[j]).sum(axis=1)
-    else:
-        chol = np.linalg.cholesky(params.full_covariances())
-        log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-        inv_chol_t = np.swapaxes(np.linalg.inv(chol), 1, 2)
-        out = np.empty((n, k))
-        for j in range(k):
-            y = (X - params.means[j]) @ inv_chol_t[j]
-            out[:, j] = np.einsum("ij,ij->i", y, y)
-    return -0.5 * (d * LOG_2PI + log_det[None, :] + out)
+    inv_chol, log_det = precision_cholesky(params)
+    mahalanobis = np.empty((n, params.n_components))
+    for j in range(params.n_components):
+        y = (X - params.means[j]) @ inv_chol[j].T
+        mahalanobis[:, j] = np.einsum("ij,ij->i", y, y)
+    return -0.5 * (d * LOG_2PI + log_det[None, :] + mahalanobis)
 
 
 def _logsumexp_rows(a: np.ndarray) -> np.ndarray:

@@ -136,3 +136,13 @@ def test_stepper_half_steps_follow_the_em_loop():
     with MixtureEngine(X, "full") as engine:
         first = Stepper(engine, start, 1e-6).m_step()
     assert first.iteration == 1 and np.allclose(first.params.means, loop[1].params.means)
+
+
+def test_icl_is_bic_minus_twice_the_log_of_the_largest_responsibilities():
+    from emstudio.core import e_step
+
+    X = DATASETS["2d"]()
+    result = fit_mixture(X, FitSettings(k=3))
+    _, log_resp = e_step(X, result.params)
+    assert np.isclose(result.icl, result.bic - 2 * log_resp.max(axis=1).sum(), rtol=1e-10)
+    assert np.isclose(result.bic, -2 * result.log_likelihood + n_free_parameters("full", 3, 2) * np.log(len(X)))
