@@ -101,9 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write each sample's component and responsibilities here")
     fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
 
-    gui = commands.add_parser("gui", help="open the window with DATA loaded")
+    gui = commands.add_parser("gui", help="open the window with DATA loaded",
+                              description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
     _add_fit_options(gui, restarts_default=1)
+
+    plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
+                               description="Fit a Gaussian mixture to DATA and draw the window's picture "
+                                           "(data coloured by responsibility, 1σ/2σ ellipses) without a window.")
+    plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    _add_fit_options(plot, restarts_default=1)
+    plot.add_argument("--out", metavar="PICTURE.png|.svg", required=True, help="the picture to write")
+    plot.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
     return parser
 
 
@@ -231,19 +240,100 @@ def command_fit(args) -> int:
     return 0
 
 
+def _settings_of(args):
+    from emstudio.core.em import FitSettings
+
+    return FitSettings(k=args.k, covariance_type=args.covariance, init=_resolve_init(args.init, args.covariance),
+                       seed=args.seed, restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
+                       reg_covar=args.reg_covar)
+
+
+def _display_available() -> bool:
+    """Whether Qt can open a window here (on Linux: an X or Wayland display, or a platform chosen
+    with QT_QPA_PLATFORM, e.g. offscreen). Qt itself aborts the process when it finds none."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def command_open(args) -> int:
-    sys.stderr.write(
-        f"{PROG}: the window is not part of this version yet. Available now:\n"
-        f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
-        f"  {PROG} --help for every option\n"
-    )
+    """The window (Qt is imported here only)."""
+    if not _display_available():
+        without = (f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
+                   f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
+                   f"  {PROG} --help for every option\n")
+        if getattr(args, "command", None) == "gui":
+            from emstudio.errors import EmstudioError
+
+            raise EmstudioError("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set)")
+        sys.stderr.write(f"{PROG}: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
+                         f"Without a window:\n{without}")
+        return 0
+    settings = None
+    data = getattr(args, "data", None)
+    if getattr(args, "command", None) == "gui":
+        if data is not None and not os.path.exists(data):
+            from emstudio.errors import EmstudioError
+
+            raise EmstudioError(f"{data}: no such file")
+        settings = _settings_of(args)
+    from emstudio.gui.app import run_window
+
+    columns = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else None
+    return run_window(data, settings, columns=columns)
+
+
+def command_plot(args) -> int:
+    """Fit, then draw the window's picture headless (Qt is imported here only)."""
+    from emstudio.core.em import fit_mixture
+    from emstudio.errors import EmstudioError
+    from emstudio.io.data import load_data
+
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in (".png", ".svg"):
+        raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
+    _check_outputs([args.out], args.data)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    loaded = load_data(args.data, columns=columns)
+    settings = _settings_of(args)
+    values = loaded.values
+    standardisation = None
+    init = settings.init
+    if args.standardize:
+        from dataclasses import replace
+
+        from emstudio.core.transform import Standardisation
+
+        standardisation = Standardisation.of(values)
+        values = standardisation.apply(values)
+        if not isinstance(init, str):
+            settings = replace(settings, init=standardisation.params_to_standard(init))
+    result = fit_mixture(values, settings, column_names=loaded.columns)
+    if standardisation is not None:
+        result = standardisation.result_to_original(result)
+    names = list(loaded.columns)
+    axes = None
+    if args.axes:
+        picked = [a.strip() for a in args.axes.split(",")]
+        if len(picked) != 2:
+            raise EmstudioError("--axes takes two columns, X,Y")
+        axes = tuple(names.index(a) if a in names else int(a) if a.isdigit() and int(a) < len(names) else -1
+                     for a in picked)
+        if -1 in axes:
+            raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    state = "converged" if result.converged else "not converged"
+    title = (f"{os.path.basename(args.data)}: K = {result.params.n_components} {args.covariance}, "
+             f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")
+    from emstudio.gui.picture import render_picture
+
+    render_picture(loaded.values, names, result.params, args.out, title=title, axes=axes)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"fit": command_fit, "gui": command_open, None: command_open}
+    handlers = {"fit": command_fit, "gui": command_open, "plot": command_plot, None: command_open}
     from emstudio.errors import EmstudioError
 
     try:

@@ -149,11 +149,6 @@ def test_fit_never_imports_qt(csv_file):
     assert "QT []" in out.stdout, out.stderr
 
 
-def test_bare_command_says_what_is_available():
-    code, stdout, stderr = emstudio()
-    assert code == 0 and "emstudio fit" in stderr
-
-
 def test_load_report_and_reg_covar_warning_after_a_fit(tmp_path):
     data = tmp_path / "tiny.csv"
     rows = np.random.default_rng(0).normal(size=(60, 2)) * [1e-4, 1.0]

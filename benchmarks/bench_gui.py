@@ -1,0 +1,119 @@
+"""Benchmark of the window while EM runs: event-loop stalls and frames drawn per second.
+
+    python benchmarks/bench_gui.py [--sizes 1e5,1e6] [--k 5] [--iterations 40]
+
+For each n, the window (offscreen, pace "as fast as possible") runs EM on n points in 2-D
+(K blobs, tol 0, a fixed number of iterations). A QTimer probe fires every 5 ms in the window's
+thread; the longest gap between two firings, less the 5 ms, is the longest event-loop stall.
+Frames per second counts redraws of the plot. Targets (the issue's): the longest stall under
+50 ms. Exit status 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
+
+STALL_LIMIT_MS = 50.0
+PROBE_MS = 5
+
+
+def blobs(n: int, k: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6, size=(k, 2))
+    return centres[rng.integers(0, k, size=n)] + rng.normal(size=(n, 2))
+
+
+def measure(n: int, k: int, iterations: int, settings_path: str) -> dict:
+    from emstudio.gui.app import application
+    from emstudio.gui.controller import Dataset
+    from emstudio.gui.window import MainWindow
+
+    app = application()
+    store = QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat)
+    window = MainWindow(store)
+    window.controls.pace.setCurrentIndex(0)
+    window.show()
+    app.processEvents()
+    window.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
+    window.controls.k.setValue(k)
+    window.controls.tol.setText("0")
+    window.controls.max_iter.setValue(iterations)
+    app.processEvents()
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    probe = QtCore.QTimer()
+    probe.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    probe.setInterval(PROBE_MS)
+    probe.timeout.connect(tick)
+    loop = QtCore.QEventLoop()
+    window.controller.outcome.connect(lambda _o: loop.quit())
+    redraws_before = window.plot.redraws
+    started = time.perf_counter()
+    probe.start()
+    last[0] = time.perf_counter()
+    window.run()
+    loop.exec()
+    elapsed = time.perf_counter() - started
+    probe.stop()
+    outcome = window.controller.last_outcome
+    frames = window.plot.redraws - redraws_before
+    history = window.controller.history
+    window.close()
+    app.processEvents()
+    stalls = (np.array(gaps) * 1000.0 - PROBE_MS) if gaps else np.zeros(1)
+    return {
+        "n": n, "state": outcome.state if outcome else "?", "iterations": history[-1].iteration if history else 0,
+        "seconds": elapsed, "max_stall_ms": float(stalls.max()), "p99_stall_ms": float(np.percentile(stalls, 99)),
+        "fps": frames / elapsed, "iter_per_s": (history[-1].iteration if history else 0) / elapsed,
+        "mode": "density image" if n > _scatter_limit() else "scatter",
+        "n_over_20ms": int((stalls > 20).sum()), "n_ticks": len(gaps),
+        "big_at_s": [round(float(t), 3) for t in np.cumsum(gaps)[stalls > 20]][:12],
+    }
+
+
+def _scatter_limit() -> int:
+    from emstudio.gui.worker import SCATTER_LIMIT
+
+    return SCATTER_LIMIT
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1e5,1e6")
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=40)
+    args = parser.parse_args(argv)
+    import tempfile
+
+    ok = True
+    print(f"EM in the window, K = {args.k}, d = 2, {args.iterations} iterations, offscreen, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'n':>9}  {'drawn as':<14} {'it/s':>6} {'frames/s':>9} {'longest stall':>14} {'p99 stall':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            n = int(float(size))
+            r = measure(n, args.k, args.iterations, os.path.join(tmp, "bench.ini"))
+            flag = "" if r["max_stall_ms"] < STALL_LIMIT_MS else f"  > {STALL_LIMIT_MS:.0f} ms target"
+            ok &= r["max_stall_ms"] < STALL_LIMIT_MS and r["state"] in ("max-iter", "converged")
+            print(f"{n:>9,}  {r['mode']:<14} {r['iter_per_s']:>6.1f} {r['fps']:>9.1f} "
+                  f"{r['max_stall_ms']:>11.1f} ms {r['p99_stall_ms']:>7.1f} ms{flag}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

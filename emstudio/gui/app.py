@@ -1,0 +1,69 @@
+"""Starting the window, and the guard that turns an unexpected exception in a slot into a dialog."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from PySide6 import QtCore, QtWidgets
+
+
+def application() -> QtWidgets.QApplication:
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        QtCore.QCoreApplication.setOrganizationName("emstudio")
+        QtCore.QCoreApplication.setApplicationName("EM Studio")
+        app = QtWidgets.QApplication(sys.argv[:1])
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True, background="w", foreground="#2b2b2b")
+    return app
+
+
+class ExceptionDialogs:
+    """sys.excepthook for the window: an exception escaping a slot becomes a (non-modal) dialog
+    with the traceback under "Show Details", and the window goes on."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None) -> None:
+        self.parent = parent
+        self.previous = sys.excepthook
+        self.dialogs: list[QtWidgets.QMessageBox] = []
+
+    def __call__(self, kind, value, tb) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(text)
+        box = QtWidgets.QMessageBox(self.parent)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
+        box.setWindowTitle("EM Studio: unexpected error")
+        box.setText(f"Something went wrong: {kind.__name__}: {value}\n\n"
+                    "The window is still usable. Please report this with the details.")
+        box.setDetailedText(text)
+        box.setModal(False)
+        box.finished.connect(lambda _=0, b=box: self.dialogs.remove(b) if b in self.dialogs else None)
+        self.dialogs.append(box)
+        box.show()
+
+    def install(self) -> "ExceptionDialogs":
+        sys.excepthook = self
+        return self
+
+    def uninstall(self) -> None:
+        sys.excepthook = self.previous
+
+
+def run_window(data: str | None = None, settings=None, columns=None) -> int:
+    """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes."""
+    app = application()
+    from emstudio.gui.window import MainWindow, apply_settings
+
+    window = MainWindow()
+    guard = ExceptionDialogs(window).install()
+    if settings is not None:
+        apply_settings(window, settings)
+    window.show()
+    if data is not None:
+        window.load_file(data, columns=columns)
+    try:
+        return app.exec()
+    finally:
+        guard.uninstall()

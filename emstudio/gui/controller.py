@@ -1,0 +1,321 @@
+"""The controller: owns the worker thread, the history of the fit, and what is on screen.
+
+Requests from the controls come in as method calls; they go to the worker as queued signals
+with a fresh run id. Frames come back; frames of a run that was stopped (a stale run id) are
+dropped; every kept iteration enters the history; the views are told at most once per screen
+frame (a ~60 Hz timer), with the newest frame only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6 import QtCore
+
+from emstudio.core.em import FitSettings
+from emstudio.core.params import MixtureParams
+from emstudio.gui.worker import Colours, EmWorker, Frame, Gate, RunOutcome, RunRequest, limit_blas_once
+
+FRAME_INTERVAL_MS = 16
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What was loaded: values (n, d), column names, where from, and the loader's report lines."""
+
+    values: np.ndarray
+    columns: tuple[str, ...]
+    source: str
+    report_lines: tuple[str, ...] = ()
+    n_dropped: int = 0
+
+
+class Controller(QtCore.QObject):
+    """States: "empty" (no data), "idle", "running", "stepping". See the module docstring."""
+
+    # to the worker (queued: the worker lives on another thread)
+    _send_data = QtCore.Signal(object, object)
+    _send_axes = QtCore.Signal(object)
+    _send_run = QtCore.Signal(int, object)
+    _send_start = QtCore.Signal(int, object)
+    _send_step = QtCore.Signal(int, str, object, int, object)
+    _send_colour = QtCore.Signal(int, object)
+    _send_shutdown = QtCore.Signal()
+
+    # to the views and the window
+    display = QtCore.Signal(object, object)  # Frame (no colours), Colours or None (keep)
+    history_changed = QtCore.Signal(int, int)  # number of entries, index shown
+    state_changed = QtCore.Signal(str)
+    outcome = QtCore.Signal(object)  # RunOutcome of every request (after the state changed)
+    error = QtCore.Signal(str)
+    data_changed = QtCore.Signal(object)  # Dataset
+    axes_changed = QtCore.Signal(object)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        limit_blas_once()
+        self.gate = Gate()
+        self.thread = QtCore.QThread()
+        self.thread.setObjectName("em-worker")
+        self.worker = EmWorker(self.gate)
+        self.worker.moveToThread(self.thread)
+        queued = QtCore.Qt.ConnectionType.QueuedConnection
+        self._send_data.connect(self.worker.set_data, queued)
+        self._send_axes.connect(self.worker.set_axes, queued)
+        self._send_run.connect(self.worker.run, queued)
+        self._send_start.connect(self.worker.start, queued)
+        self._send_step.connect(self.worker.step, queued)
+        self._send_colour.connect(self.worker.colour, queued)
+        self._send_shutdown.connect(self.worker.shutdown, queued)
+        self.worker.frame.connect(self._on_frame, queued)
+        self.worker.finished.connect(self._on_finished, queued)
+        self.worker.colours_ready.connect(self._on_colours, queued)
+        self.thread.start()
+
+        self.data: Dataset | None = None
+        self.axes: tuple[int, int] = (0, 1)
+        self.settings = FitSettings()
+        self.pace = 0.0
+        self.history: list[Frame] = []
+        self.index = -1  # history entry on screen
+        self.current: Frame | None = None  # the state on screen (may be an E half-step)
+        self.state = "empty"
+        self.fresh = True  # the next Run starts from nothing (with restarts)
+        self.last_outcome: RunOutcome | None = None
+        self._next_id = 0
+        self._accepted = -1  # run id whose frames are kept
+        self._colour_request = 0
+        self._pending: Frame | None = None
+        self._history_dirty = False
+        self._pending_colours: Colours | None = None
+        self._last_colours: Colours | None = None
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(FRAME_INTERVAL_MS)
+        self._timer.timeout.connect(self._flush)
+        self._closed = False
+
+    # ------------------------------------------------------------------ data and settings
+    def set_data(self, dataset: Dataset) -> None:
+        self.stop()
+        self.data = dataset
+        d = dataset.values.shape[1]
+        self.axes = (0, 1 if d > 1 else 0)
+        self._send_data.emit(dataset.values, self.axes)
+        self.history = []
+        self.index = -1
+        self.current = None
+        self._last_colours = None
+        self.fresh = True
+        self._set_state("idle")
+        self.data_changed.emit(dataset)
+        self.history_changed.emit(0, -1)
+
+    def set_axes(self, x: int, y: int) -> None:
+        if self.data is None or (x, y) == self.axes:
+            return
+        self.axes = (x, y)
+        self._send_axes.emit(self.axes)
+        self.axes_changed.emit(self.axes)
+        if self.current is not None:
+            self._request_colours(self.current.params)
+            self.display.emit(self.current, None)
+
+    def set_settings(self, settings: FitSettings) -> None:
+        """New settings from the controls; a new K, covariance, start, seed or restarts means the
+        next Run starts afresh."""
+        old = self.settings
+        structural = (old.k, old.covariance_type, old.init, old.seed, old.restarts) != (
+            settings.k, settings.covariance_type, settings.init, settings.seed, settings.restarts)
+        self.settings = settings
+        if structural:
+            self.fresh = True
+
+    def set_pace(self, seconds: float) -> None:
+        self.pace = max(0.0, float(seconds))
+
+    # ------------------------------------------------------------------ requests
+    def _new_run(self) -> int:
+        self._next_id += 1
+        self._accepted = self._next_id
+        self.gate.open(self._next_id)
+        return self._next_id
+
+    def run(self) -> None:
+        """Run EM: continue from the state on screen, or start afresh (with restarts)."""
+        if self.data is None or self.state == "running":
+            return
+        if self.fresh or self.current is None:
+            request = RunRequest(self.settings, pace=self.pace)
+            self.history = []
+            self.index = -1
+        else:
+            base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
+            del self.history[self.index + 1:]
+            request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace)
+        self.fresh = False
+        run_id = self._new_run()
+        self._set_state("running")
+        self._send_run.emit(run_id, request)
+
+    def stop(self) -> None:
+        """Stop (or pause) a run: effective at once for the window, within one iteration for the worker."""
+        self.gate.close()
+        self._accepted = -1
+        if self.state in ("running", "stepping"):
+            self._flush()
+            if self.current is not None and self.current.kind != "M":
+                self._request_colours(self.current.params)
+            self._set_state("idle")
+            self.last_outcome = RunOutcome(-1, "stopped")
+            self.outcome.emit(self.last_outcome)
+
+    def reinitialise(self) -> None:
+        """A new start from the current settings (iteration 0), shown and kept as history."""
+        if self.data is None:
+            return
+        self.stop()
+        self._begin_fresh()
+        self._send_start.emit(self._new_run(), self.settings)
+
+    def start_from(self, params: MixtureParams) -> None:
+        """Use ``params`` (an imported parameter file) as the start."""
+        if self.data is None:
+            return
+        self.stop()
+        self.settings = FitSettings(k=params.n_components, covariance_type=self.settings.covariance_type,
+                                    init=params, seed=self.settings.seed, restarts=1,
+                                    max_iter=self.settings.max_iter, tol=self.settings.tol,
+                                    reg_covar=self.settings.reg_covar)
+        self._begin_fresh()
+        self._send_start.emit(self._new_run(), self.settings)
+
+    def _begin_fresh(self) -> None:
+        self.history = []
+        self.index = -1
+        self.fresh = False
+        self._set_state("stepping")
+
+    def step(self, kind: str) -> None:
+        """One half-step: "E", "M", or a whole iteration "EM"."""
+        if self.data is None or self.state in ("running", "stepping"):
+            return
+        params, iteration = None, 0
+        if not self.fresh and self.current is not None:
+            if 0 <= self.index < len(self.history) - 1:  # stepping from a past iteration
+                del self.history[self.index + 1:]
+                base = self.history[self.index]
+                if self.current.kind != "E" or self.current.iteration != base.iteration + 1:
+                    self.current = base
+            params, iteration = self.current.params, self.current.iteration
+            if self.current.kind == "E":
+                iteration -= 1
+        else:
+            self.history = []
+            self.index = -1
+        self.fresh = False
+        self._set_state("stepping")
+        self._send_step.emit(self._new_run(), kind, params, iteration, self.settings)
+
+    def show_history(self, index: int) -> None:
+        """Put history entry ``index`` on screen (ellipses and table at once, colours when computed)."""
+        if not self.history or self.state == "running":
+            return
+        index = int(np.clip(index, 0, len(self.history) - 1))
+        self.index = index
+        self.current = self.history[index]
+        self._pending = self.current
+        self._pending_colours = None
+        self._flush()
+        self._request_colours(self.current.params)
+        self.history_changed.emit(len(self.history), index)
+
+    def _request_colours(self, params: MixtureParams) -> None:
+        self._colour_request += 1
+        self._send_colour.emit(self._colour_request, params)
+
+    # ------------------------------------------------------------------ from the worker
+    @QtCore.Slot(object)
+    def _on_frame(self, frame: Frame) -> None:
+        if frame.run_id != self._accepted:
+            return  # from a run that was stopped
+        bare = frame.without_colours()
+        if frame.kind in ("start", "iteration", "M"):
+            if frame.restart > 0 and self.history and self.history[-1].restart != frame.restart:
+                self.history = []
+            self.history.append(bare)
+            self.index = len(self.history) - 1
+            self._history_dirty = True  # told with the next drawn frame
+        self.current = bare
+        self._pending = bare
+        if frame.colours is not None:
+            self._pending_colours = frame.colours
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @QtCore.Slot(int, object)
+    def _on_colours(self, request_id: int, colours: Colours) -> None:
+        if request_id != self._colour_request:
+            return
+        self._last_colours = colours
+        if self.current is not None:
+            self.display.emit(self.current, colours)
+
+    @QtCore.Slot(object)
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        if outcome.state == "failed" and outcome.run_id in (-1, self._accepted):
+            self._accepted = -1
+            self._flush()
+            self._set_state("idle")
+            self.last_outcome = outcome
+            self.error.emit(outcome.message)
+            self.outcome.emit(outcome)
+            return
+        if outcome.run_id != self._accepted:
+            return
+        self._flush()
+        if outcome.history:  # restarts: keep the best one's history
+            self.history = list(outcome.history)
+            self.index = len(self.history) - 1
+            self.current = self.history[-1]
+            self.display.emit(self.current, None)
+            self.history_changed.emit(len(self.history), self.index)
+        if self.current is not None and self.current.kind in ("iteration", "start") and outcome.state != "done":
+            self._request_colours(self.current.params)  # the colours of the final state, exactly
+        self._accepted = -1
+        self.gate.close()
+        self.last_outcome = outcome
+        self._set_state("idle")
+        self.outcome.emit(outcome)
+
+    def _flush(self) -> None:
+        """Draw the newest pending frame (called by the ~60 Hz timer)."""
+        frame, colours = self._pending, self._pending_colours
+        self._pending = self._pending_colours = None
+        if frame is None:
+            self._timer.stop()
+            return
+        if colours is not None:
+            self._last_colours = colours
+        self.display.emit(frame, colours)
+        if self._history_dirty:
+            self._history_dirty = False
+            self.history_changed.emit(len(self.history), self.index)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)
+
+    # ------------------------------------------------------------------ end
+    def shutdown(self) -> None:
+        """Stop any run, then stop the thread and wait for it (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        self.gate.close()
+        self._accepted = -1
+        self._send_shutdown.emit()
+        self.thread.quit()
+        self.thread.wait()

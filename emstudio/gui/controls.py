@@ -1,0 +1,262 @@
+"""The controls: widgets that turn what a person sets into requests. No EM logic here."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emstudio.core.em import FitSettings
+from emstudio.core.init import INIT_METHODS
+from emstudio.core.params import COVARIANCE_TYPES, MixtureParams
+
+START_LABELS = {
+    "kmeans": "k-means",
+    "kmeans++": "k-means++ seeds",
+    "random": "random responsibilities",
+    "random-data": "random data points",
+    "seed-step0": "k-means, Σ = I (step 0)",
+}
+START_TIPS = {
+    "kmeans": "k-means++ seeding and Lloyd iterations, then one M-step from the hard labels",
+    "kmeans++": "means from k-means++ seeding; πₖ = 1/K; every Σₖ the data's covariance",
+    "random": "random responsibilities, then one M-step",
+    "random-data": "K distinct data points as means; πₖ = 1/K; every Σₖ the data's covariance",
+    "seed-step0": "means from k-means; πₖ = 1/K; Σₖ = I",
+}
+COVARIANCE_TIPS = {
+    "full": "each component has its own full covariance (tilted ellipses)",
+    "tied": "all components share one full covariance",
+    "diag": "each component has a diagonal covariance (axis-aligned ellipses)",
+    "spherical": "each component has one variance (circles)",
+}
+PACES = [("As fast as possible", 0.0), ("60 iterations / s", 1 / 60), ("20 iterations / s", 0.05),
+         ("5 iterations / s", 0.2), ("1 iteration / s", 1.0)]
+FILE_START = "file"
+
+
+class _NumberEdit(QtWidgets.QLineEdit):
+    """A line edit for a non-negative float like 1e-6; red when what is typed is not one."""
+
+    def __init__(self, value: float, parent=None) -> None:
+        super().__init__(f"{value:g}", parent)
+        self._value = value
+        self.textChanged.connect(self._check)
+        self.setMaximumWidth(120)
+
+    def _check(self, text: str) -> None:
+        try:
+            value = float(text)
+            ok = value >= 0 and value != float("inf")
+        except ValueError:
+            ok = False
+        if ok:
+            self._value = value
+        self.setStyleSheet("" if ok else "background: #fde2e1;")
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        self.setText(f"{value:g}")
+
+
+class ControlPanel(QtWidgets.QWidget):
+    """Fit settings, the run and step buttons (bound to the window's actions) and the axes."""
+
+    settings_changed = QtCore.Signal(object)  # FitSettings
+    pace_changed = QtCore.Signal(float)
+    axes_changed = QtCore.Signal(int, int)
+
+    def __init__(self, actions: dict[str, QtGui.QAction], parent=None) -> None:
+        super().__init__(parent)
+        self._file_start: MixtureParams | None = None
+        self._emitting = True
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(10)
+
+        # -- model
+        model = QtWidgets.QGroupBox("Model")
+        form = QtWidgets.QFormLayout(model)
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.k = QtWidgets.QSpinBox()
+        self.k.setRange(1, 30)
+        self.k.setValue(3)
+        self.k.setToolTip("K, the number of Gaussian components")
+        form.addRow("Components K", self.k)
+        self.covariance = QtWidgets.QComboBox()
+        for i, name in enumerate(COVARIANCE_TYPES):
+            self.covariance.addItem(name, name)
+            self.covariance.setItemData(i, COVARIANCE_TIPS[name], QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.covariance.setToolTip("Covariance model: full, tied (shared), diagonal or spherical")
+        form.addRow("Covariance", self.covariance)
+        layout.addWidget(model)
+
+        # -- start
+        start = QtWidgets.QGroupBox("Start")
+        form = QtWidgets.QFormLayout(start)
+        self.init = QtWidgets.QComboBox()
+        for i, name in enumerate(INIT_METHODS):
+            self.init.addItem(START_LABELS[name], name)
+            self.init.setItemData(i, START_TIPS[name], QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.init.setToolTip("How EM's first parameters θ₀ are chosen (File ▸ Import start parameters… adds a file)")
+        form.addRow("Method", self.init)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2_000_000_000)
+        self.seed.setToolTip("Random seed: the same seed gives the same start and the same fit")
+        form.addRow("Seed", self.seed)
+        self.restarts = QtWidgets.QSpinBox()
+        self.restarts.setRange(1, 100)
+        self.restarts.setToolTip("Starts tried when Run begins afresh; the best log-likelihood is kept "
+                                 "(collapsed starts lose to healthy ones)")
+        form.addRow("Restarts", self.restarts)
+        layout.addWidget(start)
+
+        # -- stopping
+        stopping = QtWidgets.QGroupBox("Convergence")
+        form = QtWidgets.QFormLayout(stopping)
+        self.max_iter = QtWidgets.QSpinBox()
+        self.max_iter.setRange(0, 1_000_000)
+        self.max_iter.setValue(500)
+        self.max_iter.setToolTip("Most EM iterations (one iteration = one E-step then one M-step)")
+        form.addRow("Max iterations", self.max_iter)
+        self.tol = _NumberEdit(1e-6)
+        self.tol.setToolTip("Stop when the mean per-sample log-likelihood rises by less than this; "
+                            "0 runs exactly Max iterations")
+        form.addRow("Tolerance", self.tol)
+        self.reg_covar = _NumberEdit(1e-6)
+        self.reg_covar.setToolTip("Added to every covariance's diagonal after each M-step "
+                                  "(keeps components from collapsing onto a point)")
+        form.addRow("reg_covar", self.reg_covar)
+        self.pace = QtWidgets.QComboBox()
+        for label, seconds in PACES:
+            self.pace.addItem(label, seconds)
+        self.pace.setCurrentIndex(2)
+        self.pace.setToolTip("How fast a run goes, so you can watch it (the computation itself is not slowed)")
+        form.addRow("Pace", self.pace)
+        layout.addWidget(stopping)
+
+        self._settings_boxes = [model, start, stopping]
+
+        # -- run and step
+        run = QtWidgets.QGroupBox("Run")
+        grid = QtWidgets.QGridLayout(run)
+        grid.setSpacing(4)
+        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+        placement = [("run", 0, 0), ("pause", 0, 1), ("stop", 0, 2),
+                     ("step_e", 1, 0), ("step_m", 1, 1), ("step", 1, 2), ("reinit", 2, 0)]
+        for name, row, col in placement:
+            button = QtWidgets.QToolButton()
+            button.setDefaultAction(actions[name])
+            button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            button.setMinimumHeight(28)
+            self.buttons[name] = button
+            grid.addWidget(button, row, col, 1, 3 if name == "reinit" else 1)
+        layout.addWidget(run)
+
+        # -- axes
+        self.axes_box = QtWidgets.QGroupBox("Axes shown")
+        form = QtWidgets.QFormLayout(self.axes_box)
+        self.x_axis = QtWidgets.QComboBox()
+        self.y_axis = QtWidgets.QComboBox()
+        self.x_axis.setToolTip("Column on the horizontal axis (the ellipses are each component's exact marginal)")
+        self.y_axis.setToolTip("Column on the vertical axis (the ellipses are each component's exact marginal)")
+        form.addRow("X", self.x_axis)
+        form.addRow("Y", self.y_axis)
+        self.axes_box.setVisible(False)
+        layout.addWidget(self.axes_box)
+
+        # -- what was loaded
+        self.report = QtWidgets.QLabel()
+        self.report.setWordWrap(True)
+        self.report.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.report.setStyleSheet("color: #444;")
+        self.report.setToolTip("What the loader read: rows and columns used, columns left out, rows dropped")
+        report_box = QtWidgets.QGroupBox("Data")
+        QtWidgets.QVBoxLayout(report_box).addWidget(self.report)
+        layout.addWidget(report_box)
+        layout.addStretch(1)
+
+        for widget in (self.k, self.seed, self.restarts, self.max_iter):
+            widget.valueChanged.connect(self._changed)
+        for widget in (self.covariance, self.init):
+            widget.currentIndexChanged.connect(self._changed)
+        for widget in (self.tol, self.reg_covar):
+            widget.textChanged.connect(self._changed)
+        self.pace.currentIndexChanged.connect(lambda _: self.pace_changed.emit(self.pace_seconds()))
+        self.x_axis.currentIndexChanged.connect(self._axes_changed)
+        self.y_axis.currentIndexChanged.connect(self._axes_changed)
+
+    # ------------------------------------------------------------------ settings
+    def set_editable(self, editable: bool) -> None:
+        """Settings are locked while EM runs (the run and step buttons follow their actions)."""
+        for box in self._settings_boxes + [self.axes_box]:
+            box.setEnabled(editable)
+
+    def pace_seconds(self) -> float:
+        return float(self.pace.currentData())
+
+    def settings(self) -> FitSettings:
+        init = self.init.currentData()
+        if init == FILE_START and self._file_start is not None:
+            init = self._file_start
+        return FitSettings(k=self.k.value(), covariance_type=self.covariance.currentData(), init=init,
+                           seed=self.seed.value(), restarts=self.restarts.value(),
+                           max_iter=self.max_iter.value(), tol=self.tol.value(),
+                           reg_covar=self.reg_covar.value())
+
+    def set_settings(self, settings: FitSettings) -> None:
+        self._emitting = False
+        try:
+            self.k.setValue(settings.k)
+            self.covariance.setCurrentIndex(self.covariance.findData(settings.covariance_type))
+            if isinstance(settings.init, MixtureParams):
+                self.set_file_start(settings.init, "parameter file")
+            else:
+                self.init.setCurrentIndex(self.init.findData(settings.init))
+            self.seed.setValue(settings.seed)
+            self.restarts.setValue(settings.restarts)
+            self.max_iter.setValue(settings.max_iter)
+            self.tol.set_value(settings.tol)
+            self.reg_covar.set_value(settings.reg_covar)
+        finally:
+            self._emitting = True
+        self._changed()
+
+    def set_file_start(self, params: MixtureParams, name: str) -> None:
+        """Offer an imported parameter file as the start (and set K to its K)."""
+        was = self._emitting
+        self._emitting = False
+        self._file_start = params
+        index = self.init.findData(FILE_START)
+        if index < 0:
+            self.init.addItem("", FILE_START)
+            index = self.init.count() - 1
+        self.init.setItemText(index, f"file: {name}")
+        self.init.setItemData(index, f"the parameters read from {name}", QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.init.setCurrentIndex(index)
+        self.k.setValue(params.n_components)
+        self._emitting = was
+
+    def _changed(self, *_) -> None:
+        if self._emitting:
+            self.settings_changed.emit(self.settings())
+
+    # ------------------------------------------------------------------ data
+    def set_columns(self, columns, report_lines) -> None:
+        d = len(columns)
+        for combo in (self.x_axis, self.y_axis):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(list(columns))
+            combo.blockSignals(False)
+        if d > 1:
+            self.x_axis.setCurrentIndex(0)
+            self.y_axis.setCurrentIndex(1)
+        self.axes_box.setVisible(d > 2)
+        self.report.setText("\n".join(report_lines))
+
+    def _axes_changed(self, *_) -> None:
+        x, y = self.x_axis.currentIndex(), self.y_axis.currentIndex()
+        if x >= 0 and y >= 0:
+            self.axes_changed.emit(x, y)

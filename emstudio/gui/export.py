@@ -1,0 +1,66 @@
+"""Exports of what is on screen: the result file, labels, and the picture (PNG or SVG)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from emstudio.core.checks import degenerate_components
+from emstudio.core.em import FitResult, FitSettings, responsibilities
+from emstudio.core.engine import MixtureEngine
+from emstudio.core.params import MixtureParams
+
+PICTURE_SUFFIXES = (".png", ".svg")
+
+
+def result_of(values: np.ndarray, params: MixtureParams, settings: FitSettings, *, iteration: int,
+              converged: bool, history) -> FitResult:
+    """A FitResult for parameters on screen, measured on all the data (one pass)."""
+    with MixtureEngine(values, params.covariance_type) as engine:
+        measured = engine.run_pass(params)
+        degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor)
+    settings = FitSettings(k=params.n_components, covariance_type=params.covariance_type, init=settings.init,
+                           seed=settings.seed, restarts=settings.restarts, max_iter=settings.max_iter,
+                           tol=settings.tol, reg_covar=settings.reg_covar)
+    return FitResult(params=params, log_likelihood=measured.log_likelihood, n_samples=values.shape[0],
+                     n_iter=iteration, converged=converged, history=tuple(history),
+                     component_sizes=measured.stats.n_k, sum_log_max_resp=measured.sum_log_max_resp,
+                     degenerate=tuple(int(i) for i in degenerate), settings=settings)
+
+
+def write_result_file(path, dataset, result: FitResult) -> None:
+    from emstudio.io.results import result_to_dict, write_json
+
+    write_json(path, result_to_dict(result, source=os.path.basename(dataset.source), columns=dataset.columns,
+                                    n_dropped=dataset.n_dropped))
+
+
+def write_labels_file(path, dataset, params: MixtureParams) -> None:
+    from emstudio.io.results import write_labels
+
+    write_labels(path, dataset.values, dataset.columns, responsibilities(dataset.values, params))
+
+
+def write_picture(path, plot_widget, scale: float = 2.0) -> None:
+    """The plot widget's whole scene (title, axes, labels) as PNG (``scale`` × its size on
+    screen, for print) or SVG, by the file's suffix."""
+    import pyqtgraph.exporters as exporters
+
+    suffix = os.path.splitext(str(path))[1].lower()
+    scene = plot_widget.scene()
+    if suffix == ".svg":
+        exporter = exporters.SVGExporter(scene)
+    elif suffix == ".png":
+        exporter = exporters.ImageExporter(scene)
+        exporter.parameters()["width"] = int(round(scale * plot_widget.width()))
+        exporter.parameters()["antialias"] = True
+    else:
+        from emstudio.errors import EmstudioError
+
+        raise EmstudioError(f"{os.path.basename(str(path))}: a picture is written as .png or .svg")
+    exporter.export(str(path))
+    if not os.path.exists(path):
+        from emstudio.errors import EmstudioError
+
+        raise EmstudioError(f"could not write {path}")

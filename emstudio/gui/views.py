@@ -1,0 +1,312 @@
+"""The views: the mixture plot (scatter + ellipses, or histogram + densities for 1-D data), the
+log-likelihood curve, and the parameter table. Views draw what they are given; they compute
+nothing about EM. Plot items are made once and ``setData``-ed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emstudio.core.geometry import (
+    blend_colours,
+    component_densities,
+    decimation_indices,
+    densities_path,
+    ellipses_path,
+    histogram,
+    marginal,
+    padded_range,
+    palette,
+)
+from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame
+
+INK = "#2b2b2b"
+GRID_ALPHA = 0.12
+
+
+def qcolour(k: int, alpha: int = 255) -> QtGui.QColor:
+    r, g, b = palette(k + 1)[k]
+    return QtGui.QColor(int(r), int(g), int(b), alpha)
+
+
+def _style_plot(plot: pg.PlotItem) -> None:
+    plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+    font = QtGui.QFont()
+    font.setPointSize(9)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(INK))
+        axis.setTextPen(pg.mkPen(INK))
+        axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)
+    plot.getViewBox().setBackgroundColor("w")
+
+
+class MixturePlot(pg.PlotWidget):
+    """The data and the components on two chosen axes (or one axis for 1-D data)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.plot_item: pg.PlotItem = self.getPlotItem()
+        _style_plot(self.plot_item)
+        self.plot_item.setMenuEnabled(False)
+        self.redraws = 0
+        self._brushes: dict[int, QtGui.QBrush] = {}
+        self._k = 0
+        self._labels: list[pg.TextItem] = []
+        self._one_d = False
+        self._points: np.ndarray | None = None  # (m, 2) drawn positions (scatter mode)
+        self._scatter_mode = True
+        self.axes = (0, 1)
+        # Items, made once.
+        self.density = pg.ImageItem()
+        self.density.setZValue(-10)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(200, 200, 205, 160),
+                                    pen=pg.mkPen(170, 170, 175, width=1))
+        self.scatter = pg.ScatterPlotItem(size=6, pen=None, pxMode=True)
+        self.scatter.setZValue(0)
+        self.ellipses_1 = pg.PlotDataItem(connect="finite", pen=pg.mkPen(INK, width=2.0))
+        self.ellipses_2 = pg.PlotDataItem(connect="finite",
+                                          pen=pg.mkPen(INK, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
+        self.component_curves = pg.PlotDataItem(connect="finite", pen=pg.mkPen(INK, width=1.4,
+                                                style=QtCore.Qt.PenStyle.DashLine))
+        self.mixture_curve = pg.PlotDataItem(pen=pg.mkPen(INK, width=2.4))
+        self.means = pg.ScatterPlotItem(size=15, pen=pg.mkPen("w", width=2), pxMode=True, symbol="o")
+        for z, item in enumerate((self.ellipses_2, self.ellipses_1, self.component_curves, self.mixture_curve,
+                                  self.means), start=5):
+            item.setZValue(z)
+        for item in (self.density, self.hist, self.scatter, self.ellipses_1, self.ellipses_2,
+                     self.component_curves, self.mixture_curve, self.means):
+            self.plot_item.addItem(item)
+        self.legend = pg.LegendItem(offset=(-12, 12), labelTextColor=INK, labelTextSize="9pt",
+                                    brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        self.legend.setParentItem(self.plot_item.getViewBox())
+        self.legend.setZValue(30)
+        self.setToolTip("The data coloured by responsibility (each point mixes its components' colours), "
+                        "each component's mean (large dot) and its 1σ (solid) and 2σ (dashed) ellipse.\n"
+                        "Drag to pan, wheel to zoom, right-drag to stretch an axis.")
+
+    # ------------------------------------------------------------------ data
+    def set_data(self, values: np.ndarray, columns, axes: tuple[int, int]) -> None:
+        self.axes = axes
+        n, d = values.shape
+        self._one_d = d == 1
+        self._scatter_mode = n <= SCATTER_LIMIT
+        i, j = axes
+        self.plot_item.setLabel("bottom", columns[i], color=INK)
+        self.plot_item.setLabel("left", "density" if self._one_d else columns[j], color=INK)
+        self.density.clear()
+        self.density.setVisible(not self._scatter_mode and not self._one_d)
+        self.hist.setVisible(self._one_d)
+        for item in (self.ellipses_1, self.ellipses_2):
+            item.setVisible(not self._one_d)
+            item.setData([], [])
+        for item in (self.component_curves, self.mixture_curve):
+            item.setVisible(self._one_d)
+            item.setData([], [])
+        self.means.setData([], [])
+        self.legend.clear()
+        if self._one_d:
+            self.legend.addItem(self.mixture_curve, "mixture density")
+            self.legend.addItem(self.component_curves, "πₖ N(x | μₖ, σₖ²)")
+        else:
+            self.legend.addItem(self.ellipses_1, "1σ ellipse")
+            self.legend.addItem(self.ellipses_2, "2σ ellipse")
+        if self._one_d:
+            x = values[:, 0]
+            self._grid = np.linspace(*padded_range(x, 0.08), 400)
+            edges, heights = histogram(x, bins=int(np.clip(np.sqrt(n), 15, 80)))
+            self.hist.setData(edges, heights)
+            self._hist_top = float(heights.max()) if heights.size else 1.0
+            idx = decimation_indices(n, SCATTER_LIMIT)
+            rng = np.random.default_rng(1)
+            y = -self._hist_top * (0.03 + 0.09 * rng.random(idx.size))
+            self._points = np.column_stack([x[idx], y])
+            self._scatter_mode = True
+            self.scatter.setSize(5)
+        elif self._scatter_mode:
+            self._points = values[:, [i, j]].copy()
+            self.scatter.setSize(6 if n <= 2000 else 4)
+        else:
+            self._points = None
+        if self._points is not None:
+            self.scatter.setData(pos=self._points, brush=pg.mkBrush(150, 150, 150, 200))
+        else:
+            self.scatter.clear()
+        self.scatter.setVisible(self._points is not None)
+        self._set_k(0)
+        self.plot_item.enableAutoRange()
+        xr = padded_range(values[:, i], 0.05)
+        if self._one_d:
+            self.plot_item.setRange(xRange=xr, yRange=(-self._hist_top * 0.14, self._hist_top * 1.35), padding=0)
+        else:
+            self.plot_item.setRange(xRange=xr, yRange=padded_range(values[:, j], 0.05), padding=0)
+
+    def _set_k(self, k: int) -> None:
+        if k == self._k:
+            return
+        for label in self._labels:
+            self.plot_item.removeItem(label)
+        self._labels = []
+        for c in range(k):
+            label = pg.TextItem(str(c + 1), color=INK, anchor=(-0.35, 1.1))
+            font = QtGui.QFont()
+            font.setPointSize(10)
+            font.setBold(True)
+            label.setFont(font)
+            label.setZValue(20)
+            self.plot_item.addItem(label)
+            self._labels.append(label)
+        self._k = k
+
+    # ------------------------------------------------------------------ one state
+    def show_frame(self, frame: Frame, colours: Colours | None) -> None:
+        params = frame.params
+        k = params.n_components
+        self._set_k(k)
+        if self._one_d:
+            dens = component_densities(params, 0, self._grid)
+            x, y = densities_path(self._grid, dens)
+            self.component_curves.setData(x, y)
+            self.mixture_curve.setData(self._grid, dens.sum(axis=0))
+            mean_pos = np.column_stack([params.means[:, 0], np.zeros(k)])
+        else:
+            means, covs = marginal(params, self.axes)
+            x1, y1 = ellipses_path(means, covs, sigmas=(1.0,))
+            x2, y2 = ellipses_path(means, covs, sigmas=(2.0,))
+            self.ellipses_1.setData(x1, y1)
+            self.ellipses_2.setData(x2, y2)
+            mean_pos = means
+        self.means.setData(pos=mean_pos, brush=[pg.mkBrush(qcolour(c)) for c in range(k)])
+        for c, label in enumerate(self._labels):
+            label.setPos(float(mean_pos[c, 0]), float(mean_pos[c, 1]))
+        if colours is not None:
+            self._apply_colours(colours, k)
+        self.redraws += 1
+
+    def _apply_colours(self, colours: Colours, k: int) -> None:
+        if colours.resp is not None and self._points is not None and colours.resp.shape[0] == len(self._points) \
+                and colours.resp.shape[1] == k:
+            rgb = np.clip(np.rint(blend_colours(colours.resp, palette(k))), 0, 255).astype(np.int64)
+            codes = ((rgb[:, 0] >> 2) << 12) | ((rgb[:, 1] >> 2) << 6) | (rgb[:, 2] >> 2)
+            unique, inverse = np.unique(codes, return_inverse=True)
+            table = np.empty(len(unique), dtype=object)
+            for u, code in enumerate(unique.tolist()):
+                brush = self._brushes.get(code)
+                if brush is None:
+                    brush = pg.mkBrush((code >> 12) << 2, ((code >> 6) & 63) << 2, (code & 63) << 2, 215)
+                    self._brushes[code] = brush
+                table[u] = brush
+            self.scatter.setBrush(table[inverse.ravel()])
+        elif colours.image is not None and not self._one_d:
+            self.density.setImage(colours.image, autoLevels=False, levels=(0, 255))
+            self.density.setRect(QtCore.QRectF(*colours.rect))
+
+    def clear_fit(self) -> None:
+        for item in (self.ellipses_1, self.ellipses_2, self.component_curves, self.mixture_curve):
+            item.setData([], [])
+        self.means.setData([], [])
+        self._set_k(0)
+
+
+class LikelihoodPlot(pg.PlotWidget):
+    """log L over the iterations of the history, with a marker at the state on screen."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.plot_item = self.getPlotItem()
+        _style_plot(self.plot_item)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.setLabel("bottom", "iteration", color=INK)
+        self.plot_item.setLabel("left", "log L / n  (per sample)", color=INK)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=4,
+                                     symbolBrush="#1f77b4", symbolPen=None)
+        self.marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush("#d62728"), pen=pg.mkPen("w", width=1.5))
+        self.line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1, style=QtCore.Qt.PenStyle.DotLine))
+        self.plot_item.addItem(self.curve)
+        self.plot_item.addItem(self.line)
+        self.plot_item.addItem(self.marker)
+        self.line.setVisible(False)
+        self.setToolTip("The log-likelihood per sample after every EM iteration: it never decreases.\n"
+                        "The red mark is the iteration on screen.")
+        self.setMinimumHeight(140)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(440, 460)
+
+    def show_history(self, iterations: np.ndarray, log_l: np.ndarray, current: tuple[float, float] | None) -> None:
+        self.curve.setData(iterations, log_l)
+        if current is None:
+            self.marker.setData([], [])
+            self.line.setVisible(False)
+        else:
+            self.marker.setData([current[0]], [current[1]])
+            self.line.setVisible(True)
+            self.line.setValue(current[0])
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+class ParameterTable(QtWidgets.QTableWidget):
+    """πₖ, Nₖ, μₖ and Σₖ of every component (Σₖ on the axes shown when d > 2)."""
+
+    HEADERS = ["", "π", "N", "μ", "Σ"]
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(0, 34)
+        for c in (1, 2):
+            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setMaximumSectionSize(200)  # long means elide (full values in the tooltip)
+        header.setSectionResizeMode(4, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.setToolTip("Each component: weight πₖ, effective size Nₖ = Σᵢ rᵢₖ, mean μₖ and covariance Σₖ.\n"
+                        "Hover a cell for the full values.")
+        self.setWordWrap(False)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(440, 150)
+
+    def show_frame(self, frame: Frame | None, axes: tuple[int, int], columns) -> None:
+        if frame is None:
+            self.setRowCount(0)
+            return
+        params = frame.params
+        k, d = params.n_components, params.n_features
+        if self.rowCount() != k:
+            self.setRowCount(k)
+            for r in range(k):
+                for c in range(len(self.HEADERS)):
+                    item = QtWidgets.QTableWidgetItem()
+                    if c == 0:
+                        item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                    elif c in (1, 2):
+                        item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                    self.setItem(r, c, item)
+        full = params.full_covariances()
+        shown = list(dict.fromkeys(axes)) if d > 2 else list(range(d))
+        sigma_header = f"Σ on {', '.join(columns[j] for j in shown)}" if d > 2 else "Σ"
+        if self.horizontalHeaderItem(4).text() != sigma_header:
+            self.horizontalHeaderItem(4).setText(sigma_header)
+        for r in range(k):
+            swatch = self.item(r, 0)
+            swatch.setBackground(qcolour(r))
+            swatch.setForeground(QtGui.QColor("white"))
+            swatch.setText(str(r + 1))
+            self.item(r, 1).setText(f"{params.weights[r]:.3f}")
+            self.item(r, 2).setText(f"{frame.component_sizes[r]:.1f}")
+            self.item(r, 3).setText("(" + ", ".join(_fmt(v) for v in params.means[r]) + ")")
+            self.item(r, 3).setToolTip(", ".join(f"{columns[j]} = {params.means[r, j]:.8g}" for j in range(d)))
+            sub = full[r][np.ix_(shown, shown)]
+            self.item(r, 4).setText(" | ".join("  ".join(f"{v:.3g}" for v in row) for row in sub))
+            self.item(r, 4).setToolTip("\n".join("  ".join(f"{v:12.6g}" for v in row) for row in full[r]))

@@ -1,0 +1,657 @@
+"""The EM Studio main window: menus, docks, the history bar, drag and drop, errors, exports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emstudio.core.em import FitSettings
+from emstudio.errors import EmstudioError
+from emstudio.gui.controller import Controller, Dataset
+from emstudio.gui.controls import ControlPanel
+from emstudio.gui.views import LikelihoodPlot, MixturePlot, ParameterTable
+
+MAX_RECENT = 8
+PLAY_INTERVAL_MS = 120
+SAMPLES = [
+    ("separated.csv", "Well separated", "three round clusters far apart: EM settles in a few iterations"),
+    ("overlapping.csv", "Overlapping", "three clusters that overlap: mixed responsibilities, slow convergence"),
+    ("elongated.csv", "Elongated", "two long, crossing clusters: try full against diagonal covariances"),
+    ("one_d.csv", "One dimension", "a 1-D mixture of three normals: histogram and densities"),
+    ("four_d.csv", "Four dimensions", "d = 4: choose the axes; ellipses are the exact marginals"),
+]
+
+
+def assets_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "assets"
+
+
+def _file_filter() -> str:
+    from emstudio.io.data import READABLE_SUFFIXES
+
+    patterns = " ".join(f"*{s}" for s in READABLE_SUFFIXES)
+    return f"Data files ({patterns});;All files (*)"
+
+
+class ErrorBanner(QtWidgets.QFrame):
+    """A dismissable message across the top of the plot: errors never block the window."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setStyleSheet("ErrorBanner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
+                           "QLabel { color: #8a1f17; }")
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        close = QtWidgets.QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Dismiss this message")
+        close.clicked.connect(self.hide)
+        layout.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class WelcomePage(QtWidgets.QWidget):
+    """Shown while no data is loaded: the sample data sets and Open."""
+
+    chosen = QtCore.Signal(str)
+
+    def __init__(self, open_action: QtGui.QAction, parent=None) -> None:
+        super().__init__(parent)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.addStretch(1)
+        box = QtWidgets.QWidget()
+        box.setMaximumWidth(560)
+        layout = QtWidgets.QVBoxLayout(box)
+        title = QtWidgets.QLabel("EM Studio")
+        font = title.font()
+        font.setPointSize(22)
+        font.setBold(True)
+        title.setFont(font)
+        layout.addWidget(title)
+        text = QtWidgets.QLabel("Watch EM fit a Gaussian mixture: open a data file (or drop one here), "
+                                "or start with a sample data set.")
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        layout.addSpacing(8)
+        self.sample_buttons: dict[str, QtWidgets.QPushButton] = {}
+        for filename, label, tip in SAMPLES:
+            path = assets_dir() / filename
+            if not path.exists():
+                continue
+            button = QtWidgets.QPushButton(f"{label}  —  {tip}")
+            button.setStyleSheet("text-align: left; padding: 7px 10px;")
+            button.setToolTip(f"Load the sample {filename}")
+            button.clicked.connect(lambda _=False, p=str(path): self.chosen.emit(p))
+            layout.addWidget(button)
+            self.sample_buttons[filename] = button
+        layout.addSpacing(8)
+        open_button = QtWidgets.QPushButton("Open a data file…")
+        open_button.setToolTip("CSV/TSV/text, .npy, .npz, .xlsx or .parquet (Ctrl+O)")
+        open_button.clicked.connect(open_action.trigger)
+        open_button.setStyleSheet("padding: 7px 10px; font-weight: bold;")
+        layout.addWidget(open_button)
+        row = QtWidgets.QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(box)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The window. ``settings`` (QSettings) keeps the layout and recent files between starts."""
+
+    def __init__(self, settings: QtCore.QSettings | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("EM Studio")
+        self.setAcceptDrops(True)
+        self.store = settings if settings is not None else QtCore.QSettings("emstudio", "EM Studio")
+        self.controller = Controller(self)
+        self.dataset: Dataset | None = None
+        self._stop_word = "stopped"
+        self._make_actions()
+
+        # -- centre: welcome page or the plot with its history bar
+        self.plot = MixturePlot()
+        self.banner = ErrorBanner()
+        self.history_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.history_slider.setRange(0, 0)
+        self.history_slider.setToolTip("Scrub through every iteration of the fit: the ellipses, the table and the "
+                                       "log-likelihood mark follow. Run or step from here to continue EM "
+                                       "from that iteration.")
+        self.history_slider.setEnabled(False)
+        self.play_button = QtWidgets.QToolButton()
+        self.play_button.setDefaultAction(self.actions["play"])
+        self.history_label = QtWidgets.QLabel("no fit yet")
+        self.history_label.setMinimumWidth(150)
+        self.history_label.setToolTip("The iteration on screen, of all kept")
+        history_bar = QtWidgets.QHBoxLayout()
+        history_bar.addWidget(QtWidgets.QLabel("History"))
+        history_bar.addWidget(self.play_button)
+        history_bar.addWidget(self.history_slider, 1)
+        history_bar.addWidget(self.history_label)
+        plot_page = QtWidgets.QWidget()
+        plot_layout = QtWidgets.QVBoxLayout(plot_page)
+        plot_layout.setContentsMargins(6, 6, 6, 2)
+        plot_layout.addWidget(self.plot, 1)
+        plot_layout.addLayout(history_bar)
+        self.welcome = WelcomePage(self.actions["open"])
+        self.welcome.chosen.connect(self.load_file)
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(plot_page)
+        central = QtWidgets.QWidget()
+        central_layout = QtWidgets.QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        # -- docks
+        self.controls = ControlPanel(self.actions)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.controls_dock = self._dock("Fit", "controls", scroll, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.table = ParameterTable()
+        self.bound_label = QtWidgets.QLabel()
+        self.bound_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.bound_label.setToolTip("The terms of EM's lower bound for the current (q, θ): log L = F + KL, "
+                                    "F = Q + Ent. After an E-step KL = 0; an M-step raises F and opens KL.")
+        params_widget = QtWidgets.QWidget()
+        params_layout = QtWidgets.QVBoxLayout(params_widget)
+        params_layout.setContentsMargins(4, 4, 4, 4)
+        params_layout.addWidget(self.table, 1)
+        params_layout.addWidget(self.bound_label)
+        self.params_dock = self._dock("Parameters", "parameters", params_widget,
+                                      QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.likelihood = LikelihoodPlot()
+        self.likelihood_dock = self._dock("Log-likelihood", "likelihood", self.likelihood,
+                                          QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.status = QtWidgets.QLabel("Open a data file or choose a sample to begin.")
+        self.statusBar().addWidget(self.status, 1)
+        self.state_label = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.state_label)
+        self._make_menus()
+
+        # -- wiring
+        c = self.controller
+        c.display.connect(self._on_display)
+        c.history_changed.connect(self._on_history_changed)
+        c.state_changed.connect(self._on_state)
+        c.outcome.connect(self._on_outcome)
+        c.error.connect(self.show_error)
+        c.axes_changed.connect(self._on_axes)
+        self.controls.settings_changed.connect(c.set_settings)
+        self.controls.pace_changed.connect(c.set_pace)
+        self.controls.axes_changed.connect(c.set_axes)
+        c.set_settings(self.controls.settings())
+        c.set_pace(self.controls.pace_seconds())
+        self.history_slider.valueChanged.connect(self._on_slider)
+        self._play_timer = QtCore.QTimer(self)
+        self._play_timer.setInterval(PLAY_INTERVAL_MS)
+        self._play_timer.timeout.connect(self._play_tick)
+
+        self.resize(1400, 860)
+        self._restore_layout()
+        self._on_state("empty")
+
+    # ------------------------------------------------------------------ construction
+    def _dock(self, title, name, widget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, name, text, slot, shortcut=None, tip="") -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        shown = f"{tip} ({QtGui.QKeySequence(shortcut).toString()})" if shortcut else tip
+        action.setToolTip(shown)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        self.actions[name] = action
+        return action
+
+    def _make_actions(self) -> None:
+        self.actions: dict[str, QtGui.QAction] = {}
+        a = self._action
+        a("open", "&Open…", self.open_dialog, QtGui.QKeySequence.StandardKey.Open, "Open a data file")
+        a("import_start", "&Import start parameters…", self.import_start_dialog, None,
+          "Use a result or parameter file as EM's start")
+        a("export_params", "Export &parameters…", self.export_params_dialog, QtGui.QKeySequence.StandardKey.Save,
+          "Write the parameters on screen as a result file (JSON)")
+        a("export_labels", "Export &labels…", self.export_labels_dialog, None,
+          "Write each sample's component and responsibilities (CSV)")
+        a("export_picture", "Export p&icture…", self.export_picture_dialog, "Ctrl+Shift+S",
+          "Write the plot as PNG or SVG")
+        a("quit", "&Quit", self.close, QtGui.QKeySequence.StandardKey.Quit, "Close EM Studio")
+        a("run_pause", "Run / Pause", self.run_or_pause, "Space", "Run EM, or pause a run")
+        a("run", "▶ Run", self.run, None, "Run EM until it converges (Space), continuing from the iteration on screen")
+        a("pause", "❙❙ Pause", self.pause, None, "Pause the run; Run continues it (Space)")
+        a("stop", "■ Stop", self.stop, "Esc", "Stop the run")
+        a("step_e", "Step E", lambda: self.step("E"), "E",
+          "E-step: responsibilities q = p(z | x, θ) — the colours change, the ellipses stay")
+        a("step_m", "Step M", lambda: self.step("M"), "M",
+          "M-step: θ = argmax Q(θ | θₜ) for the current q — the ellipses move, the colours stay")
+        a("step", "Step E+M", lambda: self.step("EM"), "N", "One whole EM iteration: E-step then M-step")
+        a("reinit", "⟲ Re-initialise", self.reinitialise, "R", "Make a new start from the settings (iteration 0)")
+        a("play", "▶", self.toggle_play, None, "Play the history as an animation")
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.actions["open"])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        samples = file_menu.addMenu("&Samples")
+        for filename, label, tip in SAMPLES:
+            path = assets_dir() / filename
+            if path.exists():
+                action = samples.addAction(label)
+                action.setStatusTip(tip)
+                action.triggered.connect(lambda _=False, p=str(path): self.load_file(p))
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["import_start"])
+        file_menu.addAction(self.actions["export_params"])
+        file_menu.addAction(self.actions["export_labels"])
+        file_menu.addAction(self.actions["export_picture"])
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["quit"])
+        fit_menu = bar.addMenu("F&it")
+        for name in ("run_pause", "stop", None, "step_e", "step_m", "step", None, "reinit"):
+            fit_menu.addSeparator() if name is None else fit_menu.addAction(self.actions[name])
+        view_menu = bar.addMenu("&View")
+        for dock in (self.controls_dock, self.params_dock, self.likelihood_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("About EM Studio", self._about)
+        self._refresh_recent()
+
+    # ------------------------------------------------------------------ data
+    def open_dialog(self) -> None:
+        start = self.store.value("last_dir", str(Path.home()))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open data", start, _file_filter())
+        if path:
+            self.load_file(path)
+
+    def load_file(self, path: str, columns=None) -> bool:
+        """Load a data file; on error show it and keep what was there. Returns True on success."""
+        from emstudio.io.data import load_data
+
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            loaded = load_data(path, columns=columns)
+            from emstudio.core.checks import check_fit_data
+
+            check_fit_data(loaded.values, 1, loaded.columns)
+        except EmstudioError as exc:
+            self.show_error(f"Could not open {os.path.basename(str(path))}: {exc}")
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        dataset = Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines()),
+                          loaded.report.n_dropped)
+        self.set_dataset(dataset)
+        self._add_recent(str(path))
+        self.store.setValue("last_dir", str(Path(path).resolve().parent))
+        return True
+
+    def set_dataset(self, dataset: Dataset) -> None:
+        self._stop_play()
+        self.banner.hide()
+        self.dataset = dataset
+        n, d = dataset.values.shape
+        report = dataset.report_lines or (f"{os.path.basename(dataset.source)}: {n:,} rows, {d} column"
+                                          f"{'s' * (d != 1)}: {', '.join(dataset.columns)}",)
+        self.controls.set_columns(dataset.columns, report)
+        self.controller.set_data(dataset)
+        self.plot.set_data(dataset.values, dataset.columns, self.controller.axes)
+        self.table.show_frame(None, self.controller.axes, dataset.columns)
+        self.likelihood.show_history(np.empty(0), np.empty(0), None)
+        self.bound_label.setText("")
+        self.stack.setCurrentIndex(1)
+        n, d = dataset.values.shape
+        self.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
+        self.status.setText(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
+
+    def _on_axes(self, axes) -> None:
+        if self.dataset is not None:
+            self.plot.set_data(self.dataset.values, self.dataset.columns, axes)
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802 - Qt API
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.load_file(files[0])
+
+    def _recent(self) -> list[str]:
+        value = self.store.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [p for p in self._recent() if p != path]
+        self.store.setValue("recent_files", [path] + recent[: MAX_RECENT - 1])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self._recent()
+        for path in recent:
+            action = self.recent_menu.addAction(os.path.basename(path))
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------------ requests
+    def run_or_pause(self) -> None:
+        if self.controller.state == "running":
+            self.pause()
+        else:
+            self.run()
+
+    def run(self) -> None:
+        self._stop_play()
+        self.banner.hide()
+        self.controller.run()
+
+    def pause(self) -> None:
+        self._stop_word = "paused"
+        self.controller.stop()
+
+    def stop(self) -> None:
+        self._stop_play()
+        self._stop_word = "stopped"
+        self.controller.stop()
+
+    def step(self, kind: str) -> None:
+        self._stop_play()
+        self.banner.hide()
+        self.controller.step(kind)
+
+    def reinitialise(self) -> None:
+        self._stop_play()
+        self.banner.hide()
+        self.controller.reinitialise()
+
+    # ------------------------------------------------------------------ history
+    def _on_history_changed(self, count: int, index: int) -> None:
+        self.history_slider.blockSignals(True)
+        self.history_slider.setRange(0, max(count - 1, 0))
+        self.history_slider.setValue(max(index, 0))
+        self.history_slider.blockSignals(False)
+        self._update_history_view()
+
+    def _on_slider(self, value: int) -> None:
+        self.controller.show_history(value)
+
+    def toggle_play(self) -> None:
+        if self._play_timer.isActive():
+            self._stop_play()
+            return
+        if len(self.controller.history) < 2 or self.controller.state == "running":
+            return
+        if self.history_slider.value() >= self.history_slider.maximum():
+            self.history_slider.setValue(0)
+        self._play_timer.start()
+        self.actions["play"].setText("❙❙")
+
+    def _stop_play(self) -> None:
+        self._play_timer.stop()
+        self.actions["play"].setText("▶")
+
+    def _play_tick(self) -> None:
+        value = self.history_slider.value()
+        if value >= self.history_slider.maximum():
+            self._stop_play()
+        else:
+            self.history_slider.setValue(value + 1)
+
+    def _update_history_view(self) -> None:
+        history = self.controller.history
+        if not history:
+            self.likelihood.show_history(np.empty(0), np.empty(0), None)
+            self.history_label.setText("no fit yet")
+            return
+        iterations = np.array([f.iteration for f in history], dtype=float)
+        log_l = np.array([f.mean_log_likelihood for f in history])
+        index = self.controller.index
+        current = history[index] if 0 <= index < len(history) else history[-1]
+        self.likelihood.show_history(iterations, log_l, (current.iteration, current.mean_log_likelihood))
+        self.history_label.setText(f"iteration {current.iteration} of {history[-1].iteration}")
+
+    # ------------------------------------------------------------------ display
+    def _on_display(self, frame, colours) -> None:
+        self.plot.show_frame(frame, colours)
+        self.table.show_frame(frame, self.controller.axes, self.dataset.columns)
+        self._show_terms(frame)
+        self._show_status(frame)
+
+    def _show_terms(self, frame) -> None:
+        t = frame.terms
+        if t is None:
+            self.bound_label.setText(f"<b>log L</b> {frame.log_likelihood:.6g} &nbsp; (no q yet: step E)")
+            return
+        self.bound_label.setText(
+            f"<table cellspacing=6><tr><td><b>log L</b></td><td>{t.log_likelihood:.8g}</td>"
+            f"<td><b>F</b></td><td>{t.lower_bound:.8g}</td><td><b>KL</b></td><td>{t.kl:.3g}</td></tr>"
+            f"<tr><td><b>Q</b></td><td>{t.expected_complete:.8g}</td><td><b>Ent</b></td>"
+            f"<td>{t.entropy:.6g}</td><td></td><td></td></tr></table>")
+
+    def _show_status(self, frame) -> None:
+        parts = []
+        if frame.n_restarts > 1:
+            parts.append(f"start {frame.restart + 1}/{frame.n_restarts}")
+        if frame.kind == "E":
+            parts.append(f"iteration {frame.iteration}: after the E-step")
+        elif frame.kind == "M":
+            parts.append(f"iteration {frame.iteration}: after the M-step")
+        else:
+            parts.append(f"iteration {frame.iteration}")
+        parts.append(f"log L = {frame.log_likelihood:.6f} ({frame.mean_log_likelihood:.5f} per sample)")
+        if frame.change is not None:
+            parts.append(f"change {frame.change:+.3g} per sample")
+        if frame.converged:
+            parts.append("converged")
+        self.status.setText("   ·   ".join(parts))
+
+    def _on_state(self, state: str) -> None:
+        running = state == "running"
+        busy = state in ("running", "stepping")
+        has_data = state != "empty"
+        has_fit = bool(self.controller.history)
+        for name in ("run", "step_e", "step_m", "step", "reinit", "import_start"):
+            self.actions[name].setEnabled(has_data and not busy)
+        self.actions["run_pause"].setEnabled(has_data)
+        self.actions["pause"].setEnabled(running)
+        self.actions["stop"].setEnabled(running)
+        for name in ("export_params", "export_labels", "export_picture"):
+            self.actions[name].setEnabled(has_data and has_fit and not running)
+        self.history_slider.setEnabled(has_fit and not running)
+        self.actions["play"].setEnabled(has_fit and not running)
+        self.controls.set_editable(not running)
+        words = {"empty": "", "idle": "ready", "running": "running…", "stepping": "working…"}
+        self.state_label.setText(words.get(state, state))
+
+    def _on_outcome(self, outcome) -> None:
+        self._on_state(self.controller.state)
+        text = {"converged": "converged", "max-iter": "reached the most iterations without converging",
+                "stopped": self._stop_word}.get(outcome.state)
+        if text:
+            self.state_label.setText(text)
+        self._stop_word = "stopped"
+        self._update_history_view()
+
+    # ------------------------------------------------------------------ errors
+    def show_error(self, message: str) -> None:
+        first, _, details = message.partition("\n\n")
+        self.banner.show_message(first)
+        if details:
+            self.banner.setToolTip(details)
+        self.status.setText(first)
+
+    # ------------------------------------------------------------------ exports and imports
+    def _save_path(self, title, suffix_filter, default_name) -> str | None:
+        start = os.path.join(self.store.value("export_dir", str(Path.home())), default_name)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, title, start, suffix_filter)
+        if path:
+            self.store.setValue("export_dir", str(Path(path).resolve().parent))
+        return path or None
+
+    def _stem(self) -> str:
+        return Path(self.dataset.source).stem if self.dataset else "emstudio"
+
+    def export_params_dialog(self) -> None:
+        path = self._save_path("Export parameters", "Result file (*.json)", f"{self._stem()}-fit.json")
+        if path:
+            self.export_params(path)
+
+    def export_labels_dialog(self) -> None:
+        path = self._save_path("Export labels", "CSV (*.csv)", f"{self._stem()}-labels.csv")
+        if path:
+            self.export_labels(path)
+
+    def export_picture_dialog(self) -> None:
+        path = self._save_path("Export picture", "PNG image (*.png);;SVG drawing (*.svg)", f"{self._stem()}.png")
+        if path:
+            self.export_picture(path)
+
+    def _shown(self):
+        c = self.controller
+        if c.current is None:
+            raise EmstudioError("nothing fitted yet: run EM first")
+        return c.current
+
+    def _guarded(self, what, action) -> bool:
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            action()
+        except (EmstudioError, OSError) as exc:
+            self.show_error(f"Could not {what}: {exc}")
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.status.setText(f"Wrote {what.split(' to ')[-1]}")
+        return True
+
+    def export_params(self, path: str) -> bool:
+        from emstudio.gui.export import result_of, write_result_file
+
+        def act():
+            frame = self._shown()
+            c = self.controller
+            upto = c.index if 0 <= c.index < len(c.history) else len(c.history) - 1
+            history = [(f.iteration, f.log_likelihood) for f in c.history[: upto + 1]]
+            converged = frame.converged or (frame is (c.history[-1] if c.history else None)
+                                            and getattr(c.last_outcome, "state", "") == "converged")
+            result = result_of(self.dataset.values, frame.params, c.settings, iteration=frame.iteration,
+                               converged=bool(converged), history=history)
+            write_result_file(path, self.dataset, result)
+
+        return self._guarded(f"write the parameters to {path}", act)
+
+    def export_labels(self, path: str) -> bool:
+        from emstudio.gui.export import write_labels_file
+
+        return self._guarded(f"write the labels to {path}",
+                             lambda: write_labels_file(path, self.dataset, self._shown().params))
+
+    def export_picture(self, path: str) -> bool:
+        from emstudio.gui.export import write_picture
+
+        return self._guarded(f"write the picture to {path}", lambda: write_picture(path, self.plot))
+
+    def import_start_dialog(self) -> None:
+        start = self.store.value("last_dir", str(Path.home()))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import start parameters", start,
+                                                        "Result or parameter file (*.json);;All files (*)")
+        if path:
+            self.import_start(path)
+
+    def import_start(self, path: str) -> bool:
+        from emstudio.io.results import read_params_file
+
+        try:
+            if self.dataset is None:
+                raise EmstudioError("open a data file first")
+            params = read_params_file(path, self.controls.settings().covariance_type)
+            if params.n_features != self.dataset.values.shape[1]:
+                raise EmstudioError(f"the file has d={params.n_features} dimensions but the data has "
+                                    f"{self.dataset.values.shape[1]}")
+        except EmstudioError as exc:
+            self.show_error(f"Could not use {os.path.basename(path)} as a start: {exc}")
+            return False
+        self.controls.set_file_start(params, os.path.basename(path))
+        self.controller.set_settings(self.controls.settings())
+        self.controller.start_from(params)
+        return True
+
+    # ------------------------------------------------------------------ layout and closing
+    def _restore_layout(self) -> None:
+        geometry = self.store.value("window/geometry")
+        state = self.store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        else:
+            self._needs_dock_sizes = True
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if getattr(self, "_needs_dock_sizes", False):
+            self._needs_dock_sizes = False
+            self._default_dock_sizes()
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.controls_dock, self.params_dock], [300, 440], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.params_dock, self.likelihood_dock], [250, 420], QtCore.Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self._play_timer.stop()
+        self.store.setValue("window/geometry", self.saveGeometry())
+        self.store.setValue("window/state", self.saveState())
+        self.store.sync()
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+    def _about(self) -> None:
+        from emstudio import __version__
+
+        QtWidgets.QMessageBox.about(self, "About EM Studio",
+                                    f"EM Studio {__version__}\n\nExplore Gaussian-mixture fits made by the EM "
+                                    "algorithm: watch the E- and M-steps move the components and climb the "
+                                    "log-likelihood.")
+
+
+def apply_settings(window: MainWindow, settings: FitSettings) -> None:
+    window.controls.set_settings(settings)
+    window.controller.set_settings(window.controls.settings())

@@ -1,0 +1,388 @@
+"""The EM worker: a QObject that lives on one long-lived QThread and drives ``emstudio.core``.
+
+Every request arrives as a queued signal carrying a run id. Runs check a :class:`Gate` after
+every iteration, so Stop (which closes the gate from the window's thread) is answered within one
+iteration. Every result leaves as an immutable :class:`Frame` (K-sized, plus the colouring of the
+points actually drawn, computed here and not in the window's thread).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6 import QtCore
+
+from emstudio.core.em import FitSettings, Stepper, fit_mixture
+from emstudio.core.engine import MixtureEngine, default_thread_count
+from emstudio.core.estep import BoundTerms
+from emstudio.core.geometry import bin_indices, decimation_indices, density_image, padded_range, palette
+from emstudio.core.init import initial_params, params_for_type
+from emstudio.core.params import MixtureParams
+from emstudio.errors import EmstudioError, FitError
+
+#: Up to this many points the scatter draws every point with its own blended colour. Measured
+#: (offscreen, pyqtgraph 0.14): recolour + repaint 5 ms at 2 000 points, 12 ms at 5 000, 22 ms at
+#: 10 000, 45 ms at 20 000. Above it the worker renders a density image coloured by responsibility.
+SCATTER_LIMIT = 5000
+#: Points whose responsibilities colour the density image (a fixed random subset above this).
+DENSITY_SAMPLE = 100_000
+DENSITY_BINS = (240, 240)
+#: Least seconds between two colourings of the points during a run.
+COLOUR_INTERVAL = 0.04
+
+
+def engine_options() -> dict:
+    """Engines of the window: their passes leave one core to the window's thread, and BLAS is
+    held to one thread once for the whole process (:func:`limit_blas_once`) instead of by each
+    engine: making threadpoolctl's controller, which every new engine does, holds the GIL for
+    tens of milliseconds and stalled the event loop (benchmarks/bench_gui.py)."""
+    return {"n_threads": max(1, min(default_thread_count(), (os.cpu_count() or 2) - 1)), "blas_threads": None}
+
+
+_BLAS_LIMITED = []
+
+
+def limit_blas_once() -> None:
+    """One BLAS thread per Python thread, for the whole process (see :func:`engine_options`)."""
+    if not _BLAS_LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMITED.append(threadpool_limits(limits=1, user_api="blas"))
+
+
+class Gate:
+    """Which run may go on. The window opens it for a run and closes it to stop; the worker asks."""
+
+    def __init__(self) -> None:
+        self._run = -1
+        self._cv = threading.Condition()
+
+    def open(self, run_id: int) -> None:
+        with self._cv:
+            self._run = run_id
+            self._cv.notify_all()
+
+    def close(self) -> None:
+        self.open(-1)
+
+    def alive(self, run_id: int) -> bool:
+        return self._run == run_id
+
+    def sleep(self, run_id: int, seconds: float) -> bool:
+        """Wait ``seconds`` unless the run is stopped first; True if it may go on."""
+        with self._cv:
+            self._cv.wait_for(lambda: self._run != run_id, timeout=seconds)
+            return self._run == run_id
+
+
+@dataclass(frozen=True, eq=False)
+class Colours:
+    """How the drawn points are coloured for one state: either per-point responsibilities
+    (scatter mode, ``resp`` (m, K) float32) or a ready density image (``image`` (bx, by, 4) uint8
+    over ``rect`` = (x0, y0, width, height))."""
+
+    resp: np.ndarray | None = None
+    image: np.ndarray | None = None
+    rect: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One state of the fit, as the views show it (immutable, K-sized but for ``colours``).
+
+    kind: "start", "iteration", "E" or "M"; iteration: full EM iterations done; change: rise of
+    the mean per-sample log L since the previous iteration (None at a start); terms: the bound
+    terms log L, Q, Ent, F, KL of the current (q, θ) (after the M-step for an iteration);
+    colours: None keeps the previous colouring (an M-step leaves q unchanged).
+    """
+
+    run_id: int
+    kind: str
+    iteration: int
+    params: MixtureParams
+    log_likelihood: float
+    n_samples: int
+    component_sizes: np.ndarray
+    change: float | None = None
+    converged: bool = False
+    terms: BoundTerms | None = None
+    terms_after_e: BoundTerms | None = None
+    restart: int = 0
+    n_restarts: int = 1
+    colours: Colours | None = field(default=None, repr=False)
+
+    @property
+    def mean_log_likelihood(self) -> float:
+        return self.log_likelihood / self.n_samples
+
+    def without_colours(self) -> "Frame":
+        if self.colours is None:
+            return self
+        return Frame(self.run_id, self.kind, self.iteration, self.params, self.log_likelihood, self.n_samples,
+                     self.component_sizes, self.change, self.converged, self.terms, self.terms_after_e,
+                     self.restart, self.n_restarts, None)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Run EM: from ``start`` (continuing at ``start_iteration``) or, if None, from a fresh start
+    of ``settings`` (with its restarts). ``pace``: seconds to wait between iterations (0: none)."""
+
+    settings: FitSettings
+    start: MixtureParams | None = None
+    start_iteration: int = 0
+    pace: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: int
+    state: str  # "converged", "max-iter", "stopped", "done" (a step or a start), "failed"
+    history: tuple[Frame, ...] | None = None  # the kept restart's frames when restarts > 1
+    message: str = ""
+
+
+class DataView:
+    """The drawn points of the loaded data on the chosen axes (built in the worker)."""
+
+    def __init__(self, X: np.ndarray, axes: tuple[int, int]):
+        self.axes = axes
+        n = X.shape[0]
+        self.scatter = n <= SCATTER_LIMIT
+        self.index = decimation_indices(n, SCATTER_LIMIT if self.scatter else DENSITY_SAMPLE)
+        self.points = np.ascontiguousarray(X[self.index])
+        if self.scatter:
+            self.flat = None
+            self.rect = None
+        else:
+            i, j = axes
+            xr = padded_range(X[:, i], 0.02)
+            yr = padded_range(X[:, j], 0.02) if X.shape[1] > 1 else (0.0, 1.0)
+            y = self.points[:, j] if X.shape[1] > 1 else np.zeros(len(self.points))
+            self.flat = bin_indices(self.points[:, i], y, xr, yr, DENSITY_BINS)
+            self.rect = (xr[0], yr[0], xr[1] - xr[0], yr[1] - yr[0])
+
+        self._engines: dict[str, MixtureEngine] = {}
+
+    def responsibilities(self, params: MixtureParams) -> np.ndarray:
+        """rᵢₖ (m, K) of the drawn points (an engine kept per covariance type)."""
+        engine = self._engines.get(params.covariance_type)
+        if engine is None:
+            engine = MixtureEngine(self.points, params.covariance_type, n_threads=1, blas_threads=None)
+            self._engines[params.covariance_type] = engine
+        resp, _ = engine.responsibilities(params)
+        return resp
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
+
+    def colours(self, params: MixtureParams) -> Colours:
+        resp = self.responsibilities(params)
+        if self.scatter:
+            return Colours(resp=resp.astype(np.float32))
+        image = density_image(self.flat, resp, DENSITY_BINS, palette(params.n_components))
+        return Colours(image=image, rect=self.rect)
+
+
+class EmWorker(QtCore.QObject):
+    """Runs EM on the data it was given; emits frames and outcomes. Lives on the worker thread."""
+
+    frame = QtCore.Signal(object)  # Frame
+    finished = QtCore.Signal(object)  # RunOutcome
+    colours_ready = QtCore.Signal(int, object)  # request id, Colours
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+        self.X: np.ndarray | None = None
+        self.view: DataView | None = None
+        self._engine: MixtureEngine | None = None
+        self._stepper: Stepper | None = None
+
+    # ------------------------------------------------------------------ data
+    @QtCore.Slot(object, object)
+    def set_data(self, X, axes) -> None:
+        self._close_engine()
+        self.X = X
+        self._set_view(DataView(X, tuple(axes)))
+
+    @QtCore.Slot(object)
+    def set_axes(self, axes) -> None:
+        if self.X is not None:
+            self._set_view(DataView(self.X, tuple(axes)))
+
+    def _set_view(self, view: "DataView | None") -> None:
+        if self.view is not None:
+            self.view.close()
+        self.view = view
+
+    @QtCore.Slot(int, object)
+    def colour(self, request_id: int, params) -> None:
+        """Colours of the drawn points under ``params`` (for a scrubbed history entry)."""
+        try:
+            if self.view is not None:
+                self.colours_ready.emit(request_id, self.view.colours(params))
+        except Exception:  # noqa: BLE001 - reported, never silent
+            self.finished.emit(RunOutcome(-1, "failed", message=_describe_unexpected()))
+
+    def _engine_for(self, covariance_type: str) -> MixtureEngine:
+        if self._engine is None or self._engine.covariance_type != covariance_type:
+            self._close_engine()
+            self._engine = MixtureEngine(self.X, covariance_type, **engine_options())
+        return self._engine
+
+    def _close_engine(self) -> None:
+        self._stepper = None
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    @QtCore.Slot()
+    def shutdown(self) -> None:
+        self._close_engine()
+        self._set_view(None)
+
+    # ------------------------------------------------------------------ runs
+    @QtCore.Slot(int, object)
+    def run(self, run_id: int, request: RunRequest) -> None:
+        try:
+            outcome = self._run(run_id, request)
+        except EmstudioError as exc:
+            outcome = RunOutcome(run_id, "failed", message=str(exc))
+        except Exception:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+        self.finished.emit(outcome)
+
+    def _run(self, run_id: int, request: RunRequest) -> RunOutcome:
+        settings = request.settings
+        offset = request.start_iteration
+        continuing = request.start is not None
+        if continuing:
+            remaining = settings.max_iter - offset
+            settings = FitSettings(k=request.start.n_components, covariance_type=settings.covariance_type,
+                                   init=request.start, seed=settings.seed, restarts=1,
+                                   max_iter=remaining if remaining > 0 else settings.max_iter,
+                                   tol=settings.tol, reg_covar=settings.reg_covar)
+        n_restarts = 1 if continuing else settings.restarts
+        previous = {"log_l": None, "restart": -1}
+        timing = {"last": 0.0, "cost": 0.0}
+        frames_of_restart: list[list[Frame]] = []
+        view = self.view
+
+        def on_snapshot(restart: int, snapshot) -> None:
+            if not self.gate.alive(run_id):
+                return
+            if restart != previous["restart"]:
+                previous["restart"], previous["log_l"] = restart, None
+                frames_of_restart.append([])
+            if continuing and snapshot.iteration == 0:
+                previous["log_l"] = snapshot.log_likelihood
+                return
+            change = None
+            if previous["log_l"] is not None:
+                change = (snapshot.log_likelihood - previous["log_l"]) / snapshot.n_samples
+            previous["log_l"] = snapshot.log_likelihood
+            # Colour the points at most about 25 times a second, and never spend more than a
+            # quarter of the time on it: the ellipses move every iteration, the colours catch up.
+            now = time.perf_counter()
+            colours = None
+            last = snapshot.converged or snapshot.iteration in (0, settings.max_iter)
+            if last or request.pace > 0 or now - timing["last"] >= max(COLOUR_INTERVAL, 3 * timing["cost"]):
+                colours = view.colours(snapshot.params)
+                timing["last"] = time.perf_counter()
+                timing["cost"] = timing["last"] - now
+            frame = Frame(run_id, "start" if snapshot.iteration == 0 else "iteration", snapshot.iteration + offset,
+                          snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
+                          change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
+                          colours)
+            frames_of_restart[-1].append(frame.without_colours())
+            self.frame.emit(frame)
+            if request.pace > 0:
+                self.gate.sleep(run_id, request.pace)
+
+        result = fit_mixture(self.X, settings, stop=lambda: not self.gate.alive(run_id), on_snapshot=on_snapshot,
+                             engine_options=engine_options())
+        self._stepper = None
+        if result.stopped or not self.gate.alive(run_id):
+            return RunOutcome(run_id, "stopped")
+        history = None
+        if n_restarts > 1:
+            history = tuple(frames_of_restart[result.best_restart])
+        return RunOutcome(run_id, "converged" if result.converged else "max-iter", history)
+
+    # ------------------------------------------------------------------ starts and steps
+    def _start_params(self, settings: FitSettings) -> MixtureParams:
+        if isinstance(settings.init, MixtureParams):
+            start = params_for_type(settings.init, settings.covariance_type)
+            if start.n_features != self.X.shape[1]:
+                raise FitError(f"the start has d={start.n_features} dimensions but the data has {self.X.shape[1]}")
+            return start
+        settings.validate()
+        # The first restart's seed, as fit_mixture uses it: the same start as a run.
+        seed = np.random.SeedSequence(settings.seed).spawn(max(settings.restarts, 1))[0]
+        return initial_params(self.X, settings.k, settings.covariance_type, settings.init,
+                              np.random.default_rng(seed), settings.reg_covar)
+
+    def _half_step_frame(self, run_id: int, half, colours: bool, change=None) -> Frame:
+        return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
+                     half.component_sizes, change, False, half.terms, None, 0, 1,
+                     self.view.colours(half.params) if colours else None)
+
+    def _start(self, run_id: int, settings: FitSettings) -> None:
+        from emstudio.core.checks import check_fit_data
+
+        k = settings.init.n_components if isinstance(settings.init, MixtureParams) else settings.k
+        check_fit_data(self.X, k)
+        params = self._start_params(settings)
+        self._stepper = Stepper(self._engine_for(settings.covariance_type), params, settings.reg_covar)
+        self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True))
+
+    @QtCore.Slot(int, object)
+    def start(self, run_id: int, settings: FitSettings) -> None:
+        """A fresh start (Re-initialise or an imported parameter file): iteration 0."""
+        try:
+            self._start(run_id, settings)
+            self.finished.emit(RunOutcome(run_id, "done"))
+        except EmstudioError as exc:
+            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
+        except Exception:  # noqa: BLE001
+            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+    @QtCore.Slot(int, str, object, int, object)
+    def step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings) -> None:
+        """One half-step ("E", "M") or a whole iteration ("EM") from ``params`` at ``iteration``."""
+        try:
+            stepper = self._stepper
+            if params is None:
+                self._start(run_id, settings)
+                stepper = self._stepper
+            elif (stepper is None or stepper.params is not params
+                  or stepper.engine.covariance_type != params.covariance_type
+                  or stepper.reg_covar != settings.reg_covar):
+                stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration)
+            self._stepper = stepper
+            before = stepper.start().log_likelihood
+            if kind in ("E", "EM"):
+                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True))
+            if kind in ("M", "EM"):
+                half = stepper.m_step()
+                self.frame.emit(self._half_step_frame(run_id, half, False,
+                                                      (half.log_likelihood - before) / half.n_samples))
+            self.finished.emit(RunOutcome(run_id, "done"))
+        except EmstudioError as exc:
+            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
+        except Exception:  # noqa: BLE001
+            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+
+def _describe_unexpected() -> str:
+    text = traceback.format_exc()
+    last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+    return f"internal error: {last}\n\n{text}"

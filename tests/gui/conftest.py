@@ -1,0 +1,71 @@
+"""pytest-qt on the offscreen platform; every window gets its own settings file."""
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
+os.environ.pop("DISPLAY", None)
+os.environ.pop("WAYLAND_DISPLAY", None)
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore  # noqa: E402
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture
+def settings_file(tmp_path):
+    return str(tmp_path / "emstudio.ini")
+
+
+@pytest.fixture
+def make_window(qtbot, settings_file):
+    """make_window() → a shown MainWindow with a private settings file, closed after the test."""
+    from emstudio.gui.app import application
+    from emstudio.gui.window import MainWindow
+
+    application()
+    windows = []
+
+    def make(pace_index=0):
+        store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
+        window = MainWindow(store)
+        qtbot.addWidget(window)
+        window.controls.pace.setCurrentIndex(pace_index)  # as fast as possible unless asked
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.controller.thread.isRunning()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+def wait_outcome(qtbot, window, action, timeout=20000):
+    """Do ``action()`` and wait for the controller's outcome signal; returns the outcome."""
+    with qtbot.waitSignal(window.controller.outcome, timeout=timeout) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def sample(name):
+    return str(ASSETS / name)
+
+
+def blob_data(n, seed=0, d=2, k=5):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6, size=(k, d))
+    labels = rng.integers(0, k, size=n)
+    return centres[labels] + rng.normal(size=(n, d))

@@ -1,0 +1,407 @@
+"""The window, control by control, offscreen. Waits on signals, never sleeps."""
+
+import json
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from emstudio.core.geometry import ellipses_path, marginal
+from tests.gui.conftest import blob_data, sample, wait_outcome
+
+
+def _load(qtbot, window, name="separated.csv", k=3):
+    assert window.load_file(sample(name))
+    window.controls.k.setValue(k)
+    return window
+
+
+def _run_to_end(qtbot, window):
+    return wait_outcome(qtbot, window, window.run)
+
+
+def test_first_start_offers_the_samples(window, qtbot):
+    assert window.stack.currentWidget() is window.welcome
+    assert {"separated.csv", "overlapping.csv", "elongated.csv", "one_d.csv", "four_d.csv"} <= set(
+        window.welcome.sample_buttons)
+    qtbot.mouseClick(window.welcome.sample_buttons["overlapping.csv"], QtCore.Qt.MouseButton.LeftButton)
+    assert window.dataset is not None and window.dataset.values.shape == (500, 2)
+    assert window.stack.currentIndex() == 1
+    assert "500 of 500 rows" in window.controls.report.text()
+
+
+def test_run_to_convergence(window, qtbot):
+    _load(qtbot, window)
+    outcome = _run_to_end(qtbot, window)
+    assert outcome.state == "converged"
+    history = window.controller.history
+    assert history[0].iteration == 0 and history[-1].converged
+    log_l = np.array([f.log_likelihood for f in history])
+    assert np.all(np.diff(log_l) >= -1e-9 * np.abs(log_l[1:]))
+    assert window.table.rowCount() == 3
+    assert window.history_slider.maximum() == len(history) - 1
+    assert "converged" in window.status.text() and window.state_label.text() == "converged"
+    np.testing.assert_allclose(window.likelihood.curve.yData, log_l / 400)
+    # every control is usable again
+    assert window.actions["run"].isEnabled() and window.controls.k.isEnabled()
+
+
+def test_run_matches_the_fit_command(window, qtbot):
+    from emstudio.core.em import FitSettings, fit_mixture
+
+    _load(qtbot, window, "overlapping.csv")
+    _run_to_end(qtbot, window)
+    expected = fit_mixture(window.dataset.values, FitSettings(k=3))
+    shown = window.controller.history[-1]
+    assert shown.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(shown.params.means, expected.params.means)
+
+
+def test_step_e_then_step_m(window, qtbot):
+    _load(qtbot, window, "overlapping.csv")
+    c = window.controller
+    wait_outcome(qtbot, window, lambda: window.step("E"))
+    assert [f.kind for f in c.history] == ["start"]
+    after_e = c.current
+    assert after_e.kind == "E" and after_e.terms.kl == pytest.approx(0.0, abs=1e-6)
+    assert after_e.params is c.history[0].params  # the E-step leaves θ alone
+    colours_e = c._last_colours.resp.copy()
+    wait_outcome(qtbot, window, lambda: window.step("M"))
+    after_m = c.current
+    assert after_m.kind == "M" and len(c.history) == 2
+    assert not np.allclose(after_m.params.means, after_e.params.means)  # θ moved
+    assert after_m.log_likelihood >= after_e.log_likelihood
+    assert after_m.terms.lower_bound >= after_e.terms.lower_bound - 1e-9
+    assert after_m.terms.kl >= -1e-9
+    np.testing.assert_array_equal(c._last_colours.resp, colours_e)  # q (the colours) unchanged
+    wait_outcome(qtbot, window, lambda: window.step("E"))
+    assert not np.allclose(c._last_colours.resp, colours_e)  # the next E-step recolours
+    wait_outcome(qtbot, window, lambda: window.step("EM"))  # completes the iteration the E-step began
+    assert c.current.kind == "M" and c.current.iteration == 2 and len(c.history) == 3
+    wait_outcome(qtbot, window, lambda: window.step("EM"))
+    assert c.current.kind == "M" and c.current.iteration == 3 and len(c.history) == 4
+    assert "after the M-step" in window.status.text()
+    assert "KL" in window.bound_label.text()
+
+
+def test_steps_through_the_keyboard(window, qtbot):
+    _load(qtbot, window)
+    shortcuts = {name: window.actions[name].shortcut().toString() for name in
+                 ("run_pause", "step_e", "step_m", "step", "open", "export_params")}
+    assert shortcuts == {"run_pause": "Space", "step_e": "E", "step_m": "M", "step": "N",
+                         "open": "Ctrl+O", "export_params": "Ctrl+S"}
+    window.activateWindow()
+    window.plot.setFocus()
+    with qtbot.waitSignal(window.controller.outcome, timeout=10000):
+        qtbot.keyClick(window.plot, QtCore.Qt.Key.Key_N)
+    assert window.controller.current.kind == "M"
+
+
+def test_stop_mid_run_within_100_ms(make_window, qtbot):
+    window = make_window(pace_index=2)  # 20 iterations / s: a run that lasts
+    _load(qtbot, window, "overlapping.csv")
+    c = window.controller
+    window.run()
+    qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=10000)
+    with qtbot.waitSignal(c.worker.finished, timeout=1000) as blocker:
+        started = time.perf_counter()
+        window.stop()
+        assert c.state == "idle"  # the window answers at once
+    # the worker's own answer arrives here through the event loop; it must be prompt
+    assert time.perf_counter() - started < 0.1
+    assert blocker.args[0].state == "stopped"
+    kept = len(c.history)
+    qtbot.wait(60)  # any frame still queued from the stopped run would land now
+    assert len(c.history) == kept
+    assert window.state_label.text() == "stopped"
+    outcome = _run_to_end(qtbot, window) if False else None  # noqa: F841 (continuing is tested below)
+
+
+def test_stop_with_real_work(window, qtbot):
+    from emstudio.gui.controller import Dataset
+
+    X = blob_data(300_000, seed=1)
+    window.set_dataset(Dataset(X, ("a", "b"), "big.npy"))
+    window.controls.max_iter.setValue(100000)
+    window.controls.tol.setText("0")
+    window.controls.k.setValue(5)
+    c = window.controller
+    window.run()
+    qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=20000)
+    with qtbot.waitSignal(c.worker.finished, timeout=1000):
+        started = time.perf_counter()
+        window.stop()
+    assert time.perf_counter() - started < 0.1
+    assert window.plot.density.image is not None  # above the scatter limit: a density image
+
+
+def test_pause_then_continue(make_window, qtbot):
+    window = make_window(pace_index=2)
+    _load(qtbot, window, "overlapping.csv")
+    c = window.controller
+    window.run()
+    qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=10000)
+    window.pause()
+    assert window.state_label.text() == "paused"
+    paused_at = c.history[-1].iteration
+    window.controls.pace.setCurrentIndex(0)
+    _run_to_end(qtbot, window)
+    iterations = [f.iteration for f in c.history]
+    assert iterations == list(range(len(iterations)))  # one history, no gap, no repeat
+    assert c.history[-1].iteration > paused_at and c.history[-1].converged
+
+
+def test_close_mid_run_stops_the_thread(make_window, qtbot):
+    window = make_window(pace_index=2)
+    _load(qtbot, window, "overlapping.csv")
+    window.run()
+    qtbot.waitUntil(lambda: len(window.controller.history) >= 2, timeout=10000)
+    thread = window.controller.thread
+    window.close()
+    assert thread.isFinished() and not thread.isRunning()
+
+
+def test_scrub_and_play_the_history(window, qtbot):
+    _load(qtbot, window, "overlapping.csv")
+    _run_to_end(qtbot, window)
+    c = window.controller
+    last = len(c.history) - 1
+    with qtbot.waitSignal(c.display, timeout=5000, check_params_cb=lambda f, col: col is not None):
+        window.history_slider.setValue(0)
+    assert c.current is c.history[0]
+    assert window.table.item(0, 1).text() == f"{c.history[0].params.weights[0]:.3f}"
+    assert window.likelihood.line.value() == 0
+    means, covs = marginal(c.history[0].params, (0, 1))
+    x, _ = ellipses_path(means, covs, sigmas=(1.0,))
+    np.testing.assert_allclose(window.plot.ellipses_1.xData, x)
+    assert window.history_label.text() == f"iteration 0 of {c.history[-1].iteration}"
+    window.toggle_play()
+    qtbot.waitUntil(lambda: window.history_slider.value() == last, timeout=20000)
+    qtbot.waitUntil(lambda: not window._play_timer.isActive(), timeout=2000)
+    assert c.current is c.history[-1]
+
+
+def test_continue_from_a_past_iteration(window, qtbot):
+    _load(qtbot, window, "overlapping.csv")
+    window.controls.max_iter.setValue(6)
+    window.controls.tol.setText("0")
+    _run_to_end(qtbot, window)
+    c = window.controller
+    assert [f.iteration for f in c.history] == list(range(7))
+    old = c.history[3]
+    window.history_slider.setValue(3)
+    window.controls.max_iter.setValue(10)
+    _run_to_end(qtbot, window)
+    assert c.history[3] is old
+    assert [f.iteration for f in c.history] == list(range(11))
+    # and stepping from a past iteration
+    window.history_slider.setValue(2)
+    wait_outcome(qtbot, window, lambda: window.step("EM"))
+    assert [f.iteration for f in c.history] == [0, 1, 2, 3]
+
+
+def test_restarts_keep_the_best(window, qtbot):
+    _load(qtbot, window, "overlapping.csv", k=4)
+    window.controls.restarts.setValue(3)
+    window.controls.init.setCurrentIndex(window.controls.init.findData("random-data"))
+    _run_to_end(qtbot, window)
+    from emstudio.core.em import fit_mixture
+
+    expected = fit_mixture(window.dataset.values, window.controller.settings)
+    history = window.controller.history
+    assert history[-1].log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-12)
+    assert history[0].iteration == 0 and history[-1].n_restarts == 3
+    assert len({f.restart for f in history}) == 1
+
+
+def test_reinitialise_and_new_settings(window, qtbot):
+    _load(qtbot, window)
+    _run_to_end(qtbot, window)
+    c = window.controller
+    window.controls.k.setValue(2)
+    _run_to_end(qtbot, window)  # a new K starts afresh
+    assert c.history[0].iteration == 0 and c.history[-1].params.n_components == 2
+    window.controls.seed.setValue(5)
+    window.controls.init.setCurrentIndex(window.controls.init.findData("random"))
+    wait_outcome(qtbot, window, window.reinitialise)
+    assert len(c.history) == 1 and c.current.kind == "start" and window.table.rowCount() == 2
+
+
+def test_exports_write_valid_files(window, qtbot, tmp_path):
+    from emstudio.io.results import read_params_file
+
+    _load(qtbot, window)
+    _run_to_end(qtbot, window)
+    params_path, labels_path = tmp_path / "fit.json", tmp_path / "labels.csv"
+    png_path, svg_path = tmp_path / "picture.png", tmp_path / "picture.svg"
+    assert window.export_params(str(params_path))
+    content = json.loads(params_path.read_text())
+    assert content["format"] == "emstudio.gaussian-mixture" and content["converged"] is True
+    assert content["n_iter"] == window.controller.history[-1].iteration
+    assert content["log_likelihood"] == pytest.approx(window.controller.history[-1].log_likelihood)
+    assert len(content["history"]) == len(window.controller.history)
+    assert read_params_file(params_path, "full").n_components == 3
+    assert window.export_labels(str(labels_path))
+    lines = labels_path.read_text().splitlines()
+    assert lines[0] == "x,y,component,p0,p1,p2" and len(lines) == 401
+    assert window.export_picture(str(png_path))
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert QtGui.QImage(str(png_path)).width() >= 1000
+    # pyqtgraph's SVG export breaks on PySide6 >= 6.11 (pyqtgraph #3495): keep this check.
+    assert window.export_picture(str(svg_path))
+    root = ET.parse(svg_path).getroot()
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 20
+    assert not window.banner.isVisible()
+
+
+def test_export_of_a_scrubbed_iteration(window, qtbot, tmp_path):
+    _load(qtbot, window)
+    _run_to_end(qtbot, window)
+    window.history_slider.setValue(1)
+    path = tmp_path / "it1.json"
+    assert window.export_params(str(path))
+    content = json.loads(path.read_text())
+    assert content["n_iter"] == 1 and content["converged"] is False and len(content["history"]) == 2
+
+
+def test_import_a_parameter_file_as_the_start(window, qtbot, tmp_path):
+    _load(qtbot, window)
+    start = {"weights": [0.5, 0.5], "means": [[0, 0], [6, 1]], "covariances": [np.eye(2).tolist()] * 2}
+    path = tmp_path / "start.json"
+    path.write_text(json.dumps(start))
+    with qtbot.waitSignal(window.controller.outcome, timeout=10000):
+        assert window.import_start(str(path))
+    c = window.controller
+    assert window.controls.k.value() == 2 and "start.json" in window.controls.init.currentText()
+    np.testing.assert_allclose(c.current.params.means, start["means"])
+    _run_to_end(qtbot, window)
+    assert c.history[0].iteration == 0 and c.history[-1].converged
+
+
+def test_a_bad_file_shows_an_error_and_the_window_stays_usable(window, qtbot, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,city\nann,paris\nbob,rome\n")
+    assert not window.load_file(str(bad))
+    assert window.banner.isVisible() and "bad.csv" in window.banner.label.text()
+    assert window.dataset is None
+    _load(qtbot, window)
+    assert not window.banner.isVisible()
+    bad_start = tmp_path / "start.json"
+    bad_start.write_text("{not json")
+    assert not window.import_start(str(bad_start))
+    assert "not valid JSON" in window.banner.label.text()
+    assert _run_to_end(qtbot, window).state == "converged"
+
+
+def test_a_failing_fit_is_shown_not_raised(window, qtbot):
+    _load(qtbot, window)
+    window.controls.k.setValue(30)
+    # K = 30 on 400 points is fine; an impossible K on a tiny data set is not:
+    from emstudio.gui.controller import Dataset
+
+    window.set_dataset(Dataset(np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), ("a", "b"), "tiny.csv"))
+    window.controls.k.setValue(5)
+    outcome = _run_to_end(qtbot, window)
+    assert outcome.state == "failed" and "K=5" in window.banner.label.text()
+    window.controls.k.setValue(2)
+    assert _run_to_end(qtbot, window).state in ("converged", "max-iter")
+
+
+def test_an_unexpected_worker_error_is_shown(window, qtbot, monkeypatch):
+    import emstudio.gui.worker as worker
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(worker, "fit_mixture", broken)
+    _load(qtbot, window)
+    outcome = _run_to_end(qtbot, window)
+    assert outcome.state == "failed" and "RuntimeError: boom" in window.banner.label.text()
+    assert window.actions["run"].isEnabled()
+
+
+def test_an_exception_in_a_slot_becomes_a_dialog(window, qtbot):
+    from emstudio.gui.app import ExceptionDialogs
+
+    guard = ExceptionDialogs(window)
+    try:
+        raise ValueError("a bug")
+    except ValueError as exc:
+        guard(type(exc), exc, exc.__traceback__)
+    assert len(guard.dialogs) == 1
+    box = guard.dialogs[0]
+    assert box.isVisible() and "ValueError: a bug" in box.text() and "Traceback" in box.detailedText()
+    box.close()
+
+
+def test_four_dimensions_choose_the_axes(window, qtbot):
+    _load(qtbot, window, "four_d.csv")
+    assert window.controls.axes_box.isVisible()
+    _run_to_end(qtbot, window)
+    c = window.controller
+    with qtbot.waitSignal(c.display, timeout=5000, check_params_cb=lambda f, col: col is not None):
+        window.controls.y_axis.setCurrentIndex(3)
+    assert c.axes == (0, 3)
+    assert window.plot.plot_item.getAxis("left").labelText == "d"
+    means, covs = marginal(c.current.params, (0, 3))
+    x, y = ellipses_path(means, covs, sigmas=(2.0,))
+    np.testing.assert_allclose(window.plot.ellipses_2.yData, y)
+    assert window.table.horizontalHeaderItem(4).text() == "Σ on a, d"
+    cov = c.current.params.full_covariances()[0]
+    assert window.table.item(0, 4).text() == f"{cov[0, 0]:.3g}  {cov[0, 3]:.3g} | {cov[3, 0]:.3g}  {cov[3, 3]:.3g}"
+
+
+def test_one_dimension_shows_histogram_and_densities(window, qtbot):
+    _load(qtbot, window, "one_d.csv")
+    assert not window.controls.axes_box.isVisible()
+    _run_to_end(qtbot, window)
+    plot = window.plot
+    assert plot.hist.isVisible() and not plot.ellipses_1.isVisible()
+    assert np.isfinite(plot.mixture_curve.yData).all() and plot.mixture_curve.yData.max() > 0
+    assert np.isnan(plot.component_curves.yData).sum() == 3
+
+
+def test_large_data_is_drawn_as_a_density_image(window, qtbot):
+    from emstudio.gui.controller import Dataset
+
+    window.set_dataset(Dataset(blob_data(60_000), ("a", "b"), "big.npy"))
+    window.controls.k.setValue(5)
+    window.controls.max_iter.setValue(5)
+    _run_to_end(qtbot, window)
+    assert window.plot.density.isVisible() and window.plot.density.image.shape == (240, 240, 4)
+    assert not window.plot.scatter.isVisible()
+
+
+def test_drag_and_drop_and_recent_files(window, qtbot):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(sample("elongated.csv"))])
+    event = QtGui.QDropEvent(QtCore.QPointF(50, 50), QtCore.Qt.DropAction.CopyAction, mime,
+                             QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.dataset is not None and window.dataset.columns == ("length", "width")
+    recent = [a.text() for a in window.recent_menu.actions()]
+    assert recent == ["elongated.csv"]
+
+
+def test_layout_is_remembered(make_window, qtbot):
+    first = make_window()
+    first.resize(780, 580)  # the offscreen screen is 800 × 600
+    first.params_dock.hide()
+    first.close()
+    second = make_window()
+    assert (second.width(), second.height()) == (780, 580)
+    assert not second.params_dock.isVisible()
+
+
+def test_every_control_has_a_tooltip(window):
+    widgets = window.controls.findChildren(QtWidgets.QWidget)
+    kinds = (QtWidgets.QAbstractButton, QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QLineEdit)
+    controls = [w for w in widgets if isinstance(w, kinds)
+                and not isinstance(w.parent(), QtWidgets.QAbstractSpinBox)]
+    assert len(controls) >= 17
+    missing = [w for w in controls if not w.toolTip()]
+    assert not missing, [type(w).__name__ for w in missing]
+    for widget in (window.history_slider, window.plot, window.likelihood, window.table):
+        assert widget.toolTip()
