@@ -24,24 +24,21 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _int_at_least(minimum: int):
+    """An argparse type: a whole number ≥ ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_positive_int = _int_at_least(1)
+_non_negative_int = _int_at_least(0)
 
 
 def _non_negative_float(text: str) -> float:
@@ -58,7 +55,8 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int) -> 
     group = parser.add_argument_group("fit options")
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
-    group.add_argument("--k", type=_positive_int, default=2, metavar="K", help="number of components (default 2)")
+    group.add_argument("--k", type=_positive_int, default=None, metavar="K",
+                       help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
                        help="covariance model (default full)")
     group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
@@ -98,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--out", metavar="RESULT.json",
                      help="write the result file here ('-' for standard output)")
     fit.add_argument("--labels", metavar="LABELS.csv",
-                     help="write each sample's component and responsibilities here")
+                     help="write each sample's component and responsibilities here ('-' for standard output)")
     fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
 
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
@@ -146,24 +144,89 @@ def _resolve_init(init: str, covariance_type: str):
     return read_params_file(init, covariance_type)
 
 
+def _start_and_k(args):
+    """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
+    from emstudio.errors import EmstudioError
+
+    init = _resolve_init(args.init, args.covariance)
+    if isinstance(init, str):
+        return init, args.k or 2
+    if args.k is not None and args.k != init.n_components:
+        raise EmstudioError(f"--init {args.init} has {init.n_components} components but --k is {args.k}")
+    return init, init.n_components
+
+
+def _settings_of(args):
+    """FitSettings from the fit options."""
+    from emstudio.core.em import FitSettings
+
+    start, k = _start_and_k(args)
+    return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
+                       max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
+
+
+def _load_and_fit(args, on_snapshot=None):
+    """Load DATA, fit it as the fit options say; returns (loaded data, values fitted, result).
+
+    With --standardize the fit runs on z-scores and the result is reported in the data's units.
+    Errors stay one line; when loading dropped rows, the line says so.
+    """
+    from emstudio.core.em import fit_mixture
+    from emstudio.errors import EmstudioError
+    from emstudio.io.data import load_data
+
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    loaded = load_data(args.data, columns=columns)
+    settings = _settings_of(args)
+    d = loaded.values.shape[1]
+    if not isinstance(settings.init, str) and settings.init.n_features != d:
+        raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
+                            f"but the data has {d} columns ({', '.join(loaded.columns)})")
+    values = loaded.values
+    standardisation = None
+    if args.standardize:
+        import dataclasses
+
+        from emstudio.core.transform import Standardisation
+
+        standardisation = Standardisation.of(values)
+        values = standardisation.apply(values)
+        if not isinstance(settings.init, str):
+            settings = dataclasses.replace(settings, init=standardisation.params_to_standard(settings.init))
+    try:
+        result = fit_mixture(values, settings, column_names=loaded.columns, on_snapshot=on_snapshot)
+        if standardisation is not None:
+            result = standardisation.result_to_original(result)
+    except EmstudioError as exc:
+        dropped = loaded.report.n_dropped
+        if dropped:  # the one error line says what loading left out, since nothing else is printed
+            raise EmstudioError(f"{exc} ({dropped} row{'s' * (dropped != 1)} dropped for missing values)") from None
+        raise
+    return loaded, values, result
+
+
 def _check_outputs(outputs: list[str], data_path: str) -> None:
     from emstudio.errors import EmstudioError
     from emstudio.io.atomic import refuse_overwriting_inputs
 
     real = [o for o in outputs if o and o != "-"]
-    if len(set(map(os.path.abspath, real))) < len(real):
+    if len(set(map(os.path.abspath, real))) < len(real) or outputs.count("-") > 1:
         raise EmstudioError("--out and --labels name the same file")
     for out in real:
         refuse_overwriting_inputs(out, [data_path])
         parent = os.path.dirname(os.path.abspath(out))
+        if os.path.isdir(out):
+            raise EmstudioError(f"cannot write {out}: it is a directory")
         if not os.path.isdir(parent):
             raise EmstudioError(f"cannot write {out}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK):
+            raise EmstudioError(f"cannot write {out}: directory {parent} is not writable")
 
 
 def _print_summary(result, columns, stream) -> None:
     params = result.params
     state = "converged" if result.converged else ("stopped" if result.stopped else "not converged")
-    stream.write(f"K={params.n_components} {params.covariance_type}: log L = {result.log_likelihood:.6f}  "
+    stream.write(f"K={params.n_components} {result.settings.covariance_type}: log L = {result.log_likelihood:.6f}  "
                  f"BIC = {result.bic:.4f}  AIC = {result.aic:.4f}  ICL = {result.icl:.4f}\n")
     stream.write(f"{result.n_iter} iterations, {state}; {result.n_samples} samples, columns {', '.join(columns)}\n")
     for k in range(params.n_components):
@@ -174,39 +237,14 @@ def _print_summary(result, columns, stream) -> None:
 
 def command_fit(args) -> int:
     from emstudio.core.checks import data_variances, reg_covar_warning
-    from emstudio.core.em import FitSettings, fit_mixture
-    from emstudio.errors import EmstudioError
-    from emstudio.io.data import load_data
 
     _check_outputs([args.out, args.labels], args.data)
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
-    init = _resolve_init(args.init, args.covariance)
-    values = loaded.values
-    standardisation = None
-    if args.standardize:
-        from emstudio.core.transform import Standardisation
-
-        standardisation = Standardisation.of(values)
-        values = standardisation.apply(values)
-        if not isinstance(init, str):
-            init = standardisation.params_to_standard(init)
-    settings = FitSettings(k=args.k, covariance_type=args.covariance, init=init, seed=args.seed,
-                           restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
-                           reg_covar=args.reg_covar)
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:
-        result = fit_mixture(values, settings, column_names=loaded.columns, on_snapshot=progress)
-    except EmstudioError as exc:
-        dropped = loaded.report.n_dropped
-        if dropped:  # the one error line says what loading left out, since nothing else is printed
-            raise EmstudioError(f"{exc} ({dropped} row{'s' * (dropped != 1)} dropped for missing values)") from None
-        raise
+        loaded, values, result = _load_and_fit(args, on_snapshot=progress)
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    if standardisation is not None:
-        result = standardisation.result_to_original(result)
     # What loading did, once the fit has succeeded (an error stays one line).
     for line in loaded.report.lines():
         sys.stderr.write(f"{PROG}: {line}\n")
@@ -217,35 +255,33 @@ def command_fit(args) -> int:
         which = ", ".join(map(str, result.degenerate))
         sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
                          "try a smaller K, another start or a larger --reg-covar\n")
-    if args.out or args.labels:
-        from emstudio.io.results import result_to_dict, write_json, write_labels
+    # Make every output first, then write: a failure leaves no half-updated pair of files.
+    outputs = []
+    if args.out:
+        import json
 
-        if args.out:
-            content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
-                                     n_dropped=loaded.report.n_dropped,
-                                     extra_settings={"standardize": True} if args.standardize else None)
-            if args.out == "-":
-                import json
+        from emstudio.io.results import result_to_dict
 
-                sys.stdout.write(json.dumps(content, indent=2, allow_nan=False) + "\n")
-            else:
-                write_json(args.out, content)
-        if args.labels:
-            from emstudio.core.em import responsibilities
+        content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
+                                 n_dropped=loaded.report.n_dropped,
+                                 extra_settings={"standardize": True} if args.standardize else None)
+        outputs.append((args.out, json.dumps(content, indent=2, allow_nan=False) + "\n"))
+    if args.labels:
+        from emstudio.core.em import responsibilities
+        from emstudio.io.results import labels_csv
 
-            resp = responsibilities(loaded.values, result.params)
-            write_labels(args.labels, loaded.values, loaded.columns, resp)
-    if not args.quiet and args.out != "-":
+        resp = responsibilities(loaded.values, result.params)
+        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
+    from emstudio.io.atomic import atomic_write_text
+
+    for path, text in outputs:
+        if path == "-":
+            sys.stdout.write(text)
+        else:
+            atomic_write_text(path, text)
+    if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(result, loaded.columns, sys.stdout)
     return 0
-
-
-def _settings_of(args):
-    from emstudio.core.em import FitSettings
-
-    return FitSettings(k=args.k, covariance_type=args.covariance, init=_resolve_init(args.init, args.covariance),
-                       seed=args.seed, restarts=args.restarts, max_iter=args.max_iter, tol=args.tol,
-                       reg_covar=args.reg_covar)
 
 
 def _display_available() -> bool:
@@ -285,32 +321,13 @@ def command_open(args) -> int:
 
 def command_plot(args) -> int:
     """Fit, then draw the window's picture headless (Qt is imported here only)."""
-    from emstudio.core.em import fit_mixture
     from emstudio.errors import EmstudioError
-    from emstudio.io.data import load_data
 
     suffix = os.path.splitext(args.out)[1].lower()
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
-    settings = _settings_of(args)
-    values = loaded.values
-    standardisation = None
-    init = settings.init
-    if args.standardize:
-        from dataclasses import replace
-
-        from emstudio.core.transform import Standardisation
-
-        standardisation = Standardisation.of(values)
-        values = standardisation.apply(values)
-        if not isinstance(init, str):
-            settings = replace(settings, init=standardisation.params_to_standard(init))
-    result = fit_mixture(values, settings, column_names=loaded.columns)
-    if standardisation is not None:
-        result = standardisation.result_to_original(result)
+    loaded, _, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None
     if args.axes:
@@ -336,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"fit": command_fit, "gui": command_open, "plot": command_plot, None: command_open}
     from emstudio.errors import EmstudioError
 
+    import warnings
+
+    # numpy's RuntimeWarnings (overflow, division) would be extra lines; the explicit checks
+    # report such data as one clear error instead.
+    warnings.simplefilter("ignore", RuntimeWarning)
     try:
         return handlers[args.command](args)
     except EmstudioError as exc:

@@ -112,7 +112,10 @@ def test_out_dash_prints_json(csv_file):
     (["fit", "{dupes}", "--k", "3"], "distinct point"),
     (["fit", "{const}", "--k", "2"], "constant"),
     (["fit", "{data}", "--init", "{badinit}"], "positive-definite"),
-    (["fit", "{data}", "--k", "3", "--init", "{init2}"], "components but K=3"),
+    (["fit", "{data}", "--k", "3", "--init", "{init2}"], "has 2 components but --k is 3"),
+    (["fit", "{data}", "--init", "{init1d}", "--standardize"], "d=1 dimensions"),
+    (["fit", "{data}", "--out", "{dir}"], "is a directory"),
+    (["fit", "{data}", "--out", "-", "--labels", "-"], "same file"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_errors_are_one_clear_line(tmp_path, csv_file, args, fragment):
@@ -126,7 +129,9 @@ def test_errors_are_one_clear_line(tmp_path, csv_file, args, fragment):
     init2 = tmp_path / "init2.json"
     init2.write_text(json.dumps({"weights": [0.5, 0.5], "means": [[0, 0], [1, 1]],
                                  "covariances": [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]}))
-    names = {"missing": tmp_path / "missing.csv", "data": csv_file, "dir": tmp_path, "dupes": dupes,
+    init1d = tmp_path / "init1d.json"
+    init1d.write_text(json.dumps({"weights": [1.0], "means": [[0]], "covariances": [[[1]]]}))
+    names = {"init1d": init1d, "missing": tmp_path / "missing.csv", "data": csv_file, "dir": tmp_path, "dupes": dupes,
              "const": const, "badinit": badinit, "init2": init2}
     code, stdout, stderr = emstudio(*[a.format(**names) for a in args])
     assert_one_clear_line(code, stderr)
@@ -178,3 +183,21 @@ def test_standardize_reports_original_units(tmp_path):
     assert abs(log_likelihood(X, params) - result["log_likelihood"]) < 1e-8 * abs(result["log_likelihood"])
     # the result (in original units) is a valid start for a standardised fit too
     assert emstudio("fit", data, "--k", "3", "--standardize", "--init", out, "--out", tmp_path / "2.json")[0] == 0
+
+
+def test_labels_to_standard_output_and_k_from_the_start_file(tmp_path, csv_file):
+    first = tmp_path / "r.json"
+    assert emstudio("fit", csv_file, "--k", "3", "--out", first)[0] == 0
+    code, stdout, stderr = emstudio("fit", csv_file, "--init", first, "--labels", "-")
+    assert code == 0, stderr
+    rows = stdout.splitlines()
+    assert rows[0] == "width,height,component,p0,p1,p2"  # K = 3 from the file, not the default 2
+    assert len(rows) == 1 + 450
+
+
+def test_same_seed_same_result_file(tmp_path, csv_file):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (a, b):
+        assert emstudio("fit", csv_file, "--k", "4", "--init", "kmeans++", "--restarts", "3", "--seed", "8",
+                        "--out", path)[0] == 0
+    assert a.read_text() == b.read_text()
