@@ -106,6 +106,9 @@ class Controller(QtCore.QObject):
         self.index = -1
         self.current = None
         self._last_colours = None
+        # Nothing drawn or coloured for the old data may reach the new one.
+        self._pending = self._pending_colours = None
+        self._colour_request += 1
         self.fresh = True
         self._set_state("idle")
         self.data_changed.emit(dataset)

@@ -325,8 +325,10 @@ class MainWindow(QtWidgets.QMainWindow):
         n, d = dataset.values.shape
         report = dataset.report_lines or (f"{os.path.basename(dataset.source)}: {n:,} rows, {d} column"
                                           f"{'s' * (d != 1)}: {', '.join(dataset.columns)}",)
-        self.controls.set_columns(dataset.columns, report)
+        # The controller first: it forgets the old fit, so the axis choosers' signals find nothing
+        # of the old data to redraw.
         self.controller.set_data(dataset)
+        self.controls.set_columns(dataset.columns, report)
         self.plot.set_data(dataset.values, dataset.columns, self.controller.axes)
         self.table.show_frame(None, self.controller.axes, dataset.columns)
         self.likelihood.show_history(np.empty(0), np.empty(0), None)

@@ -405,3 +405,25 @@ def test_every_control_has_a_tooltip(window):
     assert not missing, [type(w).__name__ for w in missing]
     for widget in (window.history_slider, window.plot, window.likelihood, window.table):
         assert widget.toolTip()
+
+
+def test_loading_other_data_after_a_fit_never_draws_the_old_fit(window, qtbot):
+    """A 1-D fit on screen, then a 4-D file: the axis choosers must not redraw the 1-D fit."""
+    errors = []
+    window.controller.error.connect(errors.append)
+    _load(qtbot, window, "one_d.csv")
+    _run_to_end(qtbot, window)
+    seen = []
+    window.controller.display.connect(lambda frame, colours: seen.append(frame.params.n_features))
+    hook_calls = []
+    import sys
+
+    old_hook = sys.excepthook
+    sys.excepthook = lambda *exc: hook_calls.append(exc)  # an exception in a slot lands here
+    try:
+        _load(qtbot, window, "four_d.csv")
+        outcome = wait_outcome(qtbot, window, lambda: window.step("E"))
+    finally:
+        sys.excepthook = old_hook
+    assert not hook_calls and not errors and outcome.state != "failed"
+    assert seen and set(seen) == {4}
