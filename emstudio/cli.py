@@ -292,8 +292,40 @@ def _display_available() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+# What Qt's xcb platform (a real X display) loads, by Debian package. Qt aborts the process
+# with a page of text when one is missing; the window checks first and says which.
+_XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1",
+}
+
+
+def _missing_display_packages() -> list[str]:
+    """Debian packages Qt needs for an X display that this machine lacks (empty if not on X)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or (platform and platform != "xcb"):
+        return []
+    import ctypes
+
+    missing = []
+    for library, package in _XCB_LIBRARIES.items():
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(package)
+    return missing
+
+
 def command_open(args) -> int:
     """The window (Qt is imported here only)."""
+    missing = _missing_display_packages()
+    if missing:
+        from emstudio.errors import EmstudioError
+
+        raise EmstudioError(f"the window needs system libraries this machine lacks: apt-get install {' '.join(missing)}")
     if not _display_available():
         without = (f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
                    f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"

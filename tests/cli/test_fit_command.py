@@ -201,3 +201,25 @@ def test_same_seed_same_result_file(tmp_path, csv_file):
         assert emstudio("fit", csv_file, "--k", "4", "--init", "kmeans++", "--restarts", "3", "--seed", "8",
                         "--out", path)[0] == 0
     assert a.read_text() == b.read_text()
+
+
+def test_window_names_missing_x_libraries_instead_of_aborting(monkeypatch, capsys):
+    import ctypes
+
+    from emstudio import cli
+
+    real = ctypes.CDLL
+
+    def fake(name, *a, **k):
+        if name == "libxcb-icccm.so.4":
+            raise OSError("not found")
+        return real(name, *a, **k) if not name.startswith("libx") else None
+
+    monkeypatch.setattr(ctypes, "CDLL", fake)
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    assert cli.main(["gui"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "apt-get install libxcb-icccm4" in err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # no X display needed: nothing to check
+    assert cli._missing_display_packages() == []
