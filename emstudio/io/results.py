@@ -129,8 +129,14 @@ def params_from_dict(content: dict, covariance_type: str, *, name: str = "parame
 
 
 def read_params_file(path: str | os.PathLike, covariance_type: str) -> MixtureParams:
-    """Starting parameters from a result or parameter file, in ``covariance_type``."""
-    return params_from_dict(read_json_file(path), covariance_type, name=Path(path).name)
+    """Starting parameters from a result, parameter or selection file (its best model), in
+    ``covariance_type``."""
+    content = read_json_file(path)
+    if content.get("format") == SELECTION_FORMAT:
+        if not isinstance(content.get("best"), dict):
+            raise ParameterError(f"{Path(path).name}: the selection file has no best model")
+        content = content["best"]
+    return params_from_dict(content, covariance_type, name=Path(path).name)
 
 
 def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> str:
@@ -155,3 +161,32 @@ def _csv_field(text: str) -> str:
 def write_labels(path: str | os.PathLike, X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> None:
     """Write the labels file atomically."""
     atomic_write_text(path, labels_csv(X, columns, resp))
+
+
+SELECTION_FORMAT = "emstudio.model-selection"
+
+
+def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropped: int = 0,
+                      extra_settings: dict | None = None) -> dict:
+    """The selection file's content (FORMATS.md "Selection file"); ``best`` is a whole result file.
+
+    Each model lists how many of its restarts collapsed; a cell that could not be fitted at all
+    (K above the number of distinct points, say) carries an ``error`` instead of numbers.
+    """
+    models = []
+    for cell in selection.cells:
+        entry = {"covariance_type": cell.covariance_type, "k": int(cell.k)}
+        if cell.result is None:
+            entry.update(error=cell.error, degenerate=False, converged=False)
+        else:
+            r = cell.result
+            entry.update(log_likelihood=_finite(r.log_likelihood), bic=_finite(r.bic), aic=_finite(r.aic),
+                         icl=_finite(r.icl), degenerate=cell.degenerate, converged=bool(r.converged),
+                         n_restarts=int(cell.n_restarts), n_collapsed=int(cell.n_collapsed))
+        models.append(entry)
+    best = None
+    if selection.best is not None:
+        best = result_to_dict(selection.best.result, source=source, columns=columns, n_dropped=n_dropped,
+                              extra_settings=extra_settings)
+    return {"format": SELECTION_FORMAT, "version": 1, "criterion": selection.criterion, "models": models,
+            "best": best}
