@@ -161,13 +161,13 @@ class FitResult:
         return icl(self.bic, self.sum_log_max_resp)
 
 
-def _start(X, settings: FitSettings, rng: np.random.Generator) -> MixtureParams:
+def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None) -> MixtureParams:
     if isinstance(settings.init, MixtureParams):
         start = params_for_type(settings.init, settings.covariance_type)
         if start.n_features != X.shape[1]:
             raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
         return start
-    return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar)
+    return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop)
 
 
 def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
@@ -196,7 +196,10 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre)
         check_fit_data(X, settings.k, column_names, summary)
         for index, seed in enumerate(seeds):
-            start = _start(X, settings, np.random.default_rng(seed))
+            if index > 0 and stop is not None and stop():
+                stopped = True
+                break
+            start = _start(X, settings, np.random.default_rng(seed), stop)
             snapshots = []
             last = None
             for snapshot in iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,

@@ -61,11 +61,12 @@ def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
 
 
 def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
-           tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+           tol: float = 1e-4, should_stop=None) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's K-means from k-means++ seeds: centres (K, d) and labels (n,).
 
-    Stops when the centres move less (squared) than ``tol`` × the mean feature variance. An empty
-    cluster is moved to the point farthest from its centre.
+    Stops when the centres move less (squared) than ``tol`` × the mean feature variance, or early
+    when ``should_stop()`` says so (the window's Stop). An empty cluster is moved to the point
+    farthest from its centre.
     """
     centres = kmeans_plus_plus(X, k, rng)
     threshold = tol * float(np.mean(X.var(axis=0)))
@@ -85,7 +86,7 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
         shift = float(((new_centres - centres) ** 2).sum())
         centres = new_centres
         labels, distances = _nearest(X, centres)
-        if shift <= threshold:
+        if shift <= threshold or (should_stop is not None and should_stop()):
             break
     return centres, labels
 
@@ -106,11 +107,11 @@ def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_typ
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
-                   reg_covar: float = 1e-6) -> MixtureParams:
-    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS)."""
+                   reg_covar: float = 1e-6, should_stop=None) -> MixtureParams:
+    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``."""
     n, d = X.shape
     if method == "kmeans":
-        _, labels = kmeans(X, k, rng)
+        _, labels = kmeans(X, k, rng, should_stop=should_stop)
         return params_from_labels(X, labels, k, covariance_type, reg_covar)
     if method == "kmeans++":
         means = kmeans_plus_plus(X, k, rng)
@@ -128,7 +129,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
         return MixtureParams(np.full(k, 1.0 / k), means, data_covariance(X, covariance_type, k, reg_covar),
                              covariance_type)
     if method == "seed-step0":
-        centres, _ = kmeans(X, k, rng)
+        centres, _ = kmeans(X, k, rng, should_stop=should_stop)
         identity = from_full_covariances(np.broadcast_to(np.eye(d), (k, d, d)), covariance_type)
         return MixtureParams(np.full(k, 1.0 / k), centres, identity, covariance_type)
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")

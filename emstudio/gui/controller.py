@@ -41,7 +41,6 @@ class Controller(QtCore.QObject):
     _send_start = QtCore.Signal(int, object)
     _send_step = QtCore.Signal(int, str, object, int, object)
     _send_colour = QtCore.Signal(int, object)
-    _send_shutdown = QtCore.Signal()
 
     # to the views and the window
     display = QtCore.Signal(object, object)  # Frame (no colours), Colours or None (keep)
@@ -67,7 +66,6 @@ class Controller(QtCore.QObject):
         self._send_start.connect(self.worker.start, queued)
         self._send_step.connect(self.worker.step, queued)
         self._send_colour.connect(self.worker.colour, queued)
-        self._send_shutdown.connect(self.worker.shutdown, queued)
         self.worker.frame.connect(self._on_frame, queued)
         self.worker.finished.connect(self._on_finished, queued)
         self.worker.colours_ready.connect(self._on_colours, queued)
@@ -97,6 +95,10 @@ class Controller(QtCore.QObject):
 
     # ------------------------------------------------------------------ data and settings
     def set_data(self, dataset: Dataset) -> None:
+        # Forget the old fit before stopping it, so that nothing of it is drawn on the new data.
+        self._pending = self._pending_colours = None
+        self.history = []
+        self.current = None
         self.stop()
         self.data = dataset
         d = dataset.values.shape[1]
@@ -146,8 +148,8 @@ class Controller(QtCore.QObject):
 
     def run(self) -> None:
         """Run EM: continue from the state on screen, or start afresh (with restarts)."""
-        if self.data is None or self.state == "running":
-            return
+        if self.data is None or self.state in ("running", "stepping"):
+            return  # while stepping (a start being made), Run waits for it
         if self.fresh or self.current is None:
             request = RunRequest(self.settings, pace=self.pace)
             self.history = []
@@ -195,6 +197,7 @@ class Controller(QtCore.QObject):
 
     def _begin_fresh(self) -> None:
         self.history = []
+        self.current = None
         self.index = -1
         self.fresh = False
         self._set_state("stepping")
@@ -246,7 +249,11 @@ class Controller(QtCore.QObject):
         if frame.kind in ("start", "iteration", "M"):
             if frame.restart > 0 and self.history and self.history[-1].restart != frame.restart:
                 self.history = []
-            self.history.append(bare)
+            last = self.history[-1] if self.history else None
+            if last is not None and (last.kind, last.iteration) == (frame.kind, frame.iteration):
+                self.history[-1] = bare  # a repeated M-step gives the same θ: one entry, not two
+            else:
+                self.history.append(bare)
             self.index = len(self.history) - 1
             self._history_dirty = True  # told with the next drawn frame
         self.current = bare
@@ -319,6 +326,8 @@ class Controller(QtCore.QObject):
         self._timer.stop()
         self.gate.close()
         self._accepted = -1
-        self._send_shutdown.emit()
         self.thread.quit()
         self.thread.wait()
+        # The thread has finished: release the worker's engines here (a queued request would
+        # arrive after the thread's event loop ended and never run).
+        self.worker.shutdown()

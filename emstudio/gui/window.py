@@ -337,6 +337,7 @@ class MainWindow(QtWidgets.QMainWindow):
         n, d = dataset.values.shape
         self.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
         self.status.setText(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
+        self._on_state(self.controller.state)  # no fit yet: exports and history off
 
     def _on_axes(self, axes) -> None:
         if self.dataset is not None:
@@ -492,7 +493,7 @@ class MainWindow(QtWidgets.QMainWindow):
         has_fit = bool(self.controller.history)
         for name in ("run", "step_e", "step_m", "step", "reinit", "import_start"):
             self.actions[name].setEnabled(has_data and not busy)
-        self.actions["run_pause"].setEnabled(has_data)
+        self.actions["run_pause"].setEnabled(has_data and state != "stepping")
         self.actions["pause"].setEnabled(running)
         self.actions["stop"].setEnabled(running)
         for name in ("export_params", "export_labels", "export_picture"):

@@ -153,7 +153,9 @@ class DataView:
     def __init__(self, X: np.ndarray, axes: tuple[int, int]):
         self.axes = axes
         n = X.shape[0]
-        self.scatter = n <= SCATTER_LIMIT
+        # 1-D data is always a strip of points under the histogram: the same decimated points the
+        # view draws (same indices), coloured one by one.
+        self.scatter = n <= SCATTER_LIMIT or X.shape[1] == 1
         self.index = decimation_indices(n, SCATTER_LIMIT if self.scatter else DENSITY_SAMPLE)
         self.points = np.ascontiguousarray(X[self.index])
         if self.scatter:

@@ -427,3 +427,70 @@ def test_loading_other_data_after_a_fit_never_draws_the_old_fit(window, qtbot):
         sys.excepthook = old_hook
     assert not hook_calls and not errors and outcome.state != "failed"
     assert seen and set(seen) == {4}
+
+
+# ---------------------------------------------------------------- found by a review
+def test_loading_a_file_mid_run_never_draws_the_old_run(make_window, qtbot):
+    import sys
+
+    window = make_window()
+    _load(qtbot, window, "four_d.csv")
+    window.controls.tol.setText("0")
+    window.controls.max_iter.setValue(100000)
+    hook_calls = []
+    old_hook, sys.excepthook = sys.excepthook, lambda *exc: hook_calls.append(exc)
+    try:
+        window.run()
+        qtbot.waitUntil(lambda: len(window.controller.history) >= 3, timeout=10000)
+        _load(qtbot, window, "one_d.csv")
+        assert window.controller.state == "idle" and window.controller.history == []
+        wait_outcome(qtbot, window, lambda: window.step("E"))
+    finally:
+        sys.excepthook = old_hook
+    assert not hook_calls
+    assert window.controller.current.params.n_features == 1
+    assert not window.actions["export_params"].isEnabled() or window.controller.history
+
+
+def test_repeated_m_steps_add_one_history_entry(window, qtbot):
+    _load(qtbot, window, "overlapping.csv")
+    c = window.controller
+    for kind in ("E", "M", "M", "M"):
+        wait_outcome(qtbot, window, lambda kind=kind: window.step(kind))
+    assert [(f.kind, f.iteration) for f in c.history] == [("start", 0), ("M", 1)]
+
+
+def test_run_after_reinitialise_starts_from_the_new_start(window, qtbot):
+    _load(qtbot, window, "separated.csv", k=3)
+    _run_to_end(qtbot, window)
+    window.controls.k.setValue(4)
+    window.reinitialise()
+    window.run()  # straight away, while the new start is being made: it must not continue K = 3
+    qtbot.waitUntil(lambda: window.controller.state != "stepping", timeout=10000)
+    if window.controller.state != "running":
+        _run_to_end(qtbot, window)
+    else:
+        with qtbot.waitSignal(window.controller.outcome, timeout=20000):
+            pass
+    assert all(f.params.n_components == 4 for f in window.controller.history)
+
+
+def test_one_dimension_with_many_points_is_coloured(window, qtbot):
+    from emstudio.gui.controller import Dataset
+
+    x = np.concatenate([np.random.default_rng(0).normal(size=6000), np.random.default_rng(1).normal(size=6000) + 5])
+    window.set_dataset(Dataset(x[:, None], ("x",), "many.npy"))
+    window.controls.k.setValue(2)
+    _run_to_end(qtbot, window)
+    qtbot.waitUntil(lambda: window.controller._last_colours is not None, timeout=10000)
+    colours = window.controller._last_colours
+    assert colours.resp is not None and colours.resp.shape == (5000, 2)
+
+
+def test_closing_releases_the_workers_engines(make_window, qtbot):
+    window = make_window()
+    _load(qtbot, window, "separated.csv")
+    _run_to_end(qtbot, window)
+    window.close()
+    assert not window.controller.thread.isRunning()
+    assert window.controller.worker._engine is None
