@@ -31,10 +31,9 @@ def _finite(value: float) -> float | None:
 
 
 def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_dropped: int = 0,
-                   params: MixtureParams | None = None, extra_settings: dict | None = None) -> dict:
-    """The result file's content for ``result`` (``params`` overrides the reported parameters,
-    e.g. to report them in the data's original units)."""
-    params = params or result.params
+                   extra_settings: dict | None = None) -> dict:
+    """The result file's content for ``result`` (``extra_settings`` join ``settings``)."""
+    params = result.params
     settings = result.settings
     init = settings.init if isinstance(settings.init, str) else "file"
     out = {

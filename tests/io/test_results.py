@@ -9,7 +9,7 @@ import pytest
 from emstudio.core import FitSettings, fit_mixture, log_likelihood
 from emstudio.errors import EmstudioError, ParameterError
 from emstudio.io.atomic import atomic_write_text, refuse_overwriting_inputs
-from emstudio.io.results import labels_csv, read_params_file, result_to_dict, write_labels, write_result
+from emstudio.io.results import labels_csv, read_params_file, write_labels, write_result
 from tests.conftest import DATASETS
 
 COV_TYPES = ["full", "tied", "diag", "spherical"]
@@ -42,7 +42,6 @@ def test_result_file_has_formats_fields(tmp_path, data, covariance_type):
     if covariance_type in ("diag", "spherical"):
         assert np.allclose(full, np.eye(2) * np.diagonal(full, axis1=1, axis2=2)[:, :, None])
     # The log-likelihood is exactly that of the parameters in the file.
-    from emstudio.core import make_params
     from emstudio.io.results import params_from_dict
 
     params = params_from_dict(content, covariance_type)
