@@ -109,10 +109,21 @@ def _fit_shared(covariance_type: str, k: int) -> Cell:
                     engine_options={"n_threads": 1})
 
 
+def best_cell(cells: Sequence[Cell], criterion: str) -> Cell | None:
+    """The chosen cell: the lowest ``criterion`` among cells fitted with no collapsed component
+    (ties: the smaller K); None when there is none."""
+    candidates = [c for c in cells if c.result is not None and not c.degenerate]
+    return min(candidates, key=lambda c: (c.criterion(criterion), c.k)) if candidates else None
+
+
 def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[str], base: FitSettings, *,
                   criterion: str = "bic", jobs: int | None = None, column_names=None,
-                  on_cell: Callable[[Cell, int, int], None] | None = None) -> Selection:
-    """Fit every (covariance type, K) cell, over ``jobs`` processes (default: every core)."""
+                  on_cell: Callable[[Cell, int, int], None] | None = None,
+                  engine_options: dict | None = None) -> Selection:
+    """Fit every (covariance type, K) cell, over ``jobs`` processes (default: every core).
+
+    ``engine_options`` apply in this process (jobs = 1); worker processes use one thread each.
+    """
     if criterion not in CRITERIA:
         raise FitError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     X = np.ascontiguousarray(X, dtype=np.float64)
@@ -121,7 +132,7 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
     cells: dict[tuple[str, int], Cell] = {}
     if jobs == 1:
         for done, (t, k) in enumerate(grid, start=1):
-            cells[(t, k)] = fit_cell(X, base, t, k, column_names)
+            cells[(t, k)] = fit_cell(X, base, t, k, column_names, engine_options)
             if on_cell:
                 on_cell(cells[(t, k)], done, len(grid))
     else:
@@ -140,6 +151,4 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
                 if on_cell:
                     on_cell(cells[futures[future]], done, len(grid))
     ordered = tuple(cells[key] for key in grid)
-    candidates = [c for c in ordered if c.result is not None and not c.degenerate]
-    best = min(candidates, key=lambda c: (c.criterion(criterion), c.k)) if candidates else None
-    return Selection(criterion, ordered, best)
+    return Selection(criterion, ordered, best_cell(ordered, criterion))

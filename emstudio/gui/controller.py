@@ -15,7 +15,16 @@ from PySide6 import QtCore
 
 from emstudio.core.em import FitSettings
 from emstudio.core.params import MixtureParams
-from emstudio.gui.worker import Colours, EmWorker, Frame, Gate, RunOutcome, RunRequest, limit_blas_once
+from emstudio.gui.worker import (
+    Colours,
+    EmWorker,
+    Frame,
+    Gate,
+    RestartCurves,
+    RunOutcome,
+    RunRequest,
+    limit_blas_once,
+)
 
 FRAME_INTERVAL_MS = 16
 
@@ -81,6 +90,7 @@ class Controller(QtCore.QObject):
         self.state = "empty"
         self.fresh = True  # the next Run starts from nothing (with restarts)
         self.last_outcome: RunOutcome | None = None
+        self.restarts: RestartCurves | None = None  # every restart's curve, after a Run with restarts
         self._next_id = 0
         self._accepted = -1  # run id whose frames are kept
         self._colour_request = 0
@@ -104,6 +114,7 @@ class Controller(QtCore.QObject):
         d = dataset.values.shape[1]
         self.axes = (0, 1 if d > 1 else 0)
         self._send_data.emit(dataset.values, self.axes)
+        self.restarts = None
         self.history = []
         self.index = -1
         self.current = None
@@ -153,6 +164,7 @@ class Controller(QtCore.QObject):
         if self.fresh or self.current is None:
             request = RunRequest(self.settings, pace=self.pace)
             self.history = []
+            self.restarts = None
             self.index = -1
         else:
             base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
@@ -197,6 +209,7 @@ class Controller(QtCore.QObject):
 
     def _begin_fresh(self) -> None:
         self.history = []
+        self.restarts = None
         self.current = None
         self.index = -1
         self.fresh = False
@@ -218,6 +231,7 @@ class Controller(QtCore.QObject):
                 iteration -= 1
         else:
             self.history = []
+            self.restarts = None
             self.index = -1
         self.fresh = False
         self._set_state("stepping")
@@ -285,6 +299,7 @@ class Controller(QtCore.QObject):
             return
         self._flush()
         if outcome.history:  # restarts: keep the best one's history
+            self.restarts = outcome.restarts
             self.history = list(outcome.history)
             self.index = len(self.history) - 1
             self.current = self.history[-1]

@@ -19,7 +19,7 @@ from emstudio.core.geometry import (
     padded_range,
     palette,
 )
-from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame
+from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
 
 INK = "#2b2b2b"
 GRID_ALPHA = 0.12
@@ -224,16 +224,49 @@ class LikelihoodPlot(pg.PlotWidget):
                                      symbolBrush="#1f77b4", symbolPen=None)
         self.marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush("#d62728"), pen=pg.mkPen("w", width=1.5))
         self.line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1, style=QtCore.Qt.PenStyle.DotLine))
-        self.plot_item.addItem(self.curve)
-        self.plot_item.addItem(self.line)
-        self.plot_item.addItem(self.marker)
+        # The other restarts of a run with restarts: one item each kind, curves broken by NaN.
+        self.others = pg.PlotDataItem(connect="finite", pen=pg.mkPen(150, 150, 155, width=1.3))
+        self.collapsed = pg.PlotDataItem(connect="finite", pen=pg.mkPen("#d62728", width=1.2,
+                                                                       style=QtCore.Qt.PenStyle.DashLine))
+        for z, item in enumerate((self.others, self.collapsed, self.curve, self.line, self.marker)):
+            item.setZValue(z)
+            self.plot_item.addItem(item)
         self.line.setVisible(False)
+        self.legend = pg.LegendItem(offset=(-10, -10), labelTextColor=INK, labelTextSize="8pt",
+                                    brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        self.legend.setParentItem(self.plot_item.getViewBox())
+        self.legend.setVisible(False)
         self.setToolTip("The log-likelihood per sample after every EM iteration: it never decreases.\n"
-                        "The red mark is the iteration on screen.")
+                        "The red mark is the iteration on screen. After a run with restarts, the grey curves "
+                        "are the other restarts (red dashed: collapsed) and the blue one is the restart kept.")
         self.setMinimumHeight(140)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
         return QtCore.QSize(440, 460)
+
+    def show_restarts(self, restarts: RestartCurves | None) -> None:
+        """Every restart's curve beside the kept one (None: only the kept history)."""
+        self.legend.clear()
+        groups: dict[bool, list[np.ndarray]] = {False: [], True: []}
+        if restarts is not None and len(restarts.curves) > 1:
+            for r, (x, y) in enumerate(restarts.curves):
+                if r != restarts.kept and len(x):
+                    groups[bool(restarts.degenerate[r])].append(np.column_stack([x, y]))
+        for item, parts in ((self.others, groups[False]), (self.collapsed, groups[True])):
+            if parts:
+                gap = np.full((1, 2), np.nan)
+                joined = np.vstack([p for part in parts for p in (part, gap)][:-1])
+                item.setData(joined[:, 0], joined[:, 1])
+            else:
+                item.setData([], [])
+        shown = restarts is not None and len(restarts.curves) > 1
+        if shown:
+            self.legend.addItem(self.curve, f"restart {restarts.kept + 1} (kept)")
+            if groups[False]:
+                self.legend.addItem(self.others, "other restarts")
+            if groups[True]:
+                self.legend.addItem(self.collapsed, "collapsed restarts")
+        self.legend.setVisible(shown)
 
     def show_history(self, iterations: np.ndarray, log_l: np.ndarray, current: tuple[float, float] | None) -> None:
         self.curve.setData(iterations, log_l)

@@ -12,6 +12,7 @@ from emstudio.core.em import FitSettings
 from emstudio.errors import EmstudioError
 from emstudio.gui.controller import Controller, Dataset
 from emstudio.gui.controls import ControlPanel
+from emstudio.gui.selection import SelectionPanel
 from emstudio.gui.views import LikelihoodPlot, MixturePlot, ParameterTable
 
 MAX_RECENT = 8
@@ -182,6 +183,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.likelihood = LikelihoodPlot()
         self.likelihood_dock = self._dock("Log-likelihood", "likelihood", self.likelihood,
                                           QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.selection = SelectionPanel(self.controls.settings)
+        self.selection.cell_chosen.connect(self.load_cell)
+        self.selection_dock = self._dock("Choose K and model", "selection", self.selection,
+                                         QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.likelihood_dock, self.selection_dock)
+        self.selection_dock.hide()
         self.status = QtWidgets.QLabel("Open a data file or choose a sample to begin.")
         self.statusBar().addWidget(self.status, 1)
         self.state_label = QtWidgets.QLabel()
@@ -258,6 +265,8 @@ class MainWindow(QtWidgets.QMainWindow):
         a("step", "Step E+M", lambda: self.step("EM"), "N", "One whole EM iteration: E-step then M-step")
         a("reinit", "⟲ Re-initialise", self.reinitialise, "R", "Make a new start from the settings (iteration 0)")
         a("play", "▶", self.toggle_play, None, "Play the history as an animation")
+        a("select_models", "Choose &K and model…", self.show_selection, None,
+          "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -280,10 +289,10 @@ class MainWindow(QtWidgets.QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.actions["quit"])
         fit_menu = bar.addMenu("F&it")
-        for name in ("run_pause", "stop", None, "step_e", "step_m", "step", None, "reinit"):
+        for name in ("run_pause", "stop", None, "step_e", "step_m", "step", None, "reinit", None, "select_models"):
             fit_menu.addSeparator() if name is None else fit_menu.addAction(self.actions[name])
         view_menu = bar.addMenu("&View")
-        for dock in (self.controls_dock, self.params_dock, self.likelihood_dock):
+        for dock in (self.controls_dock, self.params_dock, self.likelihood_dock, self.selection_dock):
             view_menu.addAction(dock.toggleViewAction())
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("About EM Studio", self._about)
@@ -328,10 +337,12 @@ class MainWindow(QtWidgets.QMainWindow):
         # The controller first: it forgets the old fit, so the axis choosers' signals find nothing
         # of the old data to redraw.
         self.controller.set_data(dataset)
+        self.selection.set_data(dataset.values)
         self.controls.set_columns(dataset.columns, report)
         self.plot.set_data(dataset.values, dataset.columns, self.controller.axes)
         self.table.show_frame(None, self.controller.axes, dataset.columns)
         self.likelihood.show_history(np.empty(0), np.empty(0), None)
+        self.likelihood.show_restarts(None)
         self.bound_label.setText("")
         self.stack.setCurrentIndex(1)
         n, d = dataset.values.shape
@@ -405,6 +416,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.hide()
         self.controller.reinitialise()
 
+    def show_selection(self) -> None:
+        """Fit ▸ Choose K and model…: show the model-selection panel."""
+        self.selection_dock.show()
+        self.selection_dock.raise_()
+
+    def load_cell(self, cell) -> None:
+        """Make a model-selection cell's fit the current state (as a start: iteration 0)."""
+        if self.dataset is None or cell.result is None:
+            return
+        self._stop_play()
+        self.banner.hide()
+        params = cell.result.params
+        self.controls.covariance.setCurrentIndex(self.controls.covariance.findData(cell.covariance_type))
+        self.controls.set_file_start(params, f"{cell.covariance_type}, K = {cell.k} (selection)")
+        self.controller.set_settings(self.controls.settings())
+        self.controller.start_from(params)
+
     # ------------------------------------------------------------------ history
     def _on_history_changed(self, count: int, index: int) -> None:
         self.history_slider.blockSignals(True)
@@ -440,6 +468,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_history_view(self) -> None:
         history = self.controller.history
+        self.likelihood.show_restarts(self.controller.restarts if history else None)
         if not history:
             self.likelihood.show_history(np.empty(0), np.empty(0), None)
             self.history_label.setText("no fit yet")
@@ -500,6 +529,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.actions[name].setEnabled(has_data and has_fit and not running)
         self.history_slider.setEnabled(has_fit and not running)
         self.actions["play"].setEnabled(has_fit and not running)
+        self.actions["select_models"].setEnabled(has_data)
         self.controls.set_editable(not running)
         words = {"empty": "", "idle": "ready", "running": "running…", "stepping": "working…"}
         self.state_label.setText(words.get(state, state))
@@ -643,6 +673,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.store.setValue("window/geometry", self.saveGeometry())
         self.store.setValue("window/state", self.saveState())
         self.store.sync()
+        self.selection.shutdown()
         self.controller.shutdown()
         super().closeEvent(event)
 

@@ -145,6 +145,27 @@ class RunOutcome:
     state: str  # "converged", "max-iter", "stopped", "done" (a step or a start), "failed"
     history: tuple[Frame, ...] | None = None  # the kept restart's frames when restarts > 1
     message: str = ""
+    restarts: RestartCurves | None = None  # every restart's log L curve when restarts > 1
+
+
+@dataclass(frozen=True, eq=False)
+class RestartCurves:
+    """The log L per sample of every restart of a run, iteration by iteration (K-free, small).
+
+    curves: one (iterations, mean log L) pair of arrays per restart; kept: the restart whose
+    history the window keeps; degenerate: per restart, whether it ended with a collapsed component.
+    """
+
+    curves: tuple[tuple[np.ndarray, np.ndarray], ...]
+    kept: int
+    degenerate: tuple[bool, ...]
+
+    @classmethod
+    def of(cls, result, offset: int = 0) -> RestartCurves:
+        n = result.n_samples
+        curves = tuple((np.array([i + offset for i, _ in h], dtype=float), np.array([v / n for _, v in h]))
+                       for h in result.restart_histories)
+        return cls(curves, result.best_restart, tuple(result.restart_degenerate))
 
 
 class DataView:
@@ -314,10 +335,11 @@ class EmWorker(QtCore.QObject):
         self._stepper = None
         if result.stopped or not self.gate.alive(run_id):
             return RunOutcome(run_id, "stopped")
-        history = None
+        history = restarts = None
         if n_restarts > 1:
             history = tuple(frames_of_restart[result.best_restart])
-        return RunOutcome(run_id, "converged" if result.converged else "max-iter", history)
+            restarts = RestartCurves.of(result, offset)
+        return RunOutcome(run_id, "converged" if result.converged else "max-iter", history, restarts=restarts)
 
     # ------------------------------------------------------------------ starts and steps
     def _start_params(self, settings: FitSettings) -> MixtureParams:

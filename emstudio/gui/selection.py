@@ -1,0 +1,482 @@
+"""Choosing K and the covariance model in the window: a panel that runs
+:func:`emstudio.core.selection.select_models` on a thread of its own and plots the criterion
+against K, one line per covariance type (as mclust's BIC plot).
+
+The grid runs cell by cell (``jobs=1``) so that every finished cell is drawn at once and Cancel
+is answered between two cells. Cells of a cancelled or superseded job are dropped by job id, as
+the controller drops frames of a stopped run. Clicking a point emits that cell; the window loads
+its fit as the current state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from emstudio.core.em import FitSettings
+from emstudio.core.params import COVARIANCE_TYPES
+from emstudio.core.selection import (
+    CRITERIA,
+    Cell,
+    Selection,
+    best_cell,
+    parse_k_range,
+    select_models,
+)
+from emstudio.errors import EmstudioError
+from emstudio.gui.views import INK, _style_plot
+from emstudio.gui.worker import Gate, engine_options
+
+TYPE_COLOURS = {"full": "#1f77b4", "tied": "#ff7f0e", "diag": "#2ca02c", "spherical": "#9467bd"}
+TYPE_SYMBOLS = {"full": "o", "tied": "s", "diag": "t", "spherical": "d"}
+DEGENERATE_COLOUR = "#d62728"
+CRITERION_TIPS = {
+    "bic": "BIC = −2 log L + p ln n (lower is better)",
+    "aic": "AIC = −2 log L + 2p (lower is better; favours larger K than BIC)",
+    "icl": "ICL = BIC − 2 Σᵢ log maxₖ rᵢₖ (lower is better; penalises overlapping components)",
+}
+
+
+@dataclass(frozen=True)
+class SelectionRequest:
+    """One grid: data X (n, d), the Ks and covariance types, the base settings of every fit."""
+
+    X: np.ndarray
+    ks: tuple[int, ...]
+    covariance_types: tuple[str, ...]
+    base: FitSettings
+    criterion: str
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class SelectionWorker(QtCore.QObject):
+    """Runs one grid at a time on the panel's thread; asks the gate after every cell."""
+
+    cell_done = QtCore.Signal(int, object, int, int)  # job id, Cell, cells done, cells in all
+    finished = QtCore.Signal(int, str, object, str)  # job id, "done"/"cancelled"/"failed", Selection, message
+
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    @QtCore.Slot(int, object)
+    def compute(self, job: int, request: SelectionRequest) -> None:
+        if not self.gate.alive(job):
+            self.finished.emit(job, "cancelled", None, "")
+            return
+
+        def on_cell(cell: Cell, done: int, total: int) -> None:
+            self.cell_done.emit(job, cell, done, total)
+            if not self.gate.alive(job):
+                raise _Cancelled
+
+        try:
+            selection = select_models(request.X, request.ks, request.covariance_types, request.base,
+                                      criterion=request.criterion, jobs=1, on_cell=on_cell,
+                                      engine_options=engine_options())
+        except _Cancelled:
+            self.finished.emit(job, "cancelled", None, "")
+        except EmstudioError as exc:
+            self.finished.emit(job, "failed", None, str(exc))
+        except Exception:  # noqa: BLE001 - shown in the panel, never silent
+            text = traceback.format_exc()
+            self.finished.emit(job, "failed", None, f"internal error: {text.strip().splitlines()[-1]}")
+        else:
+            self.finished.emit(job, "done", selection, "")
+
+
+class SelectionPlot(pg.PlotWidget):
+    """The criterion against K: one line per covariance type, degenerate cells as a red ×, the
+    chosen cell ringed. Clicking a point emits its cell."""
+
+    cell_clicked = QtCore.Signal(object)  # Cell
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.plot_item = self.getPlotItem()
+        _style_plot(self.plot_item)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.setLabel("bottom", "K (components)", color=INK)
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=INK, labelTextSize="9pt",
+                                               brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        self.lines: dict[str, pg.PlotDataItem] = {}
+        for name in COVARIANCE_TYPES:
+            colour = TYPE_COLOURS[name]
+            line = pg.PlotDataItem(connect="finite", pen=pg.mkPen(colour, width=2))
+            self.lines[name] = line
+            self.plot_item.addItem(line)
+        # The points, one clickable item for all cells (their Cell is each point's data).
+        self.points = pg.ScatterPlotItem(size=10, pxMode=True, hoverable=True, tip=self._tip)
+        self.points.setZValue(5)
+        self.points.sigClicked.connect(self._on_click)
+        self.plot_item.addItem(self.points)
+        self.degenerate = pg.ScatterPlotItem(size=14, symbol="x", pen=None, brush=pg.mkBrush(DEGENERATE_COLOUR))
+        self.degenerate.setZValue(6)
+        self.plot_item.addItem(self.degenerate)
+        self.chosen = pg.ScatterPlotItem(size=22, symbol="o", brush=None, pen=pg.mkPen("#d62728", width=2.5))
+        self.chosen.setZValue(4)
+        self.plot_item.addItem(self.chosen)
+        self.selected = pg.ScatterPlotItem(size=28, symbol="s", brush=None,
+                                           pen=pg.mkPen(INK, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
+        self.selected.setZValue(3)
+        self.plot_item.addItem(self.selected)
+        self.cells: list[Cell] = []
+        self.criterion = "bic"
+        self.setToolTip("The criterion of each fitted (covariance type, K), lower is better; one line per "
+                        "covariance type.\nRed ×: every restart collapsed (never chosen). Red ring: the chosen "
+                        "model. Click a point to load that fit into the main view.")
+        self.setMinimumHeight(160)
+
+    def _tip(self, x, y, data) -> str:
+        cell = data
+        text = f"{cell.covariance_type}, K = {cell.k}\n{self.criterion.upper()} = {y:.6g}"
+        if cell.degenerate:
+            text += "\ndegenerate: every restart collapsed"
+        elif cell.n_collapsed:
+            text += f"\n{cell.n_collapsed} of {cell.n_restarts} restarts collapsed"
+        return text + "\nclick to load this fit"
+
+    def show_cells(self, cells, criterion: str, best: Cell | None, selected: Cell | None = None) -> None:
+        self.cells = list(cells)
+        self.criterion = criterion
+        self.plot_item.setLabel("left", f"{criterion.upper()}  (lower is better)", color=INK)
+        self.legend.clear()
+        spots = []
+        bad_x, bad_y = [], []
+        for name in COVARIANCE_TYPES:
+            own = sorted((c for c in self.cells if c.covariance_type == name and c.result is not None),
+                         key=lambda c: c.k)
+            line = self.lines[name]
+            if not own:
+                line.setData([], [])
+                continue
+            ks = np.array([c.k for c in own], dtype=float)
+            values = np.array([c.criterion(criterion) for c in own])
+            healthy = np.array([not c.degenerate for c in own])
+            line.setData(ks, np.where(healthy, values, np.nan))
+            self.legend.addItem(line, name)
+            colour = TYPE_COLOURS[name]
+            for cell, x, y, ok in zip(own, ks, values, healthy):
+                spots.append({"pos": (x, y), "data": cell, "symbol": TYPE_SYMBOLS[name],
+                              "brush": pg.mkBrush(colour) if ok else pg.mkBrush(255, 255, 255, 0),
+                              "pen": pg.mkPen("w" if ok else colour, width=1)})
+                if not ok:
+                    bad_x.append(x)
+                    bad_y.append(y)
+        self.points.setData(spots)
+        self.degenerate.setData(bad_x, bad_y)
+        self._mark(self.chosen, best)
+        self._mark(self.selected, selected)
+        if self.cells:
+            ks = sorted({c.k for c in self.cells})
+            self.plot_item.getAxis("bottom").setTicks([[(k, str(k)) for k in ks]])
+        self.plot_item.enableAutoRange()
+
+    def _mark(self, item: pg.ScatterPlotItem, cell: Cell | None) -> None:
+        if cell is None or cell.result is None:
+            item.setData([], [])
+        else:
+            item.setData([cell.k], [cell.criterion(self.criterion)])
+
+    def point_of(self, cell: Cell) -> QtCore.QPoint:
+        """Where ``cell``'s point is drawn, in this widget's coordinates (for tests and tours)."""
+        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(cell.k, cell.criterion(self.criterion)))
+        return self.mapFromScene(scene)
+
+    def _on_click(self, _item, points, *_) -> None:
+        if len(points):
+            self.cell_clicked.emit(points[0].data())
+
+
+class SelectionPanel(QtWidgets.QWidget):
+    """The model-selection dock: settings of the grid, Compute/Cancel, progress, the plot.
+
+    ``base_settings()`` gives the fit settings the grid starts from (start method, seed, max
+    iterations, tolerance, reg_covar — the Fit panel's); K, the covariance type and the restarts
+    come from this panel.
+    """
+
+    cell_chosen = QtCore.Signal(object)  # Cell: load its fit
+    state_changed = QtCore.Signal(str)  # "idle", "computing"
+    selection_ready = QtCore.Signal(object)  # Selection, after a complete grid
+
+    def __init__(self, base_settings: Callable[[], FitSettings] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.base_settings = base_settings or FitSettings
+        self.X: np.ndarray | None = None
+        self.selection: Selection | None = None
+        self.cells: list[Cell] = []
+        self.state = "idle"
+        self._job = 0
+        self._accepted = -1
+        self._selected: Cell | None = None
+        self._closed = False
+        self.gate = Gate()
+        self.thread = QtCore.QThread()
+        self.thread.setObjectName("model-selection")
+        self.worker = SelectionWorker(self.gate)
+        self.worker.moveToThread(self.thread)
+        queued = QtCore.Qt.ConnectionType.QueuedConnection
+        self._send = _Sender()
+        self._send.compute.connect(self.worker.compute, queued)
+        self.worker.cell_done.connect(self._on_cell, queued)
+        self.worker.finished.connect(self._on_finished, queued)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.k_range = QtWidgets.QLineEdit("1-6")
+        self.k_range.setToolTip("The Ks to try: a range like 1-6 or a list like 2,3,5")
+        self.k_range.textChanged.connect(self._check_k_range)
+        form.addRow("K", self.k_range)
+        types_row = QtWidgets.QHBoxLayout()
+        types_row.setSpacing(8)
+        self.type_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        for name in COVARIANCE_TYPES:
+            box = QtWidgets.QCheckBox(name)
+            box.setChecked(name in ("full", "diag"))
+            box.setToolTip(f"Try the {name} covariance model")
+            box.toggled.connect(self._update_buttons)
+            types_row.addWidget(box)
+            self.type_boxes[name] = box
+        types_row.addStretch(1)
+        form.addRow("Covariance", types_row)
+        row = QtWidgets.QHBoxLayout()
+        self.criterion = QtWidgets.QComboBox()
+        for i, name in enumerate(CRITERIA):
+            self.criterion.addItem(name.upper(), name)
+            self.criterion.setItemData(i, CRITERION_TIPS[name], QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.criterion.setToolTip("The criterion that ranks the fits (a change re-ranks without refitting)")
+        self.criterion.currentIndexChanged.connect(self._criterion_changed)
+        row.addWidget(self.criterion)
+        row.addSpacing(12)
+        restarts_label = QtWidgets.QLabel("Restarts")
+        row.addWidget(restarts_label)
+        self.restarts = QtWidgets.QSpinBox()
+        self.restarts.setRange(1, 100)
+        self.restarts.setValue(3)
+        self.restarts.setToolTip("Starts per cell; each cell keeps its best restart with no collapsed component")
+        row.addWidget(self.restarts)
+        row.addStretch(1)
+        form.addRow("Criterion", row)
+        layout.addLayout(form)
+
+        buttons = QtWidgets.QHBoxLayout()
+        self.compute_button = QtWidgets.QPushButton("Compute")
+        self.compute_button.setToolTip("Fit every (covariance type, K) in the background and plot the criterion "
+                                       "(start, seed, iterations and tolerance from the Fit panel)")
+        self.compute_button.clicked.connect(self.compute)
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the cell being fitted; the cells done stay on the plot")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%v / %m cells")
+        self.progress.setToolTip("Cells of the grid fitted")
+        buttons.addWidget(self.compute_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+        layout.addLayout(buttons)
+
+        self.summary = QtWidgets.QLabel("Compute to fit the grid.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setToolTip("The chosen model and what happened to the grid")
+        self.summary.setMinimumHeight(2 * self.summary.fontMetrics().lineSpacing() + 4)
+        self.summary.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.summary)
+        self.plot = SelectionPlot()
+        self.plot.cell_clicked.connect(self.choose)
+        layout.addWidget(self.plot, 1)
+        self._update_buttons()
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
+        return QtCore.QSize(460, 480)
+
+    # ------------------------------------------------------------------ inputs
+    def set_data(self, X: np.ndarray | None) -> None:
+        """New data: any grid under way is cancelled and the plot emptied."""
+        self.cancel()
+        self.X = X
+        self.selection = None
+        self.cells = []
+        self._selected = None
+        self.plot.show_cells([], self.criterion_name(), None)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.summary.setText("Compute to fit the grid.")
+        self._update_buttons()
+
+    def criterion_name(self) -> str:
+        return str(self.criterion.currentData())
+
+    def covariance_types(self) -> list[str]:
+        return [name for name, box in self.type_boxes.items() if box.isChecked()]
+
+    def ks(self) -> list[int]:
+        return parse_k_range(self.k_range.text())
+
+    def _check_k_range(self, _text: str = "") -> None:
+        try:
+            self.ks()
+            ok = True
+        except EmstudioError:
+            ok = False
+        self.k_range.setStyleSheet("" if ok else "background: #fde2e1;")
+        self._update_buttons()
+
+    def _update_buttons(self, *_) -> None:
+        computing = self.state == "computing"
+        try:
+            valid = bool(self.ks()) and bool(self.covariance_types())
+        except EmstudioError:
+            valid = False
+        self.compute_button.setEnabled(self.X is not None and valid and not computing)
+        self.cancel_button.setEnabled(computing)
+        for widget in [self.k_range, self.restarts, *self.type_boxes.values()]:
+            widget.setEnabled(not computing)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._update_buttons()
+            self.state_changed.emit(state)
+
+    # ------------------------------------------------------------------ requests
+    def compute(self) -> bool:
+        """Start the grid in the background; False (with the reason shown) if it cannot start."""
+        if self.X is None or self.state == "computing" or self._closed:
+            return False
+        try:
+            ks, types = self.ks(), self.covariance_types()
+            if not types:
+                raise EmstudioError("tick at least one covariance type")
+            base = self.base_settings()
+            base = dataclasses.replace(base, init=base.init if isinstance(base.init, str) else "kmeans",
+                                       restarts=self.restarts.value())
+            base.validate()
+        except EmstudioError as exc:
+            self.summary.setText(f"Cannot compute: {exc}")
+            return False
+        if not self.thread.isRunning():
+            self.thread.start()
+        self._job += 1
+        self._accepted = self._job
+        self.gate.open(self._job)
+        self.cells = []
+        self.selection = None
+        self._selected = None
+        total = len(ks) * len(types)
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.plot.show_cells([], self.criterion_name(), None)
+        self.summary.setText(f"Fitting {total} cells ({', '.join(types)}; K {ks[0]}–{ks[-1]}), "
+                             f"{base.restarts} restart{'s' * (base.restarts != 1)} each…")
+        self._set_state("computing")
+        self._send.compute.emit(self._job, SelectionRequest(self.X, tuple(ks), tuple(types), base,
+                                                            self.criterion_name()))
+        return True
+
+    def cancel(self) -> None:
+        """Stop the grid: at once for the panel, after the cell being fitted for the worker."""
+        self.gate.close()
+        self._accepted = -1
+        if self.state == "computing":
+            done, total = self.progress.value(), self.progress.maximum()
+            self.summary.setText(f"Cancelled after {done} of {total} cells.")
+            self._set_state("idle")
+
+    def choose(self, cell: Cell) -> None:
+        """Load ``cell``'s fit (its best healthy restart, or its kept one if all collapsed)."""
+        if cell is None or cell.result is None:
+            return
+        self._selected = cell
+        self._redraw()
+        self.cell_chosen.emit(cell)
+
+    def _criterion_changed(self, *_) -> None:
+        if self.cells:
+            self._redraw()
+            self._describe()
+
+    def best(self) -> Cell | None:
+        if self.selection is None:
+            return None
+        if self.selection.criterion == self.criterion_name():
+            return self.selection.best
+        return best_cell(self.selection.cells, self.criterion_name())
+
+    def _redraw(self) -> None:
+        self.plot.show_cells(self.cells, self.criterion_name(), self.best(), self._selected)
+
+    def _describe(self) -> None:
+        if self.selection is None:
+            return
+        best = self.best()
+        crit = self.criterion_name().upper()
+        degenerate = [c for c in self.selection.cells if c.degenerate]
+        failed = [c for c in self.selection.cells if c.result is None]
+        if best is None:
+            text = "No healthy fit: every cell collapsed or failed."
+        else:
+            text = (f"Chosen by {crit} (red ring): <b>{best.covariance_type}, K = {best.k}</b> "
+                    f"({crit} {best.criterion(self.criterion_name()):.6g}). Click a point to load its fit.")
+        if degenerate:
+            text += f"<br>{len(degenerate)} degenerate cell{'s' * (len(degenerate) != 1)} (×) never chosen."
+        if failed:
+            text += f"<br>{len(failed)} cell{'s' * (len(failed) != 1)} could not be fitted: {failed[0].error}"
+        self.summary.setText(text)
+
+    # ------------------------------------------------------------------ from the worker
+    @QtCore.Slot(int, object, int, int)
+    def _on_cell(self, job: int, cell: Cell, done: int, total: int) -> None:
+        if job != self._accepted:
+            return
+        self.cells.append(cell)
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.plot.show_cells(self.cells, self.criterion_name(), None)
+
+    @QtCore.Slot(int, str, object, str)
+    def _on_finished(self, job: int, state: str, selection: Selection | None, message: str) -> None:
+        if job != self._accepted:
+            return
+        self._accepted = -1
+        self.gate.close()
+        if state == "done":
+            self.selection = selection
+            self.cells = list(selection.cells)
+            self._redraw()
+            self._describe()
+        elif state == "cancelled":
+            self.summary.setText(f"Cancelled after {len(self.cells)} of {self.progress.maximum()} cells.")
+        else:
+            self.summary.setText(f"Could not compute: {message}")
+        self._set_state("idle")
+        if state == "done":
+            self.selection_ready.emit(selection)
+
+    # ------------------------------------------------------------------ end
+    def shutdown(self) -> None:
+        """Cancel the grid, then stop the thread and wait for it (after the cell under way)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel()
+        self.thread.quit()
+        self.thread.wait()
+
+
+class _Sender(QtCore.QObject):
+    compute = QtCore.Signal(int, object)

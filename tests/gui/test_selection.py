@@ -1,0 +1,180 @@
+"""The model-selection panel (Fit ▸ Choose K and model…), offscreen. Waits on signals, never sleeps."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from emstudio.core.em import FitSettings
+from emstudio.core.selection import select_models
+from tests.gui.conftest import sample, wait_outcome
+
+TYPES = ("full", "spherical")
+
+
+def _open_panel(window, qtbot, restarts=2):
+    assert window.load_file(sample("separated.csv"))
+    window.actions["select_models"].trigger()
+    assert window.selection_dock.isVisible()
+    panel = window.selection
+    panel.k_range.setText("1-4")
+    for name, box in panel.type_boxes.items():
+        box.setChecked(name in TYPES)
+    panel.restarts.setValue(restarts)
+    return panel
+
+
+def _compute(qtbot, panel):
+    with qtbot.waitSignal(panel.selection_ready, timeout=60000) as blocker:
+        assert panel.compute()
+        assert panel.state == "computing"
+        assert not panel.compute_button.isEnabled() and panel.cancel_button.isEnabled()
+    return blocker.args[0]
+
+
+def test_the_menu_opens_the_panel(window):
+    assert not window.actions["select_models"].isEnabled()  # no data yet
+    assert window.load_file(sample("separated.csv"))
+    assert window.actions["select_models"].isEnabled()
+    assert "Choose" in window.actions["select_models"].text()
+    window.actions["select_models"].trigger()
+    assert window.selection_dock.isVisible()
+
+
+def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
+    panel = _open_panel(window, qtbot)
+    progress = []
+    panel.worker.cell_done.connect(lambda job, cell, done, total: progress.append((done, total)))
+    selection = _compute(qtbot, panel)
+    # the same grid, the same answer as the command line's select_models
+    base = FitSettings(restarts=2)
+    expected = select_models(window.dataset.values, [1, 2, 3, 4], TYPES, base, jobs=1)
+    assert (selection.best.covariance_type, selection.best.k) == (expected.best.covariance_type, expected.best.k)
+    assert selection.best.k == 3  # three well-separated clusters
+    assert selection.best.criterion("bic") == pytest.approx(expected.best.criterion("bic"), rel=1e-10)
+    # one progress report per cell, in order, and the bar full
+    assert [d for d, _ in progress] == list(range(1, 9)) and {t for _, t in progress} == {8}
+    assert panel.progress.value() == panel.progress.maximum() == 8
+    assert panel.state == "idle" and panel.compute_button.isEnabled() and not panel.cancel_button.isEnabled()
+    # the plot: one line per type over K, the chosen cell ringed
+    for name in TYPES:
+        line = panel.plot.lines[name]
+        np.testing.assert_array_equal(line.xData, [1, 2, 3, 4])
+        cells = [c for c in selection.cells if c.covariance_type == name]
+        values = [np.nan if c.degenerate else c.criterion("bic") for c in cells]
+        np.testing.assert_allclose(line.yData, values)
+    assert len(panel.plot.points.data) == 8
+    chosen = panel.plot.chosen.getData()
+    assert (chosen[0][0], chosen[1][0]) == (3, pytest.approx(selection.best.criterion("bic")))
+    assert "K = 3" in panel.summary.text()
+    # another criterion re-ranks without refitting
+    panel.criterion.setCurrentIndex(panel.criterion.findData("aic"))
+    assert panel.plot.lines["full"].yData[0] == pytest.approx(selection.cells[0].criterion("aic"))
+    assert "AIC" in panel.summary.text()
+
+
+def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
+    from emstudio.gui.controller import Dataset
+
+    # 40 points, four of them repeated: large K collapses components onto the repeated points
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(36, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
+    window.set_dataset(Dataset(X, ("a", "b"), "collapse.npy"))
+    panel = window.selection
+    panel.k_range.setText("1-3")
+    for name, box in panel.type_boxes.items():
+        box.setChecked(name == "full")
+    panel.restarts.setValue(1)
+    selection = _compute(qtbot, panel)
+    degenerate = [c for c in selection.cells if c.degenerate]
+    xs, _ = panel.plot.degenerate.getData()
+    assert len(xs) == len(degenerate)
+    assert selection.best is None or not selection.best.degenerate
+    for cell in degenerate:
+        assert cell.k in list(xs)
+
+
+def test_cancel_stops_between_cells(window, qtbot):
+    panel = _open_panel(window, qtbot)
+    # the worker's side of Cancel, at a known moment: the gate closes as the first cell is reported
+    connection = panel.worker.cell_done.connect(lambda *args: panel.gate.close(),
+                                                QtCore.Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(panel.worker.finished, timeout=60000) as blocker:
+        panel.compute()
+    panel.worker.cell_done.disconnect(connection)
+    assert blocker.args[1] == "cancelled"
+    qtbot.waitUntil(lambda: panel.state == "idle", timeout=5000)
+    assert len(panel.cells) <= 1 and "Cancelled" in panel.summary.text()
+    assert panel.selection is None
+
+    # and through the button: the panel answers at once, the worker after the cell under way
+    cells_seen = []
+    panel.worker.cell_done.connect(lambda job, cell, done, total: cells_seen.append(done),
+                                   QtCore.Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(panel.worker.finished, timeout=60000) as blocker:
+        panel.compute()
+        qtbot.mouseClick(panel.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+        assert panel.state == "idle" and panel.compute_button.isEnabled()
+    assert blocker.args[1] == "cancelled"
+    assert len(cells_seen) < 8
+    qtbot.wait(50)  # a queued cell of the cancelled job would land now: it must be dropped
+    assert panel.selection is None and panel.progress.value() < 8
+
+    # a new compute after a cancel runs to the end
+    selection = _compute(qtbot, panel)
+    assert len(selection.cells) == 8
+
+
+def test_clicking_a_cell_loads_its_fit(window, qtbot):
+    panel = _open_panel(window, qtbot)
+    selection = _compute(qtbot, panel)
+    panel.resize(500, 420)
+    window.selection_dock.raise_()
+    cell = next(c for c in selection.cells if c.covariance_type == "spherical" and c.k == 2)
+    point = panel.plot.point_of(cell)
+    with qtbot.waitSignal(panel.cell_chosen, timeout=5000) as chosen, \
+            qtbot.waitSignal(window.controller.outcome, timeout=20000):
+        qtbot.mouseClick(panel.plot.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
+    assert chosen.args[0] is cell
+    c = window.controller
+    assert c.current.params.n_components == 2 and c.current.params.covariance_type == "spherical"
+    np.testing.assert_allclose(c.current.params.means, cell.result.params.means)
+    assert c.current.log_likelihood == pytest.approx(cell.result.log_likelihood, rel=1e-9)
+    assert window.table.rowCount() == 2
+    assert window.controls.k.value() == 2 and window.controls.covariance.currentData() == "spherical"
+    selected = panel.plot.selected.getData()
+    assert (selected[0][0], selected[1][0]) == (2, pytest.approx(cell.criterion("bic")))
+    # the chosen cell, through the panel's own method; then Run continues EM from it
+    wait_outcome(qtbot, window, lambda: panel.choose(selection.best))
+    assert c.current.params.n_components == 3 and window.table.rowCount() == 3
+    outcome = wait_outcome(qtbot, window, window.run)
+    assert outcome.state == "converged"
+    assert c.history[-1].log_likelihood == pytest.approx(selection.best.result.log_likelihood, rel=1e-6)
+
+
+def test_new_data_cancels_a_grid_and_clears_the_plot(window, qtbot):
+    panel = _open_panel(window, qtbot)
+    with qtbot.waitSignal(panel.worker.finished, timeout=60000):
+        panel.compute()
+        assert window.load_file(sample("overlapping.csv"))
+        assert panel.state == "idle"
+    assert panel.cells == [] and len(panel.plot.points.data) == 0
+
+
+def test_close_mid_compute_stops_the_thread(make_window, qtbot):
+    window = make_window()
+    panel = _open_panel(window, qtbot)
+    panel.compute()
+    thread = panel.thread
+    window.close()
+    assert thread.isFinished() and not thread.isRunning()
+
+
+def test_panel_controls_have_tooltips(window):
+    from PySide6 import QtWidgets
+
+    kinds = (QtWidgets.QAbstractButton, QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QLineEdit)
+    controls = [w for w in window.selection.findChildren(QtWidgets.QWidget) if isinstance(w, kinds)
+                and not isinstance(w.parent(), QtWidgets.QAbstractSpinBox)]
+    assert len(controls) >= 9
+    assert not [type(w).__name__ for w in controls if not w.toolTip()]
+    assert window.selection.plot.toolTip()
