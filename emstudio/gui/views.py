@@ -22,6 +22,8 @@ from emstudio.core.geometry import (
 from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
 
 INK = "#2b2b2b"
+COLLAPSE_RED = "#d62728"
+COLLAPSE_BACKGROUND = "#fde2e1"
 GRID_ALPHA = 0.12
 
 
@@ -73,11 +75,14 @@ class MixturePlot(pg.PlotWidget):
                                                 style=QtCore.Qt.PenStyle.DashLine))
         self.mixture_curve = pg.PlotDataItem(pen=pg.mkPen(INK, width=2.4))
         self.means = pg.ScatterPlotItem(size=15, pen=pg.mkPen("w", width=2), pxMode=True, symbol="o")
+        # A red ring around the mean of every collapsing component.
+        self.collapse_rings = pg.ScatterPlotItem(size=30, pen=pg.mkPen(COLLAPSE_RED, width=3), brush=None,
+                                                 pxMode=True, symbol="o")
         for z, item in enumerate((self.ellipses_2, self.ellipses_1, self.component_curves, self.mixture_curve,
-                                  self.means), start=5):
+                                  self.means, self.collapse_rings), start=5):
             item.setZValue(z)
         for item in (self.density, self.hist, self.scatter, self.ellipses_1, self.ellipses_2,
-                     self.component_curves, self.mixture_curve, self.means):
+                     self.component_curves, self.mixture_curve, self.means, self.collapse_rings):
             self.plot_item.addItem(item)
         self.legend = pg.LegendItem(offset=(-12, 12), labelTextColor=INK, labelTextSize="9pt",
                                     brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
@@ -85,6 +90,7 @@ class MixturePlot(pg.PlotWidget):
         self.legend.setZValue(30)
         self.setToolTip("The data coloured by responsibility (each point mixes its components' colours), "
                         "each component's mean (large dot) and its 1σ (solid) and 2σ (dashed) ellipse.\n"
+                        "A red ring marks the mean of a component that is collapsing.\n"
                         "Drag to pan, wheel to zoom, right-drag to stretch an axis.")
 
     # ------------------------------------------------------------------ data
@@ -106,6 +112,7 @@ class MixturePlot(pg.PlotWidget):
             item.setVisible(self._one_d)
             item.setData([], [])
         self.means.setData([], [])
+        self.collapse_rings.setData([], [])
         self.legend.clear()
         if self._one_d:
             self.legend.addItem(self.mixture_curve, "mixture density")
@@ -179,6 +186,8 @@ class MixturePlot(pg.PlotWidget):
             self.ellipses_2.setData(x2, y2)
             mean_pos = means
         self.means.setData(pos=mean_pos, brush=[pg.mkBrush(qcolour(c)) for c in range(k)])
+        marked = [c.component for c in frame.collapse if c.component < k]
+        self.collapse_rings.setData(pos=mean_pos[marked] if marked else np.empty((0, 2)))
         for c, label in enumerate(self._labels):
             label.setPos(float(mean_pos[c, 0]), float(mean_pos[c, 1]))
         if colours is not None:
@@ -207,6 +216,7 @@ class MixturePlot(pg.PlotWidget):
         for item in (self.ellipses_1, self.ellipses_2, self.component_curves, self.mixture_curve):
             item.setData([], [])
         self.means.setData([], [])
+        self.collapse_rings.setData([], [])
         self._set_k(0)
 
 
@@ -284,9 +294,11 @@ def _fmt(value: float) -> str:
 
 
 class ParameterTable(QtWidgets.QTableWidget):
-    """πₖ, Nₖ, μₖ and Σₖ of every component (Σₖ on the axes shown when d > 2)."""
+    """πₖ, Nₖ, μₖ and Σₖ of every component (Σₖ on the axes shown when d > 2). A collapsing
+    component's row is red and its λmin (smallest eigenvalue of Σₖ − reg_covar·I) is shown."""
 
-    HEADERS = ["", "π", "N", "μ", "Σ"]
+    HEADERS = ["", "π", "N", "μ", "Σ", "λmin"]
+    LAMBDA_COLUMN = 5
 
     def __init__(self, parent=None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
@@ -303,8 +315,13 @@ class ParameterTable(QtWidgets.QTableWidget):
         header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setMaximumSectionSize(200)  # long means elide (full values in the tooltip)
         header.setSectionResizeMode(4, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(self.LAMBDA_COLUMN, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.setColumnHidden(self.LAMBDA_COLUMN, True)  # shown while some component collapses
+        self.marked: list[int] = []  # the rows marked as collapsing
         self.setToolTip("Each component: weight πₖ, effective size Nₖ = Σᵢ rᵢₖ, mean μₖ and covariance Σₖ.\n"
-                        "Hover a cell for the full values.")
+                        "Hover a cell for the full values. A red row is a component that is collapsing: its "
+                        "covariance is (nearly) flat or Nₖ < d + 1; λmin is the smallest eigenvalue of "
+                        "Σₖ − reg_covar·I.")
         self.setWordWrap(False)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
@@ -313,6 +330,8 @@ class ParameterTable(QtWidgets.QTableWidget):
     def show_frame(self, frame: Frame | None, axes: tuple[int, int], columns) -> None:
         if frame is None:
             self.setRowCount(0)
+            self.marked = []
+            self.setColumnHidden(self.LAMBDA_COLUMN, True)
             return
         params = frame.params
         k, d = params.n_components, params.n_features
@@ -343,3 +362,24 @@ class ParameterTable(QtWidgets.QTableWidget):
             sub = full[r][np.ix_(shown, shown)]
             self.item(r, 4).setText(" | ".join("  ".join(f"{v:.3g}" for v in row) for row in sub))
             self.item(r, 4).setToolTip("\n".join("  ".join(f"{v:12.6g}" for v in row) for row in full[r]))
+        self._mark(frame, k)
+
+    def _mark(self, frame: Frame, k: int) -> None:
+        """Red text on a pale red background for the rows of collapsing components, with λmin."""
+        collapse = {c.component: c for c in frame.collapse if c.component < k}
+        self.marked = sorted(collapse)
+        self.setColumnHidden(self.LAMBDA_COLUMN, not collapse)
+        red, pale = QtGui.QColor(COLLAPSE_RED), QtGui.QColor(COLLAPSE_BACKGROUND)
+        for r in range(k):
+            entry = collapse.get(r)
+            lam = self.item(r, self.LAMBDA_COLUMN)
+            lam.setText("" if entry is None else f"{entry.smallest_eigenvalue:.3g}")
+            tip = "" if entry is None else (f"Component {r + 1} is collapsing: λmin = {entry.smallest_eigenvalue:.3g}, "
+                                            f"Nₖ = {entry.size:.1f}. Right-click for fixes.")
+            for c in range(1, len(self.HEADERS)):
+                item = self.item(r, c)
+                item.setForeground(red if entry is not None else QtGui.QBrush())
+                item.setBackground(pale if entry is not None else QtGui.QBrush())
+                if c in (1, 2, self.LAMBDA_COLUMN):
+                    item.setToolTip(tip)
+            self.item(r, 0).setText(f"{r + 1}⚠" if entry is not None else str(r + 1))

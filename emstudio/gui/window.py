@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -60,6 +61,49 @@ class ErrorBanner(QtWidgets.QFrame):
 
     def show_message(self, text: str) -> None:
         self.label.setText(text)
+        self.show()
+
+
+class CollapseBar(QtWidgets.QFrame):
+    """Under the parameter table while a component collapses: which one, its λmin and Nₖ, and the
+    three fixes (the window does them)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setStyleSheet("CollapseBar { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
+                           "QLabel { color: #8a1f17; }")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(8, 5, 8, 5)
+        layout.setSpacing(4)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        layout.addWidget(self.label)
+        buttons = QtWidgets.QHBoxLayout()
+        self.raise_button = QtWidgets.QPushButton("Raise reg_covar ×10")
+        self.raise_button.setToolTip("Multiply reg_covar by 10 and continue the fit from the state on screen")
+        self.remove_button = QtWidgets.QPushButton("Remove component")
+        self.remove_button.setToolTip("Drop this component (K − 1; the other weights renormalised) and make "
+                                      "that the start: press Run to continue")
+        self.reseed_button = QtWidgets.QPushButton("Re-seed component")
+        self.reseed_button.setToolTip("Move this component's mean to the least likely data point, give it the "
+                                      "data's covariance and weight 1/K, and make that the start: press Run")
+        for button in (self.raise_button, self.remove_button, self.reseed_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.hide()
+
+    def show_collapse(self, entry, count: int) -> None:
+        """Show ``entry`` (core.edits.Collapse) of ``count`` collapsing components, or hide (None)."""
+        if entry is None:
+            self.hide()
+            return
+        k = entry.component + 1
+        more = f" ({count} components are collapsing; click a red row to choose)" if count > 1 else ""
+        self.label.setText(f"⚠ Component {k} is collapsing: λmin = {entry.smallest_eigenvalue:.3g}, "
+                           f"Nₖ = {entry.size:.1f}{more}")
+        self.remove_button.setText(f"Remove component {k}")
+        self.reseed_button.setText(f"Re-seed component {k}")
         self.show()
 
 
@@ -177,7 +221,19 @@ class MainWindow(QtWidgets.QMainWindow):
         params_layout = QtWidgets.QVBoxLayout(params_widget)
         params_layout.setContentsMargins(4, 4, 4, 4)
         params_layout.addWidget(self.table, 1)
+        self.collapse_bar = CollapseBar()
+        self.collapse_bar.raise_button.clicked.connect(self.fix_raise_reg_covar)
+        self.collapse_bar.remove_button.clicked.connect(lambda: self.fix_remove())
+        self.collapse_bar.reseed_button.clicked.connect(lambda: self.fix_reseed())
+        self._collapse_choice: int | None = None  # the marked component the fixes act on
+        self.table.cellClicked.connect(self._on_table_click)
+        self.table.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._table_menu)
+        params_layout.addWidget(self.collapse_bar)
         params_layout.addWidget(self.bound_label)
+        # The table scrolls; the bound terms and the collapse bar keep their height.
+        for widget in (self.collapse_bar, self.bound_label):
+            widget.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Minimum)
         self.params_dock = self._dock("Parameters", "parameters", params_widget,
                                       QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.likelihood = LikelihoodPlot()
@@ -341,6 +397,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.set_columns(dataset.columns, report)
         self.plot.set_data(dataset.values, dataset.columns, self.controller.axes)
         self.table.show_frame(None, self.controller.axes, dataset.columns)
+        self._collapse_choice = None
+        self.collapse_bar.show_collapse(None, 0)
         self.likelihood.show_history(np.empty(0), np.empty(0), None)
         self.likelihood.show_restarts(None)
         self.bound_label.setText("")
@@ -484,8 +542,104 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_display(self, frame, colours) -> None:
         self.plot.show_frame(frame, colours)
         self.table.show_frame(frame, self.controller.axes, self.dataset.columns)
+        self._show_collapse(frame)
         self._show_terms(frame)
         self._show_status(frame)
+
+    # ------------------------------------------------------------------ collapsing components
+    def collapse_target(self):
+        """The marked component the fixes act on (core.edits.Collapse), or None when none is marked."""
+        frame = self.controller.current
+        if frame is None or not frame.collapse:
+            return None
+        by_index = {c.component: c for c in frame.collapse}
+        return by_index.get(self._collapse_choice, frame.collapse[0])
+
+    def _show_collapse(self, frame) -> None:
+        if frame is None or not frame.collapse:
+            self.collapse_bar.show_collapse(None, 0)
+            return
+        self.collapse_bar.show_collapse(self.collapse_target(), len(frame.collapse))
+
+    def _on_table_click(self, row: int, _column: int) -> None:
+        if row in self.table.marked:
+            self._collapse_choice = row
+            self._show_collapse(self.controller.current)
+
+    def fix_menu(self, row: int) -> QtWidgets.QMenu | None:
+        """The table's context menu for a marked row: the three fixes (None for a healthy row)."""
+        if row not in self.table.marked:
+            return None
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Raise reg_covar ×10", self.fix_raise_reg_covar)
+        menu.addAction(f"Remove component {row + 1}", lambda: self.fix_remove(row))
+        menu.addAction(f"Re-seed component {row + 1}", lambda: self.fix_reseed(row))
+        return menu
+
+    def _table_menu(self, pos) -> None:
+        menu = self.fix_menu(self.table.rowAt(pos.y()))
+        if menu is not None:
+            menu.exec(self.table.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def fix_raise_reg_covar(self) -> None:
+        """reg_covar × 10 in the controls, then continue the fit from the state on screen."""
+        c = self.controller
+        if c.data is None or c.state == "stepping":
+            return
+        if c.state == "running":
+            c.stop()
+        raised = c.settings.reg_covar * 10
+        # Only reg_covar changes: the controls' other values (which may not describe the start on
+        # screen) must not turn the next Run into a fresh start.
+        blocked = self.controls.blockSignals(True)
+        try:
+            self.controls.reg_covar.set_value(raised)
+        finally:
+            self.controls.blockSignals(blocked)
+        c.set_settings(dataclasses.replace(c.settings, reg_covar=raised))
+        self.run()
+
+    def _edit_start(self, edit, name: str) -> None:
+        """Make ``edit(params on screen)`` the start (iteration 0); Run continues from it."""
+        c = self.controller
+        if c.current is None or c.state == "stepping" or self.dataset is None:
+            return
+        self._stop_play()
+        self.banner.hide()
+        try:
+            params = edit(c.current.params)
+        except EmstudioError as exc:
+            self.show_error(f"Could not {name}: {exc}")
+            return
+        self._collapse_choice = None
+        self.controls.set_file_start(params, name)
+        c.set_settings(self.controls.settings())
+        c.start_from(params)
+
+    def _fix_index(self, k: int | None) -> int | None:
+        if k is not None:
+            return k
+        target = self.collapse_target()
+        return None if target is None else target.component
+
+    def fix_remove(self, k: int | None = None) -> None:
+        """Remove component k (default: the marked one) and make that the start."""
+        from emstudio.core.edits import remove_component
+
+        k = self._fix_index(k)
+        if k is not None:
+            self._edit_start(lambda p: remove_component(p, k), f"component {k + 1} removed")
+
+    def fix_reseed(self, k: int | None = None) -> None:
+        """Re-seed component k (default: the marked one) at the least likely point; make that the start."""
+        from emstudio.core.edits import reseed_component
+
+        k = self._fix_index(k)
+        if k is not None:
+            X, reg_covar = self.dataset.values, self.controls.reg_covar.value()
+            self._edit_start(lambda p: reseed_component(p, k, X, np.random.default_rng(), reg_covar=reg_covar),
+                             f"component {k + 1} re-seeded")
 
     def _show_terms(self, frame) -> None:
         t = frame.terms
@@ -525,6 +679,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.actions["run_pause"].setEnabled(has_data and state != "stepping")
         self.actions["pause"].setEnabled(running)
         self.actions["stop"].setEnabled(running)
+        for button in (self.collapse_bar.raise_button, self.collapse_bar.remove_button,
+                       self.collapse_bar.reseed_button):
+            button.setEnabled(has_data and state != "stepping")
         for name in ("export_params", "export_labels", "export_picture"):
             self.actions[name].setEnabled(has_data and has_fit and not running)
         self.history_slider.setEnabled(has_fit and not running)

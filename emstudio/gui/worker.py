@@ -8,6 +8,7 @@ points actually drawn, computed here and not in the window's thread).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6 import QtCore
 
+from emstudio.core.edits import Collapse, collapse_report
 from emstudio.core.em import FitSettings, Stepper, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
 from emstudio.core.estep import BoundTerms
 from emstudio.core.geometry import bin_indices, decimation_indices, density_image, padded_range, palette
 from emstudio.core.init import initial_params, params_for_type
+from emstudio.core.mstep import variance_floor
 from emstudio.core.params import MixtureParams
 from emstudio.errors import EmstudioError, FitError
 
@@ -98,7 +101,8 @@ class Frame:
     kind: "start", "iteration", "E" or "M"; iteration: full EM iterations done; change: rise of
     the mean per-sample log L since the previous iteration (None at a start); terms: the bound
     terms log L, Q, Ent, F, KL of the current (q, θ) (after the M-step for an iteration);
-    colours: None keeps the previous colouring (an M-step leaves q unchanged).
+    colours: None keeps the previous colouring (an M-step leaves q unchanged); collapse: the
+    components that are collapsing in this state, (k, λmin, Nₖ) each (core.edits.collapse_report).
     """
 
     run_id: int
@@ -115,6 +119,7 @@ class Frame:
     restart: int = 0
     n_restarts: int = 1
     colours: Colours | None = field(default=None, repr=False)
+    collapse: tuple[Collapse, ...] = ()
 
     @property
     def mean_log_likelihood(self) -> float:
@@ -123,9 +128,7 @@ class Frame:
     def without_colours(self) -> "Frame":
         if self.colours is None:
             return self
-        return Frame(self.run_id, self.kind, self.iteration, self.params, self.log_likelihood, self.n_samples,
-                     self.component_sizes, self.change, self.converged, self.terms, self.terms_after_e,
-                     self.restart, self.n_restarts, None)
+        return dataclasses.replace(self, colours=None)
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,7 @@ class EmWorker(QtCore.QObject):
         super().__init__()
         self.gate = gate
         self.X: np.ndarray | None = None
+        self.variance_floor = 0.0  # the data's rounding noise for variances (collapse checks)
         self.view: DataView | None = None
         self._engine: MixtureEngine | None = None
         self._stepper: Stepper | None = None
@@ -234,6 +238,7 @@ class EmWorker(QtCore.QObject):
     def set_data(self, X, axes) -> None:
         self._close_engine()
         self.X = X
+        self.variance_floor = variance_floor(float(np.max(np.abs(X))) if X.size else 1.0)
         self._set_view(DataView(X, tuple(axes)))
 
     @QtCore.Slot(object)
@@ -324,7 +329,7 @@ class EmWorker(QtCore.QObject):
             frame = Frame(run_id, "start" if snapshot.iteration == 0 else "iteration", snapshot.iteration + offset,
                           snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
                           change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
-                          colours)
+                          colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar))
             frames_of_restart[-1].append(frame.without_colours())
             self.frame.emit(frame)
             if request.pace > 0:
@@ -354,10 +359,15 @@ class EmWorker(QtCore.QObject):
         return initial_params(self.X, settings.k, settings.covariance_type, settings.init,
                               np.random.default_rng(seed), settings.reg_covar)
 
-    def _half_step_frame(self, run_id: int, half, colours: bool, change=None) -> Frame:
+    def _collapse(self, params: MixtureParams, sizes: np.ndarray, reg_covar: float) -> tuple[Collapse, ...]:
+        """The collapsing components of a state: K small eigen-decompositions, cheap per frame."""
+        return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor))
+
+    def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0) -> Frame:
         return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
                      half.component_sizes, change, False, half.terms, None, 0, 1,
-                     self.view.colours(half.params) if colours else None)
+                     self.view.colours(half.params) if colours else None,
+                     self._collapse(half.params, half.component_sizes, reg_covar))
 
     def _start(self, run_id: int, settings: FitSettings) -> None:
         from emstudio.core.checks import check_fit_data
@@ -366,7 +376,7 @@ class EmWorker(QtCore.QObject):
         check_fit_data(self.X, k)
         params = self._start_params(settings)
         self._stepper = Stepper(self._engine_for(settings.covariance_type), params, settings.reg_covar)
-        self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True))
+        self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=settings.reg_covar))
 
     @QtCore.Slot(int, object)
     def start(self, run_id: int, settings: FitSettings) -> None:
@@ -394,11 +404,12 @@ class EmWorker(QtCore.QObject):
             self._stepper = stepper
             before = stepper.start().log_likelihood
             if kind in ("E", "EM"):
-                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True))
+                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar))
             if kind in ("M", "EM"):
                 half = stepper.m_step()
                 self.frame.emit(self._half_step_frame(run_id, half, False,
-                                                      (half.log_likelihood - before) / half.n_samples))
+                                                      (half.log_likelihood - before) / half.n_samples,
+                                                      settings.reg_covar))
             self.finished.emit(RunOutcome(run_id, "done"))
         except EmstudioError as exc:
             self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
