@@ -54,17 +54,18 @@ def _check_finite(result: PassResult) -> PassResult:
 
 
 def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, tol: float,
-               reg_covar: float) -> Iterator[Snapshot]:
+               reg_covar: float, frozen: np.ndarray | None = None) -> Iterator[Snapshot]:
     """Yield snapshot 0 (the start) and then one snapshot per EM iteration.
 
     Stops after ``max_iter`` iterations, or once the mean per-sample log-likelihood rose by less
     than ``tol`` (``tol`` = 0 never stops early). The caller may stop consuming at any time.
+    ``frozen`` (K,) bool keeps those components as they are in every M-step (see mstep.m_step).
     """
     current = _check_finite(engine.run_pass(params))
     n = engine.n_samples
     yield Snapshot(0, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp)
     for iteration in range(1, max_iter + 1):
-        new_params = m_step(current.stats, engine.covariance_type, reg_covar, previous=params)
+        new_params = m_step(current.stats, engine.covariance_type, reg_covar, previous=params, frozen=frozen)
         after_e = BoundTerms(current.log_likelihood, current.expected_complete, current.entropy)
         q_new = expected_complete_log_likelihood(current.stats, new_params)
         following = _check_finite(engine.run_pass(new_params))
@@ -290,8 +291,10 @@ class Stepper:
     pass per iteration, as running does.
     """
 
-    def __init__(self, engine: MixtureEngine, params: MixtureParams, reg_covar: float, iteration: int = 0):
+    def __init__(self, engine: MixtureEngine, params: MixtureParams, reg_covar: float, iteration: int = 0,
+                 frozen: np.ndarray | None = None):
         self.engine = engine
+        self.frozen = frozen  # (K,) bool: components the M-step keeps as they are
         self.reg_covar = reg_covar
         self.params = params
         self.iteration = iteration
@@ -323,7 +326,8 @@ class Stepper:
         if self._last_m is not None:  # already made from this q
             return self._last_m
         q = self._q
-        self.params = m_step(q.stats, self.engine.covariance_type, self.reg_covar, previous=self._q_source)
+        self.params = m_step(q.stats, self.engine.covariance_type, self.reg_covar, previous=self._q_source,
+                             frozen=self.frozen)
         self._pass = _check_finite(self.engine.run_pass(self.params))
         terms = BoundTerms(self._pass.log_likelihood, expected_complete_log_likelihood(q.stats, self.params),
                            q.entropy)

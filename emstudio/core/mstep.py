@@ -87,7 +87,7 @@ def _make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
 
 
 def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
-           previous: MixtureParams | None = None) -> MixtureParams:
+           previous: MixtureParams | None = None, frozen: np.ndarray | None = None) -> MixtureParams:
     """Parameters maximising Q(θ | θₜ) for the responsibilities summarised in ``stats``.
 
     πₖ = Nₖ/n, μₖ = Σᵢ rᵢₖ xᵢ / Nₖ, Σₖ = Σᵢ rᵢₖ (xᵢ−μₖ)(xᵢ−μₖ)ᵀ / Nₖ + reg_covar·I (and the tied,
@@ -95,6 +95,11 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     EMPTY_COMPONENT_SIZE keeps ``previous``'s mean and covariance; eigenvalues that rounding made
     negative, or that fell below the data's rounding noise (reg_covar = 0), are lifted to
     max(reg_covar, stats.variance_floor). The result never holds NaN or a zero variance.
+
+    ``frozen`` (K,) bool with ``previous``: those components keep their weight, mean and
+    covariance; the other weights share what is left in proportion to their Nₖ, and a tied
+    covariance is the scatter about the kept means. Each block is still Q's maximiser given the
+    frozen ones, so this is a generalised EM step: log L cannot fall.
     """
     check_covariance_type(covariance_type)
     n_k = stats.n_k + NK_FLOOR
@@ -102,14 +107,16 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     floor = max(reg_covar, stats.variance_floor, np.finfo(np.float64).tiny)
     means_rel = stats.sum_x / n_k[:, None]  # μₖ − oₖ
     empty = stats.n_k < EMPTY_COMPONENT_SIZE
-    if previous is not None and np.any(empty):
-        means_rel[empty] = previous.means[empty] - stats.origins[empty]
+    frozen = np.zeros(k, dtype=bool) if frozen is None or previous is None else np.asarray(frozen, dtype=bool)
+    keep = empty | frozen
+    if previous is not None and np.any(keep):
+        means_rel[keep] = previous.means[keep] - stats.origins[keep]
     scatter = _scatter_about(stats, means_rel)
     eye = np.eye(d)
     if covariance_type == "full":
         cov = scatter / n_k[:, None, None] + reg_covar * eye
-        if previous is not None and np.any(empty):
-            cov[empty] = previous.covariances[empty]
+        if previous is not None and np.any(keep):
+            cov[keep] = previous.covariances[keep]
         cov = np.stack([_make_positive_definite(c, floor) for c in cov])
     elif covariance_type == "tied":
         cov = _make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, floor)
@@ -117,11 +124,20 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         variances = scatter / n_k[:, None] + reg_covar
         if covariance_type == "spherical":
             variances = variances.mean(axis=1)
-        if previous is not None and np.any(empty):
-            variances[empty] = previous.covariances[empty]
+        if previous is not None and np.any(keep):
+            variances[keep] = previous.covariances[keep]
         cov = np.maximum(variances, floor)
     weights = n_k / n_k.sum()
-    return MixtureParams(weights, means_rel + stats.origins, cov, covariance_type)
+    if np.any(frozen):
+        free = ~frozen
+        left = 1.0 - previous.weights[frozen].sum()
+        weights = previous.weights.copy()
+        if np.any(free):
+            weights[free] = left * n_k[free] / n_k[free].sum()
+    means = means_rel + stats.origins
+    if np.any(keep):
+        means[keep] = previous.means[keep]  # exactly, not through the origin and back
+    return MixtureParams(weights, means, cov, covariance_type)
 
 
 def expected_complete_log_likelihood(stats: SufficientStats, params: MixtureParams) -> float:

@@ -87,3 +87,28 @@ def test_plain_reference_bound_terms_agree(case):
         assert after_m.lower_bound >= after_e.lower_bound - 1e-9 * size
         assert after_m.kl >= -1e-8 * size
         assert abs(after_m.log_likelihood - (after_m.expected_complete + after_m.h)) <= 1e-9 * size
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data_cases, st.integers(0, 2**31 - 1))
+def test_frozen_components_keep_em_monotone(case, mask_seed):
+    """Freezing components makes each M-step partial — still a generalised EM step: log L never
+    falls, F never falls, and the frozen components do not move."""
+    X = _data(case)
+    ct, k = case["covariance_type"], case["k"]
+    reg = _reg_covar(case)
+    start = initial_params(X, k, ct, case["init"], np.random.default_rng(case["seed"]), reg)
+    frozen = np.random.default_rng(mask_seed).random(k) < 0.5
+    with MixtureEngine(X, ct) as engine:
+        snapshots = list(iterate_em(engine, start, max_iter=15, tol=0.0, reg_covar=reg, frozen=frozen))
+    values = np.array([s.log_likelihood for s in snapshots])
+    assert np.all(np.diff(values) >= -1e-9 * np.abs(values[1:]).clip(min=1.0))
+    for s in snapshots[1:]:
+        size = max(abs(s.after_e.log_likelihood), 1.0)
+        assert s.after_m.lower_bound >= s.after_e.lower_bound - 1e-9 * size
+        assert np.isclose(s.params.weights.sum(), 1.0)
+    last = snapshots[-1].params
+    assert np.array_equal(last.means[frozen], start.means[frozen])
+    assert np.allclose(last.weights[frozen], start.weights[frozen])
+    if ct != "tied":
+        assert np.array_equal(last.covariances[frozen], start.covariances[frozen])
