@@ -35,8 +35,9 @@ from emstudio.core.params import MixtureParams, check_covariance_type, precision
 
 FEATURE_MAX_D = 15
 # The features lose about eps · λmax(Pₖ) · max‖x − c‖² of log N to cancellation; above this the
-# pass takes the whitened route instead (1e-7 nats at the threshold).
-FEATURE_MAX_CANCELLATION = 1e-7
+# pass takes the whitened route instead (1e-10 nats per sample at the threshold, so log L over n
+# samples stays exact to ~1e-10 relative; typical data sits near 1e-14).
+FEATURE_MAX_CANCELLATION = 1e-10
 EXP_CLIP = -700.0
 # Bytes of working arrays per chunk: a chunk's features, log-densities and responsibilities.
 CHUNK_BYTES = 1 << 22
