@@ -188,6 +188,23 @@ def _settings_of(args):
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
 
+def _load_values(args):
+    """Load DATA's chosen columns; with --standardize, z-score them.
+
+    Returns (loaded data, the values to fit, the Standardisation or None).
+    """
+    from emstudio.io.data import load_data
+
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    loaded = load_data(args.data, columns=columns)
+    if not args.standardize:
+        return loaded, loaded.values, None
+    from emstudio.core.transform import Standardisation
+
+    standardisation = Standardisation.of(loaded.values)
+    return loaded, standardisation.apply(loaded.values), standardisation
+
+
 def _load_and_fit(args, on_snapshot=None):
     """Load DATA, fit it as the fit options say; returns (loaded data, values fitted, result).
 
@@ -196,26 +213,17 @@ def _load_and_fit(args, on_snapshot=None):
     """
     from emstudio.core.em import fit_mixture
     from emstudio.errors import EmstudioError
-    from emstudio.io.data import load_data
 
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
+    loaded, values, standardisation = _load_values(args)
     settings = _settings_of(args)
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
                             f"but the data has {d} columns ({', '.join(loaded.columns)})")
-    values = loaded.values
-    standardisation = None
-    if args.standardize:
+    if standardisation is not None and not isinstance(settings.init, str):
         import dataclasses
 
-        from emstudio.core.transform import Standardisation
-
-        standardisation = Standardisation.of(values)
-        values = standardisation.apply(values)
-        if not isinstance(settings.init, str):
-            settings = dataclasses.replace(settings, init=standardisation.params_to_standard(settings.init))
+        settings = dataclasses.replace(settings, init=standardisation.params_to_standard(settings.init))
     try:
         result = fit_mixture(values, settings, column_names=loaded.columns, on_snapshot=on_snapshot)
         if standardisation is not None:
@@ -346,7 +354,6 @@ def command_select(args) -> int:
     from emstudio.core.em import FitSettings
     from emstudio.core.selection import parse_covariance_types, parse_k_range, select_models
     from emstudio.errors import EmstudioError
-    from emstudio.io.data import load_data
 
     ks = parse_k_range(args.k)
     types = parse_covariance_types(args.covariance)
@@ -354,15 +361,7 @@ def command_select(args) -> int:
     init = _resolve_init(args.init, types[0])
     if not isinstance(init, str):
         raise EmstudioError("select tries many K: --init takes a start method here, not a parameter file")
-    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
-    values = loaded.values
-    standardisation = None
-    if args.standardize:
-        from emstudio.core.transform import Standardisation
-
-        standardisation = Standardisation.of(values)
-        values = standardisation.apply(values)
+    loaded, values, standardisation = _load_values(args)
     base = FitSettings(k=1, init=init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
                        tol=args.tol, reg_covar=args.reg_covar)
     tty = sys.stderr.isatty()
