@@ -316,8 +316,12 @@ class Stepper:
             self._q, self._q_source = self._pass, self.params
             self._last_m = None
             self.iteration += 1
+        return self._half_step("E", self._q, self._q.stats.n_k, self.terms_after_e())
+
+    def terms_after_e(self) -> BoundTerms | None:
+        """The bound terms of (q, θₜ) right after the current q's E-step (KL = 0); None before any."""
         q = self._q
-        return self._half_step("E", q, q.stats.n_k, BoundTerms(q.log_likelihood, q.expected_complete, q.entropy))
+        return None if q is None else BoundTerms(q.log_likelihood, q.expected_complete, q.entropy)
 
     def m_step(self) -> HalfStep:
         """θ = argmax Q(θ | θₜ) for the current q: F rises, log L(θ) ≥ F."""

@@ -363,9 +363,10 @@ class EmWorker(QtCore.QObject):
         """The collapsing components of a state: K small eigen-decompositions, cheap per frame."""
         return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor))
 
-    def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0) -> Frame:
+    def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0,
+                         terms_after_e: BoundTerms | None = None) -> Frame:
         return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
-                     half.component_sizes, change, False, half.terms, None, 0, 1,
+                     half.component_sizes, change, False, half.terms, terms_after_e, 0, 1,
                      self.view.colours(half.params) if colours else None,
                      self._collapse(half.params, half.component_sizes, reg_covar))
 
@@ -407,9 +408,11 @@ class EmWorker(QtCore.QObject):
                 self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar))
             if kind in ("M", "EM"):
                 half = stepper.m_step()
+                # The M frame carries its E-step's terms too (as a run's iteration frames do), so
+                # the history alone gives every half-step of the bound view.
                 self.frame.emit(self._half_step_frame(run_id, half, False,
                                                       (half.log_likelihood - before) / half.n_samples,
-                                                      settings.reg_covar))
+                                                      settings.reg_covar, stepper.terms_after_e()))
             self.finished.emit(RunOutcome(run_id, "done"))
         except EmstudioError as exc:
             self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
