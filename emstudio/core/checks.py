@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -138,3 +139,48 @@ def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Seq
     return (f"--reg-covar {reg_covar:g} is large against the variance of column {_column_name(worst, column_names)} "
             f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider --standardize "
             "or a smaller --reg-covar")
+
+
+def reg_covar_binds(params: MixtureParams, reg_covar: float, component_sizes: np.ndarray) -> bool:
+    """Whether adding reg_covar·I is far from Q's maximiser for some component of θ.
+
+    True when a component's own covariance (Σₖ − reg_covar·I) has a direction within
+    1000·reg_covar of zero, or it has fewer than d + 1 points (Σₖ is then reg_covar·I in some
+    direction). Only there can EM's log-likelihood fall (docs/results.md); such a component is
+    also one the program flags as collapsing. component_sizes: (K,) the Nₖ.
+    """
+    return bool(np.any(empirical_eigenvalues(params, reg_covar)[:, 0] < 1e3 * reg_covar)
+                or np.any(np.asarray(component_sizes) < params.n_features + 1))
+
+
+#: A fall of log L smaller than this fraction of |log L| is float rounding of the n-term sum.
+FALL_TOLERANCE = 1e-9
+
+
+class Fall(NamedTuple):
+    """log L fell from entry ``index`` − 1 to entry ``index`` by ``drop`` > 0 (total, not per sample);
+    ``explained``: reg_covar bound at that entry (documented, expected), else a real fault."""
+
+    index: int
+    drop: float
+    explained: bool
+
+
+def likelihood_falls(log_likelihoods, reg_binds, breaks) -> list[Fall]:
+    """Where a sequence of EM states lost log-likelihood, beyond rounding.
+
+    log_likelihoods (m,) of consecutive states; reg_binds (m,) bool: reg_covar bound in that state
+    (:func:`reg_covar_binds`); breaks (m,) bool: the state was not reached by EM from the one before
+    (a start or a hand edit), so no rise was promised there. Each full EM iteration must not lower
+    log L (a partial M-step with frozen components included); a fall where reg_covar binds is the
+    documented reg_covar effect.
+    """
+    values = np.asarray(log_likelihoods, dtype=np.float64)
+    falls = []
+    for i in range(1, values.size):
+        if breaks[i]:
+            continue
+        drop = values[i - 1] - values[i]
+        if drop > FALL_TOLERANCE * max(abs(values[i]), 1.0):
+            falls.append(Fall(i, float(drop), bool(reg_binds[i])))
+    return falls

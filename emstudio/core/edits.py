@@ -115,3 +115,117 @@ def reseed_component(params: MixtureParams, k: int, X: np.ndarray, rng: np.rando
     if params.covariance_type != "tied":
         covariances[k] = data_covariance(X, params.covariance_type, 1, reg_covar)[0]
     return make_params(weights / weights.sum(), means, covariances, params.covariance_type)
+
+
+# ---------------------------------------------------------------------- hands-on edits
+# The window's drags and clicks: each takes θ and a component (and the two data columns on
+# screen) and returns valid parameters of the same covariance type. For d > 2 only the shown
+# columns' part changes; the rest of the model is carried along so that it stays a valid mixture.
+
+
+def _shown_columns(params: MixtureParams, axes: tuple[int, int]) -> list[int]:
+    """The distinct data columns on screen: [i, j], or [i] for 1-D data (axes (0, 0))."""
+    columns = list(dict.fromkeys(int(a) for a in axes))
+    if any(not 0 <= a < params.n_features for a in columns):
+        raise FitError(f"axes {tuple(axes)} are not columns of d={params.n_features} data")
+    return columns
+
+
+def move_mean(params: MixtureParams, k: int, axes: tuple[int, int], position) -> MixtureParams:
+    """θ with μₖ moved to ``position`` on the shown columns (its other coordinates unchanged).
+
+    position: (2,) the (x, y) on screen (only x is used for 1-D data, axes (0, 0)).
+    """
+    k = _check_index(params, k)
+    columns = _shown_columns(params, axes)
+    position = np.asarray(position, dtype=np.float64).ravel()[: len(columns)]
+    if not np.all(np.isfinite(position)):
+        raise FitError("a component's mean must be finite")
+    means = np.array(params.means)
+    means[k, columns] = position
+    return params.replace(means=means)
+
+
+def _congruence(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """M (m, m) with M old Mᵀ = new, for symmetric positive definite old and new (m, m)."""
+    try:
+        return np.linalg.cholesky(new) @ np.linalg.inv(np.linalg.cholesky(old))
+    except np.linalg.LinAlgError:
+        raise FitError("the covariance on the shown columns is too close to singular to edit") from None
+
+
+def set_shown_covariance(params: MixtureParams, k: int, axes: tuple[int, int], block) -> MixtureParams:
+    """θ whose component k has the marginal covariance ``block`` on the shown columns.
+
+    block: (2, 2) symmetric positive definite for axes (i, j), or (1, 1) for 1-D data. For a full
+    covariance Σ' = A Σ Aᵀ, with A the identity except M on the shown columns (M Σ_shown Mᵀ =
+    block): the shown marginal becomes ``block``, the other columns' covariance is unchanged, and Σ'
+    stays positive definite. The covariance type limits what can change: diagonal keeps only the
+    variances (no rotation), spherical takes the mean variance, and tied edits the one shared
+    matrix, so every component follows.
+    """
+    k = _check_index(params, k)
+    columns = _shown_columns(params, axes)
+    block = np.asarray(block, dtype=np.float64)
+    m = len(columns)
+    if block.shape != (m, m) or not np.all(np.isfinite(block)):
+        raise FitError(f"the covariance on the shown columns must be a finite {m}×{m} matrix")
+    block = 0.5 * (block + block.T)
+    if np.linalg.eigvalsh(block)[0] <= 0:
+        raise FitError("the covariance on the shown columns must be positive definite")
+    ct = params.covariance_type
+    covariances = np.array(params.covariances)
+    if ct in ("full", "tied"):
+        sigma = covariances[k] if ct == "full" else covariances
+        shown = np.ix_(columns, columns)
+        transform = np.eye(params.n_features)
+        transform[shown] = _congruence(sigma[shown], block)
+        edited = transform @ sigma @ transform.T
+        edited = 0.5 * (edited + edited.T)
+        if ct == "full":
+            covariances[k] = edited
+        else:
+            covariances = edited
+    elif ct == "diag":
+        covariances[k, columns] = np.diag(block)
+    else:  # spherical: one variance for every direction
+        covariances[k] = float(np.trace(block)) / m
+    return make_params(params.weights, params.means, covariances, ct)
+
+
+def ellipse_block(axis, other_length: float) -> np.ndarray:
+    """The (2, 2) covariance whose 1σ ellipse has semi-axis ``axis`` (2,) and, at right angles to
+    it, a semi-axis of length ``other_length`` (both > 0): Σ = a aᵀ + b² n nᵀ, n ⟂ a, |n| = 1."""
+    axis = np.asarray(axis, dtype=np.float64)
+    length = float(np.hypot(*axis))
+    if not (length > 0 and other_length > 0 and np.isfinite(length) and np.isfinite(other_length)):
+        raise FitError("an ellipse's axes must have positive, finite lengths")
+    normal = np.array([-axis[1], axis[0]]) / length
+    return np.outer(axis, axis) + other_length**2 * np.outer(normal, normal)
+
+
+def add_component(params: MixtureParams, mean, covariance=None) -> MixtureParams:
+    """θ with one more component (K → K + 1) at ``mean`` (d,).
+
+    Its weight is 1/(K+1) and the others are scaled to share K/(K+1). ``covariance`` is a full
+    (d, d) matrix; None takes the average of the existing components' covariances. It is stored in
+    the type's native shape (tied: the shared matrix is kept as it is).
+    """
+    mean = np.asarray(mean, dtype=np.float64).ravel()
+    d, K = params.n_features, params.n_components
+    if mean.shape != (d,) or not np.all(np.isfinite(mean)):
+        raise FitError(f"a new component's mean must be {d} finite numbers")
+    full = params.full_covariances()
+    cov = full.mean(axis=0) if covariance is None else np.asarray(covariance, dtype=np.float64)
+    weights = np.append(params.weights * K / (K + 1), 1.0 / (K + 1))
+    means = np.vstack([params.means, mean])
+    ct = params.covariance_type
+    if ct == "full":
+        covariances = np.concatenate([params.covariances, cov[None]])
+    elif ct == "tied":
+        covariances = params.covariances
+    elif ct == "diag":
+        covariances = np.vstack([params.covariances, np.diag(cov)])
+    else:
+        covariances = np.append(params.covariances, np.trace(cov) / d)
+    return make_params(weights, means, covariances, ct)

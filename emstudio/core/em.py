@@ -175,13 +175,15 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 stop: Callable[[], bool] | None = None,
                 on_snapshot: Callable[[int, Snapshot], None] | None = None,
                 keep_snapshots: bool = False,
-                engine_options: dict | None = None) -> FitResult:
+                engine_options: dict | None = None,
+                frozen: np.ndarray | None = None) -> FitResult:
     """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
 
     The best restart is the one with the highest final log L among those with no degenerate
     component (among all, if every restart collapsed). ``stop()`` is asked before every iteration;
     when it answers True the fit ends early with ``stopped`` set. ``on_snapshot(restart, snapshot)``
-    sees every snapshot as it is made.
+    sees every snapshot as it is made. ``frozen`` (K,) bool, with starting parameters as
+    ``settings.init``: those components stay as they are in every M-step (see mstep.m_step).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -190,6 +192,10 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     if X.ndim != 2 or X.shape[0] == 0:
         check_fit_data(X, settings.k, column_names)  # raises the right one-line error
     restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
+    if frozen is not None:
+        frozen = np.asarray(frozen, dtype=bool)
+        if not isinstance(settings.init, MixtureParams) or frozen.shape != (settings.init.n_components,):
+            raise FitError("frozen components need starting parameters with one flag per component")
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
     runs = []
     stopped = False
@@ -204,7 +210,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             snapshots = []
             last = None
             for snapshot in iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
-                                       reg_covar=settings.reg_covar):
+                                       reg_covar=settings.reg_covar, frozen=frozen):
                 last = snapshot
                 if keep_snapshots:
                     snapshots.append(snapshot)

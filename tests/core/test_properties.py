@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from emstudio.core import FitSettings, bound_terms, e_step, fit_mixture, initial_params, iterate_em, m_step
 from emstudio.core import MixtureEngine, sufficient_statistics
+from emstudio.core.checks import reg_covar_binds
 
 data_cases = st.fixed_dictionaries({
     "seed": st.integers(0, 2**31 - 1),
@@ -36,20 +37,9 @@ def _reg_covar(case):
     return 1e-6 * case["scale"] ** 2
 
 
-def _reg_binds(params, reg_covar, n_k) -> bool:
-    """Whether adding reg_covar·I is far from Q's maximiser for some component: its own empirical
-    covariance has a direction within 1000·reg_covar of zero, or it has fewer than d + 1 points
-    (then Σ is reg_covar·I in some direction). Only there can log L fall; such a component is
-    also what the program flags as collapsing."""
-    from emstudio.core.checks import empirical_eigenvalues
-
-    return bool(np.any(empirical_eigenvalues(params, reg_covar)[:, 0] < 1e3 * reg_covar)
-                or np.any(np.asarray(n_k) < params.n_features + 1))
-
-
 def _assert_monotone_where_reg_does_not_bind(snapshots, reg_covar):
     for before, after in zip(snapshots, snapshots[1:]):
-        if _reg_binds(after.params, reg_covar, after.component_sizes):
+        if reg_covar_binds(after.params, reg_covar, after.component_sizes):
             continue
         size = max(abs(after.log_likelihood), 1.0)
         assert after.log_likelihood >= before.log_likelihood - 1e-9 * size
@@ -88,7 +78,7 @@ def test_bound_touches_after_e_and_rises_after_m(case):
         # log L(θₜ) ≥ F(q, θₜ) always (KL ≥ 0 opened again); the M-step raised F wherever
         # reg_covar does not bind.
         assert m.kl >= -1e-8 * size
-        if not _reg_binds(after.params, reg, after.component_sizes):
+        if not reg_covar_binds(after.params, reg, after.component_sizes):
             assert m.lower_bound >= e.lower_bound - 1e-9 * size
             assert m.log_likelihood >= e.log_likelihood - 1e-9 * size
 
@@ -108,7 +98,7 @@ def test_plain_reference_bound_terms_agree(case):
         assert abs(after_e.kl) <= 1e-8 * size
         theta = m_step(sufficient_statistics(X, np.exp(log_q), ct), ct, reg, previous=theta)
         after_m = bound_terms(X, log_q, theta)
-        if not _reg_binds(theta, reg, np.exp(log_q).sum(axis=0)):
+        if not reg_covar_binds(theta, reg, np.exp(log_q).sum(axis=0)):
             assert after_m.lower_bound >= after_e.lower_bound - 1e-9 * size
         assert after_m.kl >= -1e-8 * size
         assert abs(after_m.log_likelihood - (after_m.expected_complete + after_m.h)) <= 1e-9 * size
