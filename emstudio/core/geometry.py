@@ -149,13 +149,20 @@ def density_image(flat_bins: np.ndarray, resp: np.ndarray, bins: tuple[int, int]
         share = mass / counts[:, None]
     share[counts == 0] = 0.0
     rgb = share @ np.asarray(colours, dtype=np.float64)
+    image = np.empty((size, 4), dtype=np.uint8)
+    image[:, :3] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    image[:, 3] = bin_opacity(counts)
+    return image.reshape(bx, by, 4)
+
+
+def bin_opacity(counts: np.ndarray) -> np.ndarray:
+    """Alpha (size,) uint8 of bins holding ``counts`` (size,) points: growing with log(1 + count),
+    opaque in the fullest bin, at least a quarter for one point, transparent when empty."""
+    counts = np.asarray(counts, dtype=np.float64)
     top = counts.max() if counts.size and counts.max() > 0 else 1.0
     alpha = np.log1p(counts) / np.log1p(top)
     alpha = np.where(counts > 0, 0.25 + 0.75 * alpha, 0.0)
-    image = np.empty((size, 4), dtype=np.uint8)
-    image[:, :3] = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    image[:, 3] = np.clip(np.rint(255 * alpha), 0, 255).astype(np.uint8)
-    return image.reshape(bx, by, 4)
+    return np.clip(np.rint(255 * alpha), 0, 255).astype(np.uint8)
 
 
 def histogram(values: np.ndarray, bins: int = 60, value_range=None) -> tuple[np.ndarray, np.ndarray]:
