@@ -29,6 +29,16 @@ from emstudio.gui.worker import (
 FRAME_INTERVAL_MS = 16
 
 
+@dataclass(frozen=True, eq=False)
+class _State:
+    """What undo puts back: the history, the entry on screen, the state on screen, the frozen flags."""
+
+    history: tuple
+    index: int
+    current: Frame | None
+    frozen: np.ndarray | None
+
+
 @dataclass(frozen=True)
 class Dataset:
     """What was loaded: values (n, d), column names, where from, and the loader's report lines."""
@@ -48,8 +58,10 @@ class Controller(QtCore.QObject):
     _send_axes = QtCore.Signal(object)
     _send_run = QtCore.Signal(int, object)
     _send_start = QtCore.Signal(int, object)
-    _send_step = QtCore.Signal(int, str, object, int, object)
+    _send_step = QtCore.Signal(int, str, object, int, object, object)
+    _send_edit = QtCore.Signal(int, object, int, float, str)
     _send_colour = QtCore.Signal(int, object)
+    _send_shading = QtCore.Signal(int, str)
 
     # to the views and the window
     display = QtCore.Signal(object, object)  # Frame (no colours), Colours or None (keep)
@@ -59,6 +71,7 @@ class Controller(QtCore.QObject):
     error = QtCore.Signal(str)
     data_changed = QtCore.Signal(object)  # Dataset
     axes_changed = QtCore.Signal(object)
+    undo_changed = QtCore.Signal(bool, bool)  # something to undo, something to redo
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,7 +87,9 @@ class Controller(QtCore.QObject):
         self._send_run.connect(self.worker.run, queued)
         self._send_start.connect(self.worker.start, queued)
         self._send_step.connect(self.worker.step, queued)
+        self._send_edit.connect(self.worker.edit, queued)
         self._send_colour.connect(self.worker.colour, queued)
+        self._send_shading.connect(self.worker.set_shading, queued)
         self.worker.frame.connect(self._on_frame, queued)
         self.worker.finished.connect(self._on_finished, queued)
         self.worker.colours_ready.connect(self._on_colours, queued)
@@ -84,6 +99,7 @@ class Controller(QtCore.QObject):
         self.axes: tuple[int, int] = (0, 1)
         self.settings = FitSettings()
         self.pace = 0.0
+        self.shading = "responsibility"  # or "uncertainty" (set_shading)
         self.history: list[Frame] = []
         self.index = -1  # history entry on screen
         self.current: Frame | None = None  # the state on screen (may be an E half-step)
@@ -91,6 +107,11 @@ class Controller(QtCore.QObject):
         self.fresh = True  # the next Run starts from nothing (with restarts)
         self.last_outcome: RunOutcome | None = None
         self.restarts: RestartCurves | None = None  # every restart's curve, after a Run with restarts
+        self.frozen: np.ndarray | None = None  # (K,) bool: components the M-steps keep as they are
+        # Hand edits are undone by putting back the whole state before them (K-sized frames: cheap).
+        self._undo: list[_State] = []
+        self._redo: list[_State] = []
+        self._edit_run = -1  # the run id of the edit being measured (a failed one is not kept)
         self._next_id = 0
         self._accepted = -1  # run id whose frames are kept
         self._colour_request = 0
@@ -123,6 +144,8 @@ class Controller(QtCore.QObject):
         self._pending = self._pending_colours = None
         self._colour_request += 1
         self.fresh = True
+        self.frozen = None
+        self._forget_edits()
         self._set_state("idle")
         self.data_changed.emit(dataset)
         self.history_changed.emit(0, -1)
@@ -150,6 +173,17 @@ class Controller(QtCore.QObject):
     def set_pace(self, seconds: float) -> None:
         self.pace = max(0.0, float(seconds))
 
+    def set_shading(self, shading: str) -> None:
+        """Shade the drawn points (or the density image) by "responsibility" or "uncertainty". The
+        worker keeps the choice for every later frame and answers with the state on screen
+        recoloured; a run under way takes it when it ends (the worker is busy with it until then)."""
+        if shading == self.shading:
+            return
+        self.shading = shading
+        # A fresh request id: colours asked for before the switch are for the old shading.
+        self._colour_request += 1
+        self._send_shading.emit(self._colour_request, shading)
+
     # ------------------------------------------------------------------ requests
     def _new_run(self) -> int:
         self._next_id += 1
@@ -166,10 +200,13 @@ class Controller(QtCore.QObject):
             self.history = []
             self.restarts = None
             self.index = -1
+            self.frozen = None
+            self._forget_edits()
         else:
             base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
             del self.history[self.index + 1:]
-            request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace)
+            request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace,
+                                 frozen=self._frozen_for(base.params))
         self.fresh = False
         run_id = self._new_run()
         self._set_state("running")
@@ -213,6 +250,8 @@ class Controller(QtCore.QObject):
         self.current = None
         self.index = -1
         self.fresh = False
+        self.frozen = None
+        self._forget_edits()
         self._set_state("stepping")
 
     def step(self, kind: str) -> None:
@@ -233,9 +272,97 @@ class Controller(QtCore.QObject):
             self.history = []
             self.restarts = None
             self.index = -1
+            self.frozen = None
+            self._forget_edits()
         self.fresh = False
         self._set_state("stepping")
-        self._send_step.emit(self._new_run(), kind, params, iteration, self.settings)
+        self._send_step.emit(self._new_run(), kind, params, iteration, self.settings,
+                             None if params is None else self._frozen_for(params))
+
+    # ------------------------------------------------------------------ hand edits
+    def _frozen_for(self, params: MixtureParams) -> np.ndarray | None:
+        frozen = self.frozen
+        if frozen is None or frozen.shape != (params.n_components,) or not frozen.any():
+            return None
+        return frozen.copy()
+
+    def edit(self, params: MixtureParams, note: str, frozen: np.ndarray | None = None) -> bool:
+        """Make ``params`` (the state on screen changed by hand) the state on screen, as an "edit"
+        entry of the history after the entry on screen; ``frozen`` (K,) bool replaces the frozen
+        components (None: keep them when K is unchanged). Undoable. Stops a run first."""
+        if self.data is None or self.current is None or self.state == "stepping":
+            return False
+        if self.state == "running":
+            self.stop()
+        self._push(self._undo)
+        self._redo.clear()
+        if 0 <= self.index < len(self.history) - 1:
+            del self.history[self.index + 1:]
+        iteration = self.current.iteration - (1 if self.current.kind == "E" else 0)
+        if frozen is None and self.frozen is not None and self.frozen.shape == (params.n_components,):
+            frozen = self.frozen
+        self.frozen = None if frozen is None else np.asarray(frozen, dtype=bool).copy()
+        self.fresh = False
+        self._set_state("stepping")
+        self._edit_run = self._new_run()
+        self._send_edit.emit(self._edit_run, params, iteration, float(self.settings.reg_covar), note)
+        self.undo_changed.emit(True, False)
+        return True
+
+    def set_frozen(self, k: int, frozen: bool) -> bool:
+        """Freeze (or free) component k: the M-steps keep it as it is. An undoable edit."""
+        if self.current is None:
+            return False
+        K = self.current.params.n_components
+        flags = self.frozen.copy() if self.frozen is not None and self.frozen.shape == (K,) else np.zeros(K, bool)
+        if not 0 <= k < K or flags[k] == frozen:
+            return False
+        flags[k] = frozen
+        return self.edit(self.current.params, f"{'froze' if frozen else 'freed'} component {k + 1}", flags)
+
+    def undo(self) -> bool:
+        """Put back the state before the last hand edit."""
+        return self._swap(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        """Do again the hand edit undone last."""
+        return self._swap(self._redo, self._undo)
+
+    def _swap(self, source: list, target: list) -> bool:
+        if not source or self.data is None or self.state == "stepping":
+            return False
+        if self.state == "running":
+            self.stop()
+        self._push(target)
+        state = source.pop()
+        self.history, self.index, self.current, self.frozen = list(state.history), state.index, state.current, \
+            state.frozen
+        self.fresh = False
+        self._pending = self._pending_colours = None
+        if self.current is not None:
+            self.display.emit(self.current, None)
+            self._request_colours(self.current.params)
+        self.history_changed.emit(len(self.history), self.index)
+        self.undo_changed.emit(bool(self._undo), bool(self._redo))
+        return True
+
+    def _push(self, stack: list) -> None:
+        stack.append(_State(tuple(self.history), self.index, self.current,
+                            None if self.frozen is None else self.frozen.copy()))
+
+    def _forget_edits(self) -> None:
+        if self._undo or self._redo:
+            self._undo.clear()
+            self._redo.clear()
+            self.undo_changed.emit(False, False)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
 
     def show_history(self, index: int) -> None:
         """Put history entry ``index`` on screen (ellipses and table at once, colours when computed)."""
@@ -260,7 +387,11 @@ class Controller(QtCore.QObject):
         if frame.run_id != self._accepted:
             return  # from a run that was stopped
         bare = frame.without_colours()
-        if frame.kind in ("start", "iteration", "M"):
+        if frame.kind == "edit":
+            self.history.append(bare)  # every edit its own entry, even at the same iteration
+            self.index = len(self.history) - 1
+            self._history_dirty = True
+        elif frame.kind in ("start", "iteration", "M"):
             if frame.restart > 0 and self.history and self.history[-1].restart != frame.restart:
                 self.history = []
             last = self.history[-1] if self.history else None
@@ -288,6 +419,11 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(object)
     def _on_finished(self, outcome: RunOutcome) -> None:
         if outcome.state == "failed" and outcome.run_id in (-1, self._accepted):
+            if outcome.run_id == self._edit_run and self._undo:
+                state = self._undo.pop()  # the edit did not happen: nothing to undo
+                self.history, self.index, self.current, self.frozen = (list(state.history), state.index,
+                                                                       state.current, state.frozen)
+                self.undo_changed.emit(bool(self._undo), bool(self._redo))
             self._accepted = -1
             self._flush()
             self._set_state("idle")

@@ -31,6 +31,12 @@ COVARIANCE_TIPS = {
 PACES = [("As fast as possible", 0.0), ("60 iterations / s", 1 / 60), ("20 iterations / s", 0.05),
          ("5 iterations / s", 0.2), ("1 iteration / s", 1.0)]
 FILE_START = "file"
+START_EXPLANATIONS = {
+    "seed-step0": "Step 0 of the first seed: every πₖ = 1/K and every Σₖ = I (round, unit-size components), "
+                  "means from K-means. A deliberately plain start: press E and M in turn and watch the lower "
+                  "bound touch log L after each E-step and rise after each M-step.",
+    FILE_START: "The parameters of a file or a selection cell: Run continues from them.",
+}
 
 
 class _NumberEdit(QtWidgets.QLineEdit):
@@ -109,6 +115,13 @@ class ControlPanel(QtWidgets.QWidget):
         self.restarts.setToolTip("Starts tried when Run begins afresh; the best log-likelihood is kept "
                                  "(collapsed starts lose to healthy ones)")
         form.addRow("Restarts", self.restarts)
+        # What the chosen start does, in words (seed-step0 is the lecture's worked example).
+        self.start_note = QtWidgets.QLabel()
+        self.start_note.setWordWrap(True)
+        self.start_note.setStyleSheet("color: #555;")
+        form.addRow(self.start_note)
+        self.init.currentIndexChanged.connect(self._explain_start)
+        self._explain_start()
         layout.addWidget(start)
 
         # -- stopping
@@ -223,6 +236,15 @@ class ControlPanel(QtWidgets.QWidget):
             self._emitting = True
         self._changed()
 
+    def show_k(self, k: int) -> None:
+        """Show K (after a hand edit added or deleted a component) without announcing new settings."""
+        was = self._emitting
+        self._emitting = False
+        try:
+            self.k.setValue(k)
+        finally:
+            self._emitting = was
+
     def set_file_start(self, params: MixtureParams, name: str) -> None:
         """Offer an imported parameter file as the start (and set K to its K)."""
         was = self._emitting
@@ -237,6 +259,10 @@ class ControlPanel(QtWidgets.QWidget):
         self.init.setCurrentIndex(index)
         self.k.setValue(params.n_components)
         self._emitting = was
+
+    def _explain_start(self, *_) -> None:
+        method = self.init.currentData()
+        self.start_note.setText(START_EXPLANATIONS.get(method, START_TIPS.get(method, "")))
 
     def _changed(self, *_) -> None:
         if self._emitting:

@@ -19,6 +19,8 @@ from emstudio.core.geometry import (
     padded_range,
     palette,
 )
+from emstudio.core.responsibility import uncertainty_colours
+from emstudio.gui.hover import ResponsibilityHover, UncertaintyBar
 from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
 
 INK = "#2b2b2b"
@@ -57,10 +59,14 @@ class MixturePlot(pg.PlotWidget):
         self._brushes: dict[int, QtGui.QBrush] = {}
         self._k = 0
         self._labels: list[pg.TextItem] = []
+        self._frozen: frozenset[int] = frozenset()
         self._one_d = False
         self._points: np.ndarray | None = None  # (m, 2) drawn positions (scatter mode)
         self._scatter_mode = True
         self.axes = (0, 1)
+        self.shading = "responsibility"  # or "uncertainty" (set_shading)
+        self._resp: np.ndarray | None = None  # (m, K) responsibilities colouring the drawn points
+        self._image_shading = "responsibility"  # what the density image on screen shows
         # Items, made once.
         self.density = pg.ImageItem()
         self.density.setZValue(-10)
@@ -88,9 +94,16 @@ class MixturePlot(pg.PlotWidget):
                                     brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
         self.legend.setParentItem(self.plot_item.getViewBox())
         self.legend.setZValue(30)
+        self.uncertainty_bar = UncertaintyBar()
+        self.uncertainty_bar.setParentItem(self.plot_item.getViewBox())
+        self.uncertainty_bar.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(12, 12))
+        self.uncertainty_bar.setZValue(30)
+        self.uncertainty_bar.setVisible(False)
+        self.hover = ResponsibilityHover(self)
         self.setToolTip("The data coloured by responsibility (each point mixes its components' colours), "
                         "each component's mean (large dot) and its 1σ (solid) and 2σ (dashed) ellipse.\n"
                         "A red ring marks the mean of a component that is collapsing.\n"
+                        "Hover a point for its responsibilities rᵢₖ and uncertainty; U shades by uncertainty.\n"
                         "Drag to pan, wheel to zoom, right-drag to stretch an axis.")
 
     # ------------------------------------------------------------------ data
@@ -142,6 +155,10 @@ class MixturePlot(pg.PlotWidget):
         else:
             self.scatter.clear()
         self.scatter.setVisible(self._points is not None)
+        self._resp = None
+        self._image_shading = "responsibility"
+        self.uncertainty_bar.setVisible(False)
+        self._hover_data(n, columns, axes)
         self._set_k(0)
         self.plot_item.enableAutoRange()
         xr = padded_range(values[:, i], 0.05)
@@ -150,6 +167,18 @@ class MixturePlot(pg.PlotWidget):
         else:
             self.plot_item.setRange(xRange=xr, yRange=padded_range(values[:, j], 0.05), padding=0)
 
+    def _hover_data(self, n: int, columns, axes: tuple[int, int]) -> None:
+        """Tell the hover what is drawn: which data rows the points are (the same rows the worker's
+        DataView colours) and which columns the axes show."""
+        i, j = axes
+        if self._one_d:
+            # The strip's points are the worker's decimated rows (the same indices).
+            self.hover.set_data(self._points, decimation_indices(n, SCATTER_LIMIT), (columns[i],), (i,), "one-d")
+        elif self._points is not None:
+            self.hover.set_data(self._points, np.arange(n), (columns[i], columns[j]), (i, j), "points")
+        else:
+            self.hover.set_data(None, np.empty(0, dtype=np.intp), (columns[i], columns[j]), (i, j), "density")
+
     def _set_k(self, k: int) -> None:
         if k == self._k:
             return
@@ -157,7 +186,7 @@ class MixturePlot(pg.PlotWidget):
             self.plot_item.removeItem(label)
         self._labels = []
         for c in range(k):
-            label = pg.TextItem(str(c + 1), color=INK, anchor=(-0.35, 1.1))
+            label = pg.TextItem(f"{c + 1}❄" if c in self._frozen else str(c + 1), color=INK, anchor=(-0.35, 1.1))
             font = QtGui.QFont()
             font.setPointSize(10)
             font.setBold(True)
@@ -169,7 +198,21 @@ class MixturePlot(pg.PlotWidget):
 
     # ------------------------------------------------------------------ one state
     def show_frame(self, frame: Frame, colours: Colours | None) -> None:
-        params = frame.params
+        self.show_components(frame.params, [c.component for c in frame.collapse])
+        if colours is not None:
+            self._apply_colours(colours, frame.params.n_components)
+        self.hover.set_state(frame.params, self._resp)
+        self.redraws += 1
+
+    def set_frozen(self, frozen) -> None:
+        """(K,) bool or None: the components EM keeps as they are (a ❄ beside their number)."""
+        self._frozen = frozenset(np.flatnonzero(frozen).tolist()) if frozen is not None else frozenset()
+        for c, label in enumerate(self._labels):
+            label.setText(f"{c + 1}❄" if c in self._frozen else str(c + 1))
+
+    def show_components(self, params, collapsing=()) -> None:
+        """Ellipses (or densities), means and labels of ``params``; the points keep their colours
+        (also used while a component is dragged by hand)."""
         k = params.n_components
         self._set_k(k)
         if self._one_d:
@@ -186,31 +229,58 @@ class MixturePlot(pg.PlotWidget):
             self.ellipses_2.setData(x2, y2)
             mean_pos = means
         self.means.setData(pos=mean_pos, brush=[pg.mkBrush(qcolour(c)) for c in range(k)])
-        marked = [c.component for c in frame.collapse if c.component < k]
+        marked = [c for c in collapsing if c < k]
         self.collapse_rings.setData(pos=mean_pos[marked] if marked else np.empty((0, 2)))
         for c, label in enumerate(self._labels):
             label.setPos(float(mean_pos[c, 0]), float(mean_pos[c, 1]))
-        if colours is not None:
-            self._apply_colours(colours, k)
-        self.redraws += 1
 
     def _apply_colours(self, colours: Colours, k: int) -> None:
         if colours.resp is not None and self._points is not None and colours.resp.shape[0] == len(self._points) \
                 and colours.resp.shape[1] == k:
-            rgb = np.clip(np.rint(blend_colours(colours.resp, palette(k))), 0, 255).astype(np.int64)
-            codes = ((rgb[:, 0] >> 2) << 12) | ((rgb[:, 1] >> 2) << 6) | (rgb[:, 2] >> 2)
-            unique, inverse = np.unique(codes, return_inverse=True)
-            table = np.empty(len(unique), dtype=object)
-            for u, code in enumerate(unique.tolist()):
-                brush = self._brushes.get(code)
-                if brush is None:
-                    brush = pg.mkBrush((code >> 12) << 2, ((code >> 6) & 63) << 2, (code & 63) << 2, 215)
-                    self._brushes[code] = brush
-                table[u] = brush
-            self.scatter.setBrush(table[inverse.ravel()])
+            self._resp = colours.resp
+            self._colour_points()
         elif colours.image is not None and not self._one_d:
             self.density.setImage(colours.image, autoLevels=False, levels=(0, 255))
             self.density.setRect(QtCore.QRectF(*colours.rect))
+            self._image_shading = colours.shading
+            self._show_uncertainty_bar(k)
+
+    def set_shading(self, shading: str) -> None:
+        """Colour the drawn points by "responsibility" (the components' colours blended) or by
+        "uncertainty" (1 − maxₖ rᵢₖ on a light-to-dark map). A density image is shaded by the
+        worker, which the controller tells; it says which shading it shows (Colours.shading)."""
+        self.shading = shading
+        if self._resp is not None:
+            self._colour_points()
+        else:
+            self._show_uncertainty_bar(self._k)
+
+    def _colour_points(self) -> None:
+        """Brushes of the drawn points from their responsibilities, in the shading chosen."""
+        resp = self._resp
+        k = resp.shape[1]
+        colours = uncertainty_colours(resp) if self.shading == "uncertainty" else blend_colours(resp, palette(k))
+        self._show_uncertainty_bar(k)
+        rgb = np.clip(np.rint(colours), 0, 255).astype(np.int64)
+        codes = ((rgb[:, 0] >> 2) << 12) | ((rgb[:, 1] >> 2) << 6) | (rgb[:, 2] >> 2)
+        unique, inverse = np.unique(codes, return_inverse=True)
+        table = np.empty(len(unique), dtype=object)
+        for u, code in enumerate(unique.tolist()):
+            brush = self._brushes.get(code)
+            if brush is None:
+                brush = pg.mkBrush((code >> 12) << 2, ((code >> 6) & 63) << 2, (code & 63) << 2, 215)
+                self._brushes[code] = brush
+            table[u] = brush
+        self.scatter.setBrush(table[inverse.ravel()])
+
+    def _show_uncertainty_bar(self, k: int) -> None:
+        """The uncertainty colour bar, shown while what is drawn is shaded by uncertainty."""
+        if self._points is not None:
+            shown = self.shading == "uncertainty" and self._resp is not None
+        else:
+            shown = self._image_shading == "uncertainty" and self.density.image is not None
+        self.uncertainty_bar.set_components(k)
+        self.uncertainty_bar.setVisible(shown and k > 0)
 
     def clear_fit(self) -> None:
         for item in (self.ellipses_1, self.ellipses_2, self.component_curves, self.mixture_curve):
@@ -238,7 +308,9 @@ class LikelihoodPlot(pg.PlotWidget):
         self.others = pg.PlotDataItem(connect="finite", pen=pg.mkPen(150, 150, 155, width=1.3))
         self.collapsed = pg.PlotDataItem(connect="finite", pen=pg.mkPen("#d62728", width=1.2,
                                                                        style=QtCore.Qt.PenStyle.DashLine))
-        for z, item in enumerate((self.others, self.collapsed, self.curve, self.line, self.marker)):
+        # Hand edits: an open orange diamond where the history was changed by hand.
+        self.edits = pg.ScatterPlotItem(size=11, symbol="d", brush=None, pen=pg.mkPen("#e07b00", width=2))
+        for z, item in enumerate((self.others, self.collapsed, self.curve, self.edits, self.line, self.marker)):
             item.setZValue(z)
             self.plot_item.addItem(item)
         self.line.setVisible(False)
@@ -248,7 +320,8 @@ class LikelihoodPlot(pg.PlotWidget):
         self.legend.setVisible(False)
         self.setToolTip("The log-likelihood per sample after every EM iteration: it never decreases.\n"
                         "The red mark is the iteration on screen. After a run with restarts, the grey curves "
-                        "are the other restarts (red dashed: collapsed) and the blue one is the restart kept.")
+                        "are the other restarts (red dashed: collapsed) and the blue one is the restart kept.\n"
+                        "An orange diamond is a change made by hand (an edit): log L may jump there either way.")
         self.setMinimumHeight(140)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
@@ -278,8 +351,14 @@ class LikelihoodPlot(pg.PlotWidget):
                 self.legend.addItem(self.collapsed, "collapsed restarts")
         self.legend.setVisible(shown)
 
-    def show_history(self, iterations: np.ndarray, log_l: np.ndarray, current: tuple[float, float] | None) -> None:
+    def show_history(self, iterations: np.ndarray, log_l: np.ndarray, current: tuple[float, float] | None,
+                     edited: np.ndarray | None = None) -> None:
+        """The curve; ``edited`` (m,) bool marks the entries made by hand."""
         self.curve.setData(iterations, log_l)
+        if edited is not None and np.any(edited):
+            self.edits.setData(iterations[edited], log_l[edited])
+        else:
+            self.edits.setData([], [])
         if current is None:
             self.marker.setData([], [])
             self.line.setVisible(False)

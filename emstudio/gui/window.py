@@ -11,8 +11,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
 from emstudio.errors import EmstudioError
+from emstudio.gui.bound import BoundPanel
 from emstudio.gui.controller import Controller, Dataset
 from emstudio.gui.controls import ControlPanel
+from emstudio.gui.editing import ComponentEditor
 from emstudio.gui.selection import SelectionPanel
 from emstudio.gui.views import LikelihoodPlot, MixturePlot, ParameterTable
 
@@ -170,6 +172,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # -- centre: welcome page or the plot with its history bar
         self.plot = MixturePlot()
+        self.editor = ComponentEditor(self.plot.plot_item, self)
+        self.editor.preview.connect(self._on_edit_preview)
+        self.editor.committed.connect(self.apply_edit)
+        self.editor.drag_started.connect(self._on_drag_started)
+        self.editor.component_menu.connect(self._component_menu)
+        self.editor.space_menu.connect(self._space_menu)
+        self.editor.add_requested.connect(self.add_component_at)
+        self._select_when_shown: int | None = None  # a component added by hand, selected once drawn
         self.banner = ErrorBanner()
         self.history_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.history_slider.setRange(0, 0)
@@ -187,6 +197,9 @@ class MainWindow(QtWidgets.QMainWindow):
         history_bar.addWidget(self.play_button)
         history_bar.addWidget(self.history_slider, 1)
         history_bar.addWidget(self.history_label)
+        self.shade_button = QtWidgets.QToolButton()
+        self.shade_button.setDefaultAction(self.actions["shade_uncertainty"])
+        history_bar.addWidget(self.shade_button)
         plot_page = QtWidgets.QWidget()
         plot_layout = QtWidgets.QVBoxLayout(plot_page)
         plot_layout.setContentsMargins(6, 6, 6, 2)
@@ -213,10 +226,6 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.controls_dock = self._dock("Fit", "controls", scroll, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.table = ParameterTable()
-        self.bound_label = QtWidgets.QLabel()
-        self.bound_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.bound_label.setToolTip("The terms of EM's lower bound for the current (q, θ): log L = F + KL, "
-                                    "F = Q + Ent. After an E-step KL = 0; an M-step raises F and opens KL.")
         params_widget = QtWidgets.QWidget()
         params_layout = QtWidgets.QVBoxLayout(params_widget)
         params_layout.setContentsMargins(4, 4, 4, 4)
@@ -230,15 +239,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.table.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
         params_layout.addWidget(self.collapse_bar)
-        params_layout.addWidget(self.bound_label)
-        # The table scrolls; the bound terms and the collapse bar keep their height.
-        for widget in (self.collapse_bar, self.bound_label):
-            widget.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Minimum)
+        # The table scrolls; the collapse bar keeps its height.
+        self.collapse_bar.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Minimum)
         self.params_dock = self._dock("Parameters", "parameters", params_widget,
                                       QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.likelihood = LikelihoodPlot()
         self.likelihood_dock = self._dock("Log-likelihood", "likelihood", self.likelihood,
                                           QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.bound_view = BoundPanel()
+        self.bound_dock = self._dock("Lower bound", "bound", self.bound_view,
+                                     QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.selection = SelectionPanel(self.controls.settings)
         self.selection.cell_chosen.connect(self.load_cell)
         self.selection_dock = self._dock("Choose K and model", "selection", self.selection,
@@ -247,6 +257,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selection_dock.hide()
         self.status = QtWidgets.QLabel("Open a data file or choose a sample to begin.")
         self.statusBar().addWidget(self.status, 1)
+        self.monotone_label = QtWidgets.QPushButton()
+        self.monotone_label.setFlat(True)
+        self.monotone_label.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.monotone_label.clicked.connect(self.go_to_first_fall)
+        self.monotone_label.hide()
+        self._first_fall: int | None = None
+        self.statusBar().addPermanentWidget(self.monotone_label)
         self.state_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
         self._make_menus()
@@ -259,6 +276,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c.outcome.connect(self._on_outcome)
         c.error.connect(self.show_error)
         c.axes_changed.connect(self._on_axes)
+        c.undo_changed.connect(self._on_undo_changed)
         self.controls.settings_changed.connect(c.set_settings)
         self.controls.pace_changed.connect(c.set_pace)
         self.controls.axes_changed.connect(c.set_axes)
@@ -323,6 +341,19 @@ class MainWindow(QtWidgets.QMainWindow):
         a("play", "▶", self.toggle_play, None, "Play the history as an animation")
         a("select_models", "Choose &K and model…", self.show_selection, None,
           "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
+        a("shade_uncertainty", "Shade by &uncertainty", self.set_uncertainty_shading, "U",
+          "Colour the points by their uncertainty 1 − maxₖ rᵢₖ (light: certain, dark: uncertain) instead of "
+          "blending the components' colours")
+        self.actions["shade_uncertainty"].setCheckable(True)
+        a("undo", "&Undo edit", self.undo, QtGui.QKeySequence.StandardKey.Undo, "Undo the last change made by hand")
+        a("redo", "&Redo edit", self.redo, "Ctrl+Shift+Z", "Do again the change undone last")
+        self.actions["redo"].setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
+        a("add_component", "&Add a component", lambda: self.add_component_at(None), "A",
+          "Add a component at the centre of the view (or double-click the plot where you want it)")
+        a("delete_component", "&Delete component", lambda: self.delete_component(), QtGui.QKeySequence.StandardKey.Delete,
+          "Delete the selected component (click its mean to select it)")
+        a("freeze_component", "&Freeze / free component", lambda: self.toggle_freeze(), "F",
+          "Freeze the selected component: EM's M-steps keep it as it is (the other weights adjust)")
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
@@ -347,9 +378,18 @@ class MainWindow(QtWidgets.QMainWindow):
         fit_menu = bar.addMenu("F&it")
         for name in ("run_pause", "stop", None, "step_e", "step_m", "step", None, "reinit", None, "select_models"):
             fit_menu.addSeparator() if name is None else fit_menu.addAction(self.actions[name])
+        edit_menu = bar.addMenu("&Edit")
+        for name in ("undo", "redo", None, "add_component", "delete_component", "freeze_component"):
+            edit_menu.addSeparator() if name is None else edit_menu.addAction(self.actions[name])
+        edit_menu.addSeparator()
+        hint = edit_menu.addAction("Drag a mean to move it; drag the square or diamond handle of a selected "
+                                   "component to stretch and turn it; double-click to add a component")
+        hint.setEnabled(False)
         view_menu = bar.addMenu("&View")
-        for dock in (self.controls_dock, self.params_dock, self.likelihood_dock, self.selection_dock):
+        for dock in (self.controls_dock, self.params_dock, self.likelihood_dock, self.bound_dock, self.selection_dock):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.actions["shade_uncertainty"])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("About EM Studio", self._about)
         self._refresh_recent()
@@ -397,11 +437,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.set_columns(dataset.columns, report)
         self.plot.set_data(dataset.values, dataset.columns, self.controller.axes)
         self.table.show_frame(None, self.controller.axes, dataset.columns)
+        self.editor.clear()
         self._collapse_choice = None
         self.collapse_bar.show_collapse(None, 0)
         self.likelihood.show_history(np.empty(0), np.empty(0), None)
         self.likelihood.show_restarts(None)
-        self.bound_label.setText("")
+        self.bound_view.clear()
         self.stack.setCurrentIndex(1)
         n, d = dataset.values.shape
         self.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
@@ -479,6 +520,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selection_dock.show()
         self.selection_dock.raise_()
 
+    def set_uncertainty_shading(self, on: bool) -> None:
+        """View ▸ Shade by uncertainty (U): the points at once (the plot has their rᵢₖ), a density
+        image when the worker has shaded it again."""
+        shading = "uncertainty" if on else "responsibility"
+        self.actions["shade_uncertainty"].setChecked(on)
+        self.plot.set_shading(shading)
+        self.controller.set_shading(shading)
+
     def load_cell(self, cell) -> None:
         """Make a model-selection cell's fit the current state (as a start: iteration 0)."""
         if self.dataset is None or cell.result is None:
@@ -526,25 +575,240 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_history_view(self) -> None:
         history = self.controller.history
+        self._show_bound(self.controller.current)
         self.likelihood.show_restarts(self.controller.restarts if history else None)
+        self._show_monotonicity(history)
         if not history:
             self.likelihood.show_history(np.empty(0), np.empty(0), None)
             self.history_label.setText("no fit yet")
             return
         iterations = np.array([f.iteration for f in history], dtype=float)
         log_l = np.array([f.mean_log_likelihood for f in history])
+        edited = np.array([f.kind == "edit" for f in history])
         index = self.controller.index
         current = history[index] if 0 <= index < len(history) else history[-1]
-        self.likelihood.show_history(iterations, log_l, (current.iteration, current.mean_log_likelihood))
-        self.history_label.setText(f"iteration {current.iteration} of {history[-1].iteration}")
+        self.likelihood.show_history(iterations, log_l, (current.iteration, current.mean_log_likelihood), edited)
+        text = f"iteration {current.iteration} of {history[-1].iteration}"
+        self.history_label.setText(f"{text} · {current.note}" if current.kind == "edit" else text)
+
+    def _show_monotonicity(self, history) -> None:
+        """The indicator in the status bar: did log L ever fall from one EM iteration to the next?
+        Hand edits and starts are not EM steps and are left out; a fall where reg_covar binds is
+        the documented reg_covar effect (docs/results.md), shown but not called a fault."""
+        from emstudio.core.checks import likelihood_falls
+
+        label = self.monotone_label
+        steps = sum(f.kind not in ("start", "edit") for f in history)
+        if not steps:
+            label.hide()
+            self._first_fall = None
+            return
+        falls = likelihood_falls([f.log_likelihood for f in history], [f.reg_covar_binds for f in history],
+                                 [i == 0 or f.kind in ("start", "edit") for i, f in enumerate(history)])
+        faults = [f for f in falls if not f.explained]
+        shown = faults or falls
+        self._first_fall = shown[0].index if shown else None
+        n = history[0].n_samples
+        if faults:
+            worst = faults[0]
+            label.setText(f"✗ log L fell at iteration {history[worst.index].iteration} "
+                          f"(by {worst.drop / n:.3g} per sample)")
+            label.setStyleSheet("color: white; background: #c62828; border-radius: 3px; padding: 1px 6px;")
+            label.setToolTip("EM promises that log L never falls from one iteration to the next, and here it did "
+                             "where reg_covar does not explain it. This is a fault: please report it with the data "
+                             "and settings. Click to go to that iteration.")
+        elif falls:
+            largest = max(f.drop for f in falls) / n
+            label.setText(f"⚠ log L fell {len(falls)}× (≤ {largest:.2g} per sample) where reg_covar binds")
+            label.setStyleSheet("color: #6d4c00; background: #fff3cd; border-radius: 3px; padding: 1px 6px;")
+            label.setToolTip("Expected, not a fault: adding reg_covar·I to a covariance after the M-step is not the "
+                             "exact maximiser of Q, so where reg_covar is comparable to a component's own variance "
+                             "(a collapsing component) log L can fall slightly (see docs/results.md). "
+                             "Click to go to the first such iteration.")
+        else:
+            label.setText(f"✓ log L never fell ({steps} EM step{'s' * (steps != 1)})")
+            label.setStyleSheet("color: #2e7d32; padding: 1px 6px;")
+            label.setToolTip("Checked after every EM iteration (hand edits aside): log L(θₜ) ≥ log L(θₜ₋₁) "
+                             "up to float rounding (1e-9 of |log L|), as the lower-bound argument guarantees.")
+        label.show()
+
+    def go_to_first_fall(self) -> None:
+        if self._first_fall is not None and self.controller.state != "running":
+            self.history_slider.setValue(self._first_fall)
 
     # ------------------------------------------------------------------ display
     def _on_display(self, frame, colours) -> None:
+        frozen = self.controller.frozen
+        self.plot.set_frozen(frozen if frozen is not None and frozen.shape == (frame.params.n_components,) else None)
         self.plot.show_frame(frame, colours)
+        self.editor.set_state(frame.params, self.controller.axes, frame.params.n_features == 1)
+        if self._select_when_shown is not None and frame.kind == "edit":
+            self.editor.select(self._select_when_shown)
+            self._select_when_shown = None
         self.table.show_frame(frame, self.controller.axes, self.dataset.columns)
+        self._mark_frozen(frame.params.n_components)
         self._show_collapse(frame)
-        self._show_terms(frame)
+        self._show_bound(frame)
         self._show_status(frame)
+
+    # ------------------------------------------------------------------ hands-on edits
+    def _on_drag_started(self) -> None:
+        """A handle is grabbed: a run pauses so that the edit starts from the state on screen."""
+        self._stop_play()
+        if self.controller.state == "running":
+            self.pause()
+
+    def _on_edit_preview(self, params) -> None:
+        self.plot.show_components(params)
+
+    def apply_edit(self, params, note: str, frozen=None) -> bool:
+        """Make ``params`` (the state on screen changed by hand) an edit in the history."""
+        self._stop_play()
+        self.banner.hide()
+        if not self.controller.edit(params, note, frozen):
+            if self.controller.current is not None:  # refused (busy): put back what is on screen
+                self._on_display(self.controller.current, None)
+            return False
+        self._sync_k(params.n_components)
+        self.status.setText(f"Edit: {note}. Run (Space) or step to let EM go on from here; Ctrl+Z undoes it.")
+        return True
+
+    def _sync_k(self, k: int) -> None:
+        """K in the controls follows the components on screen, without making the next Run a fresh
+        start (a start read from a file keeps its own K)."""
+        c = self.controller
+        if isinstance(c.settings.init, str) and c.settings.k != k:
+            c.settings = dataclasses.replace(c.settings, k=k)
+            self.controls.show_k(k)
+
+    def _edit_target(self, k: int | None) -> int | None:
+        if self.controller.current is None:
+            return None
+        k = self.editor.selected if k is None else k
+        if not 0 <= k < self.controller.current.params.n_components:
+            self.status.setText("Select a component first: click its mean (or use its row's right-click menu).")
+            return None
+        return k
+
+    def delete_component(self, k: int | None = None) -> bool:
+        """Delete component k (default: the selected one); the other weights are renormalised."""
+        from emstudio.core.edits import remove_component
+
+        k = self._edit_target(k)
+        if k is None:
+            return False
+        try:
+            params = remove_component(self.controller.current.params, k)
+        except EmstudioError as exc:
+            self.show_error(f"Could not delete component {k + 1}: {exc}")
+            return False
+        frozen = self.controller.frozen
+        flags = np.delete(frozen, k) if frozen is not None and frozen.size == params.n_components + 1 else None
+        self.editor.select(-1)
+        return self.apply_edit(params, f"deleted component {k + 1}", flags if flags is not None
+                               else np.zeros(params.n_components, bool))
+
+    def add_component_at(self, position=None) -> bool:
+        """Add a component with its mean at ``position`` (x, y) on screen (None: the view's centre);
+        its other coordinates are the data's means, its covariance the average of the others'."""
+        from emstudio.core.edits import add_component
+
+        c = self.controller
+        if c.current is None or self.dataset is None:
+            self.status.setText("Run or step EM first: components are added to a fit on screen.")
+            return False
+        if position is None:
+            centre = self.plot.plot_item.vb.viewRect().center()
+            position = (centre.x(), centre.y())
+        params = c.current.params
+        mean = self.dataset.values.mean(axis=0)
+        columns = list(dict.fromkeys(c.axes))
+        mean[columns] = np.asarray(position, dtype=float)[: len(columns)]
+        try:
+            added = add_component(params, mean)
+        except EmstudioError as exc:
+            self.show_error(f"Could not add a component: {exc}")
+            return False
+        frozen = c.frozen if c.frozen is not None and c.frozen.size == params.n_components else \
+            np.zeros(params.n_components, bool)
+        if self.apply_edit(added, f"added component {added.n_components}", np.append(frozen, False)):
+            self._select_when_shown = added.n_components - 1  # once the worker measured it
+            return True
+        return False
+
+    def toggle_freeze(self, k: int | None = None) -> bool:
+        """Freeze component k (default: the selected one), or free it if it is frozen."""
+        k = self._edit_target(k)
+        if k is None:
+            return False
+        c = self.controller
+        frozen = c.frozen is not None and c.frozen.size > k and bool(c.frozen[k])
+        if c.set_frozen(k, not frozen):
+            self.status.setText(f"Component {k + 1} {'freed' if frozen else 'frozen: the M-steps keep it as it is'}."
+                                " Ctrl+Z undoes it.")
+            return True
+        return False
+
+    def undo(self) -> None:
+        self._stop_play()
+        if self.controller.undo():
+            self._after_undo("Undone")
+
+    def redo(self) -> None:
+        self._stop_play()
+        if self.controller.redo():
+            self._after_undo("Redone")
+
+    def _after_undo(self, word: str) -> None:
+        current = self.controller.current
+        if current is not None:
+            self._sync_k(current.params.n_components)
+        self.status.setText(f"{word}. Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
+        self._on_state(self.controller.state)
+
+    def _on_undo_changed(self, can_undo: bool, can_redo: bool) -> None:
+        busy = self.controller.state == "stepping"
+        self.actions["undo"].setEnabled(can_undo and not busy)
+        self.actions["redo"].setEnabled(can_redo and not busy)
+
+    def component_actions(self, k: int) -> QtWidgets.QMenu:
+        """The menu of component k (right-click its mean or its row): freeze, delete, and for a
+        collapsing component the three fixes."""
+        c = self.controller
+        menu = QtWidgets.QMenu(self)
+        frozen = c.frozen is not None and c.frozen.size > k and bool(c.frozen[k])
+        menu.addAction(f"{'Free' if frozen else 'Freeze'} component {k + 1}", lambda: self.toggle_freeze(k))
+        menu.addAction(f"Delete component {k + 1}", lambda: self.delete_component(k))
+        if k in self.table.marked:
+            menu.addSeparator()
+            menu.addAction("Raise reg_covar ×10", self.fix_raise_reg_covar)
+            menu.addAction(f"Remove component {k + 1} (new start)", lambda: self.fix_remove(k))
+            menu.addAction(f"Re-seed component {k + 1}", lambda: self.fix_reseed(k))
+        return menu
+
+    def _component_menu(self, k: int, screen_pos) -> None:
+        menu = self.component_actions(k)
+        menu.exec(screen_pos)
+        menu.deleteLater()
+
+    def _space_menu(self, position, screen_pos) -> None:
+        if self.controller.current is None:
+            return
+        menu = QtWidgets.QMenu(self)
+        menu.addAction("Add a component here", lambda: self.add_component_at(position))
+        menu.exec(screen_pos)
+        menu.deleteLater()
+
+    def _mark_frozen(self, k: int) -> None:
+        """A ❄ in the number column of every frozen component's row."""
+        frozen = self.controller.frozen
+        if frozen is None or frozen.shape != (k,):
+            return
+        for r in np.flatnonzero(frozen):
+            item = self.table.item(int(r), 0)
+            if item is not None:
+                item.setText(item.text() + "❄")
+                item.setToolTip(f"Component {r + 1} is frozen: EM's M-steps keep it as it is (F frees it)")
 
     # ------------------------------------------------------------------ collapsing components
     def collapse_target(self):
@@ -566,19 +830,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self._collapse_choice = row
             self._show_collapse(self.controller.current)
 
-    def fix_menu(self, row: int) -> QtWidgets.QMenu | None:
-        """The table's context menu for a marked row: the three fixes (None for a healthy row)."""
-        if row not in self.table.marked:
-            return None
-        menu = QtWidgets.QMenu(self)
-        menu.addAction("Raise reg_covar ×10", self.fix_raise_reg_covar)
-        menu.addAction(f"Remove component {row + 1}", lambda: self.fix_remove(row))
-        menu.addAction(f"Re-seed component {row + 1}", lambda: self.fix_reseed(row))
-        return menu
-
     def _table_menu(self, pos) -> None:
-        menu = self.fix_menu(self.table.rowAt(pos.y()))
-        if menu is not None:
+        row = self.table.rowAt(pos.y())
+        if 0 <= row < self.table.rowCount() and self.controller.current is not None:
+            self.editor.select(row)
+            menu = self.component_actions(row)
             menu.exec(self.table.viewport().mapToGlobal(pos))
             menu.deleteLater()
 
@@ -641,16 +897,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._edit_start(lambda p: reseed_component(p, k, X, np.random.default_rng(), reg_covar=reg_covar),
                              f"component {k + 1} re-seeded")
 
-    def _show_terms(self, frame) -> None:
-        t = frame.terms
-        if t is None:
-            self.bound_label.setText(f"<b>log L</b> {frame.log_likelihood:.6g} &nbsp; (no q yet: step E)")
-            return
-        self.bound_label.setText(
-            f"<table cellspacing=6><tr><td><b>log L</b></td><td>{t.log_likelihood:.8g}</td>"
-            f"<td><b>F</b></td><td>{t.lower_bound:.8g}</td><td><b>KL</b></td><td>{t.kl:.3g}</td></tr>"
-            f"<tr><td><b>Q</b></td><td>{t.expected_complete:.8g}</td><td><b>Ent</b></td>"
-            f"<td>{t.entropy:.6g}</td><td></td><td></td></tr></table>")
+    def _show_bound(self, frame) -> None:
+        c = self.controller
+        self.bound_view.show_state(c.history, frame, c.index)
 
     def _show_status(self, frame) -> None:
         parts = []
@@ -684,6 +933,10 @@ class MainWindow(QtWidgets.QMainWindow):
             button.setEnabled(has_data and state != "stepping")
         for name in ("export_params", "export_labels", "export_picture"):
             self.actions[name].setEnabled(has_data and has_fit and not running)
+        for name in ("add_component", "delete_component", "freeze_component"):
+            self.actions[name].setEnabled(has_data and self.controller.current is not None and state != "stepping")
+        self.actions["undo"].setEnabled(self.controller.can_undo and state != "stepping")
+        self.actions["redo"].setEnabled(self.controller.can_redo and state != "stepping")
         self.history_slider.setEnabled(has_fit and not running)
         self.actions["play"].setEnabled(has_fit and not running)
         self.actions["select_models"].setEnabled(has_data)
@@ -823,7 +1076,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.controls_dock, self.params_dock], [300, 440], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.params_dock, self.likelihood_dock], [250, 420], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.params_dock, self.likelihood_dock, self.bound_dock], [180, 210, 420],
+                         QtCore.Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         self._play_timer.stop()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6 import QtCore
 
+from emstudio.core.checks import reg_covar_binds
 from emstudio.core.edits import Collapse, collapse_report
 from emstudio.core.em import FitSettings, Stepper, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
@@ -26,6 +27,7 @@ from emstudio.core.geometry import bin_indices, decimation_indices, density_imag
 from emstudio.core.init import initial_params, params_for_type
 from emstudio.core.mstep import variance_floor
 from emstudio.core.params import MixtureParams
+from emstudio.core.responsibility import uncertainty_image
 from emstudio.errors import EmstudioError, FitError
 
 #: Up to this many points the scatter draws every point with its own blended colour. Measured
@@ -87,11 +89,13 @@ class Gate:
 class Colours:
     """How the drawn points are coloured for one state: either per-point responsibilities
     (scatter mode, ``resp`` (m, K) float32) or a ready density image (``image`` (bx, by, 4) uint8
-    over ``rect`` = (x0, y0, width, height))."""
+    over ``rect`` = (x0, y0, width, height)). ``shading``: what the image's colours show,
+    "responsibility" or "uncertainty" (the scatter shades ``resp`` itself)."""
 
     resp: np.ndarray | None = None
     image: np.ndarray | None = None
     rect: tuple[float, float, float, float] | None = None
+    shading: str = "responsibility"
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +107,8 @@ class Frame:
     terms log L, Q, Ent, F, KL of the current (q, θ) (after the M-step for an iteration);
     colours: None keeps the previous colouring (an M-step leaves q unchanged); collapse: the
     components that are collapsing in this state, (k, λmin, Nₖ) each (core.edits.collapse_report).
+    kind "edit" is a state made by hand (``note`` says how): EM did not lead to it, so log L may
+    differ from the state before it either way.
     """
 
     run_id: int
@@ -120,6 +126,8 @@ class Frame:
     n_restarts: int = 1
     colours: Colours | None = field(default=None, repr=False)
     collapse: tuple[Collapse, ...] = ()
+    reg_covar_binds: bool = False  # reg_covar is far from Q's maximiser here: log L may fall a little
+    note: str = ""  # what a hand edit did ("edit" frames)
 
     @property
     def mean_log_likelihood(self) -> float:
@@ -140,6 +148,7 @@ class RunRequest:
     start: MixtureParams | None = None
     start_iteration: int = 0
     pace: float = 0.0
+    frozen: np.ndarray | None = None  # (K,) bool with ``start``: components the M-steps keep
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,8 @@ class DataView:
             self.rect = (xr[0], yr[0], xr[1] - xr[0], yr[1] - yr[0])
 
         self._engines: dict[str, MixtureEngine] = {}
+        self.shading = "responsibility"  # or "uncertainty": what the density image shows
+        self.last_params: MixtureParams | None = None  # the state coloured last
 
     def responsibilities(self, params: MixtureParams) -> np.ndarray:
         """rᵢₖ (m, K) of the drawn points (an engine kept per covariance type)."""
@@ -210,9 +221,13 @@ class DataView:
         self._engines.clear()
 
     def colours(self, params: MixtureParams) -> Colours:
+        self.last_params = params
         resp = self.responsibilities(params)
         if self.scatter:
             return Colours(resp=resp.astype(np.float32))
+        if self.shading == "uncertainty":
+            return Colours(image=uncertainty_image(self.flat, resp, DENSITY_BINS), rect=self.rect,
+                           shading="uncertainty")
         image = density_image(self.flat, resp, DENSITY_BINS, palette(params.n_components))
         return Colours(image=image, rect=self.rect)
 
@@ -230,6 +245,7 @@ class EmWorker(QtCore.QObject):
         self.X: np.ndarray | None = None
         self.variance_floor = 0.0  # the data's rounding noise for variances (collapse checks)
         self.view: DataView | None = None
+        self.shading = "responsibility"  # given to every DataView made (set_shading)
         self._engine: MixtureEngine | None = None
         self._stepper: Stepper | None = None
 
@@ -249,7 +265,20 @@ class EmWorker(QtCore.QObject):
     def _set_view(self, view: "DataView | None") -> None:
         if self.view is not None:
             self.view.close()
+        if view is not None:
+            view.shading = self.shading
         self.view = view
+
+    @QtCore.Slot(int, str)
+    def set_shading(self, request_id: int, shading: str) -> None:
+        """Shade by "responsibility" or "uncertainty" from now on, and answer ``request_id`` with
+        the colours of the state coloured last (after an M-step that is its E-step's state, whose
+        q is on screen, not the M-step's θ)."""
+        self.shading = shading
+        if self.view is not None:
+            self.view.shading = shading
+            if self.view.last_params is not None:
+                self.colour(request_id, self.view.last_params)
 
     @QtCore.Slot(int, object)
     def colour(self, request_id: int, params) -> None:
@@ -329,14 +358,16 @@ class EmWorker(QtCore.QObject):
             frame = Frame(run_id, "start" if snapshot.iteration == 0 else "iteration", snapshot.iteration + offset,
                           snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
                           change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
-                          colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar))
+                          colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar),
+                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes))
             frames_of_restart[-1].append(frame.without_colours())
             self.frame.emit(frame)
             if request.pace > 0:
                 self.gate.sleep(run_id, request.pace)
 
+        frozen = request.frozen if continuing and request.frozen is not None and request.frozen.any() else None
         result = fit_mixture(self.X, settings, stop=lambda: not self.gate.alive(run_id), on_snapshot=on_snapshot,
-                             engine_options=engine_options())
+                             engine_options=engine_options(), frozen=frozen)
         self._stepper = None
         if result.stopped or not self.gate.alive(run_id):
             return RunOutcome(run_id, "stopped")
@@ -368,7 +399,8 @@ class EmWorker(QtCore.QObject):
         return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
                      half.component_sizes, change, False, half.terms, terms_after_e, 0, 1,
                      self.view.colours(half.params) if colours else None,
-                     self._collapse(half.params, half.component_sizes, reg_covar))
+                     self._collapse(half.params, half.component_sizes, reg_covar),
+                     reg_covar_binds(half.params, reg_covar, half.component_sizes))
 
     def _start(self, run_id: int, settings: FitSettings) -> None:
         from emstudio.core.checks import check_fit_data
@@ -390,18 +422,37 @@ class EmWorker(QtCore.QObject):
         except Exception:  # noqa: BLE001
             self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
 
-    @QtCore.Slot(int, str, object, int, object)
-    def step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings) -> None:
-        """One half-step ("E", "M") or a whole iteration ("EM") from ``params`` at ``iteration``."""
+    @QtCore.Slot(int, object, int, float, str)
+    def edit(self, run_id: int, params: MixtureParams, iteration: int, reg_covar: float, note: str) -> None:
+        """A state made by hand: measure log L and Nₖ under ``params`` and send it as an "edit" frame."""
+        try:
+            self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration)
+            half = self._stepper.start()
+            frame = self._half_step_frame(run_id, half, True, reg_covar=reg_covar)
+            self.frame.emit(dataclasses.replace(frame, kind="edit", note=note))
+            self.finished.emit(RunOutcome(run_id, "done"))
+        except EmstudioError as exc:
+            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
+        except Exception:  # noqa: BLE001
+            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+    @QtCore.Slot(int, str, object, int, object, object)
+    def step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings, frozen=None) -> None:
+        """One half-step ("E", "M") or a whole iteration ("EM") from ``params`` at ``iteration``;
+        ``frozen`` (K,) bool: components the M-step keeps."""
         try:
             stepper = self._stepper
+            if frozen is not None and not np.any(frozen):
+                frozen = None
             if params is None:
                 self._start(run_id, settings)
                 stepper = self._stepper
             elif (stepper is None or stepper.params is not params
                   or stepper.engine.covariance_type != params.covariance_type
-                  or stepper.reg_covar != settings.reg_covar):
-                stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration)
+                  or stepper.reg_covar != settings.reg_covar
+                  or not _same_flags(stepper.frozen, frozen)):
+                stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration,
+                                  frozen)
             self._stepper = stepper
             before = stepper.start().log_likelihood
             if kind in ("E", "EM"):
@@ -418,6 +469,12 @@ class EmWorker(QtCore.QObject):
             self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
         except Exception:  # noqa: BLE001
             self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+
+def _same_flags(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _describe_unexpected() -> str:

@@ -63,10 +63,11 @@ def test_a_collapsing_component_is_marked(window, qtbot):
     bar = window.collapse_bar
     assert bar.isVisible() and "Component 1 is collapsing" in bar.label.text() and "Nₖ = 30.0" in bar.label.text()
     assert bar.remove_button.text() == "Remove component 1" and bar.remove_button.isEnabled()
-    menu = window.fix_menu(0)
-    assert [a.text() for a in menu.actions()] == ["Raise reg_covar ×10", "Remove component 1",
-                                                   "Re-seed component 1"]
-    assert window.fix_menu(1) is None
+    menu = window.component_actions(0)
+    assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
+        "Freeze component 1", "Delete component 1", "Raise reg_covar ×10", "Remove component 1 (new start)",
+        "Re-seed component 1"]
+    assert [a.text() for a in window.component_actions(1).actions()] == ["Freeze component 2", "Delete component 2"]
     # scrubbing back to the healthy start clears the marks
     window.history_slider.setValue(0)
     assert table.marked == [] and table.isColumnHidden(table.LAMBDA_COLUMN) and not bar.isVisible()

@@ -83,7 +83,7 @@ def test_step_e_then_step_m(window, qtbot):
     wait_outcome(qtbot, window, lambda: window.step("EM"))
     assert c.current.kind == "M" and c.current.iteration == 3 and len(c.history) == 4
     assert "after the M-step" in window.status.text()
-    assert "KL" in window.bound_label.text()
+    assert "KL" in window.bound_view.caption.text()
 
 
 def test_steps_through_the_keyboard(window, qtbot):
