@@ -19,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.core.checks import FALL_TOLERANCE
 from emstudio.core.estep import BoundTerms
 from emstudio.gui.views import INK, _style_plot
 from emstudio.gui.worker import Frame
@@ -212,10 +213,14 @@ def describe(series: HalfStepSeries, frame_kind: str | None) -> str:
     else:
         head = (f"M-step {iteration}: θ maximises Q(θ | θₜ) for this q and Ent(q) is unchanged, so F rose by "
                 f"ΔF = {_g(rise_f, 4)}")
-    if rise_f < 0:
+    rounding = FALL_TOLERANCE * max(abs(t.log_likelihood), 1.0)  # float sums over n samples
+    if rise_f < -rounding:
         # reg_covar·I added to a covariance is not Q's maximiser: only a collapsing component shows it.
         return (head + ". F fell: the reg_covar added to a collapsing component's covariance moved θ off "
                 f"Q's maximum. log L changed by {_signed(rise_l)}.")
+    if abs(rise_f) <= rounding and abs(rise_l) <= rounding:
+        return (head + " — that is, not at all (to rounding): θ is already Q's maximiser for this q, so EM "
+                "has converged here; log L and F stay where they are.")
     return (head + f" and KL = {_g(t.kl, 3)} ≥ 0 opened: log L rose by ΔF + KL = {_g(rise_l, 4)} ≥ ΔF. "
             "It cannot fall (as H(θ | θₜ) ≥ H(θₜ | θₜ)).")
 
@@ -243,10 +248,11 @@ class BoundPlot(pg.PlotWidget):
         self.window = (0, -1)
         self.redraws = 0
         # Items, made once.
+        # connect="finite": a NaN breaks both curves (and the shaded gap) where a hand edit split them.
         self.bound_curve = pg.PlotDataItem(pen=pg.mkPen(BOUND_COLOUR, width=2), symbol="o", symbolSize=5,
-                                           symbolBrush=BOUND_COLOUR, symbolPen=None)
+                                           symbolBrush=BOUND_COLOUR, symbolPen=None, connect="finite")
         self.log_l_curve = pg.PlotDataItem(pen=pg.mkPen(LOG_L_COLOUR, width=2), symbol="o", symbolSize=5,
-                                           symbolBrush=LOG_L_COLOUR, symbolPen=None)
+                                           symbolBrush=LOG_L_COLOUR, symbolPen=None, connect="finite")
         self.gap = pg.FillBetweenItem(self.log_l_curve, self.bound_curve, brush=pg.mkBrush(*GAP_RGBA))
         self.line = pg.InfiniteLine(angle=90, pen=pg.mkPen(MARKER_COLOUR, width=1, style=QtCore.Qt.PenStyle.DotLine))
         self.marker = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(MARKER_COLOUR), pen=pg.mkPen("w", width=1.5))
@@ -298,6 +304,11 @@ class BoundPlot(pg.PlotWidget):
         self.window = (first, last)
         x = np.arange(first, last + 1, dtype=float)
         log_l, bound = series.log_l[first:last + 1], series.bound[first:last + 1]
+        # The half-steps either side of a hand edit are not joined: no EM step led from one to the other.
+        cuts = [int(np.ceil(e)) - first for e in series.edits if first < e < last]
+        if cuts:
+            x = np.insert(x, cuts, np.nan)
+            log_l, bound = np.insert(log_l, cuts, np.nan), np.insert(bound, cuts, np.nan)
         self.log_l_curve.setData(x, log_l)
         self.bound_curve.setData(x, bound)
         shown = series.shown
@@ -394,6 +405,8 @@ class BoundPanel(QtWidgets.QScrollArea):
 
         self.where = QtWidgets.QLabel()
         self.where.setStyleSheet("color: #444;")
+        # Its text changes every frame: its width must not re-lay the panel out (see the caption).
+        self.where.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         layout.addWidget(self.where)
         grid = QtWidgets.QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -407,6 +420,8 @@ class BoundPanel(QtWidgets.QScrollArea):
             label.setToolTip(tip)
             value = QtWidgets.QLabel("—")
             value.setFont(mono)
+            # Room for any value, so that new numbers never re-lay the panel out during a run.
+            value.setMinimumWidth(QtGui.QFontMetrics(mono).horizontalAdvance("−1234567.8901") + 4)
             value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             value.setToolTip(tip)
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -422,6 +437,9 @@ class BoundPanel(QtWidgets.QScrollArea):
         self.caption.setStyleSheet("QLabel { background: #f4f6fa; border: 1px solid #dde2ea; border-radius: 4px;"
                                    " padding: 5px; color: #222; }")
         self.caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Minimum)
+        # Four lines kept for the caption: a caption of another length would resize the plot above
+        # it (a relayout and a repaint of the whole panel) at every frame of a run.
+        self.caption.setMinimumHeight(4 * self.caption.fontMetrics().lineSpacing() + 14)
         layout.addWidget(self.caption)
         self._key: tuple = (None, None, None)
         self._stamp: tuple = ()
@@ -469,7 +487,7 @@ class BoundPanel(QtWidgets.QScrollArea):
         t = self.series.terms[i]
         e = self.series.after_e[i]
         shown = {"log_l": _g(t.log_likelihood), "bound": _g(t.lower_bound), "kl": _kl_text(t),
-                 "q": _g(t.expected_complete), "ent": _g(t.entropy, 6), "h": _g(t.h, 6),
-                 "h0": _g(e.h, 6) if e is not None else "—"}
+                 "q": _g(t.expected_complete), "ent": _g(t.entropy), "h": _g(t.h),
+                 "h0": _g(e.h) if e is not None else "—"}
         for key, text in shown.items():
             self.values[key].setText(text)

@@ -31,12 +31,12 @@ FRAME_INTERVAL_MS = 16
 
 @dataclass(frozen=True, eq=False)
 class _State:
-    """What undo puts back: the history, the entry on screen, the state on screen, the frozen flags."""
+    """What undo puts back: the history, the entry on screen and the state on screen (whose frame
+    carries its frozen flags)."""
 
     history: tuple
     index: int
     current: Frame | None
-    frozen: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Controller(QtCore.QObject):
     _send_run = QtCore.Signal(int, object)
     _send_start = QtCore.Signal(int, object)
     _send_step = QtCore.Signal(int, str, object, int, object, object)
-    _send_edit = QtCore.Signal(int, object, int, float, str)
+    _send_edit = QtCore.Signal(int, object, int, float, str, object)
     _send_colour = QtCore.Signal(int, object)
     _send_shading = QtCore.Signal(int, str)
 
@@ -107,7 +107,6 @@ class Controller(QtCore.QObject):
         self.fresh = True  # the next Run starts from nothing (with restarts)
         self.last_outcome: RunOutcome | None = None
         self.restarts: RestartCurves | None = None  # every restart's curve, after a Run with restarts
-        self.frozen: np.ndarray | None = None  # (K,) bool: components the M-steps keep as they are
         # Hand edits are undone by putting back the whole state before them (K-sized frames: cheap).
         self._undo: list[_State] = []
         self._redo: list[_State] = []
@@ -144,7 +143,6 @@ class Controller(QtCore.QObject):
         self._pending = self._pending_colours = None
         self._colour_request += 1
         self.fresh = True
-        self.frozen = None
         self._forget_edits()
         self._set_state("idle")
         self.data_changed.emit(dataset)
@@ -200,13 +198,12 @@ class Controller(QtCore.QObject):
             self.history = []
             self.restarts = None
             self.index = -1
-            self.frozen = None
             self._forget_edits()
         else:
             base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
             del self.history[self.index + 1:]
             request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace,
-                                 frozen=self._frozen_for(base.params))
+                                 frozen=base.frozen)
         self.fresh = False
         run_id = self._new_run()
         self._set_state("running")
@@ -250,7 +247,6 @@ class Controller(QtCore.QObject):
         self.current = None
         self.index = -1
         self.fresh = False
-        self.frozen = None
         self._forget_edits()
         self._set_state("stepping")
 
@@ -272,19 +268,19 @@ class Controller(QtCore.QObject):
             self.history = []
             self.restarts = None
             self.index = -1
-            self.frozen = None
             self._forget_edits()
         self.fresh = False
         self._set_state("stepping")
         self._send_step.emit(self._new_run(), kind, params, iteration, self.settings,
-                             None if params is None else self._frozen_for(params))
+                             None if params is None else self.current.frozen)
 
     # ------------------------------------------------------------------ hand edits
-    def _frozen_for(self, params: MixtureParams) -> np.ndarray | None:
-        frozen = self.frozen
-        if frozen is None or frozen.shape != (params.n_components,) or not frozen.any():
-            return None
-        return frozen.copy()
+    @property
+    def frozen(self) -> np.ndarray | None:
+        """(K,) bool of the state on screen: the components EM keeps as they are (None: none).
+        Each frame carries its own flags, so scrubbing the history shows, and Run from there uses,
+        the flags of that moment."""
+        return None if self.current is None else self.current.frozen
 
     def edit(self, params: MixtureParams, note: str, frozen: np.ndarray | None = None) -> bool:
         """Make ``params`` (the state on screen changed by hand) the state on screen, as an "edit"
@@ -301,11 +297,10 @@ class Controller(QtCore.QObject):
         iteration = self.current.iteration - (1 if self.current.kind == "E" else 0)
         if frozen is None and self.frozen is not None and self.frozen.shape == (params.n_components,):
             frozen = self.frozen
-        self.frozen = None if frozen is None else np.asarray(frozen, dtype=bool).copy()
         self.fresh = False
         self._set_state("stepping")
         self._edit_run = self._new_run()
-        self._send_edit.emit(self._edit_run, params, iteration, float(self.settings.reg_covar), note)
+        self._send_edit.emit(self._edit_run, params, iteration, float(self.settings.reg_covar), note, frozen)
         self.undo_changed.emit(True, False)
         return True
 
@@ -334,21 +329,22 @@ class Controller(QtCore.QObject):
         if self.state == "running":
             self.stop()
         self._push(target)
-        state = source.pop()
-        self.history, self.index, self.current, self.frozen = list(state.history), state.index, state.current, \
-            state.frozen
+        self._restore(source.pop())
         self.fresh = False
+        return True
+
+    def _restore(self, state: _State) -> None:
+        """Put ``state`` on screen: history, entry, state, and its colours."""
+        self.history, self.index, self.current = list(state.history), state.index, state.current
         self._pending = self._pending_colours = None
         if self.current is not None:
             self.display.emit(self.current, None)
             self._request_colours(self.current.params)
         self.history_changed.emit(len(self.history), self.index)
         self.undo_changed.emit(bool(self._undo), bool(self._redo))
-        return True
 
     def _push(self, stack: list) -> None:
-        stack.append(_State(tuple(self.history), self.index, self.current,
-                            None if self.frozen is None else self.frozen.copy()))
+        stack.append(_State(tuple(self.history), self.index, self.current))
 
     def _forget_edits(self) -> None:
         if self._undo or self._redo:
@@ -420,10 +416,7 @@ class Controller(QtCore.QObject):
     def _on_finished(self, outcome: RunOutcome) -> None:
         if outcome.state == "failed" and outcome.run_id in (-1, self._accepted):
             if outcome.run_id == self._edit_run and self._undo:
-                state = self._undo.pop()  # the edit did not happen: nothing to undo
-                self.history, self.index, self.current, self.frozen = (list(state.history), state.index,
-                                                                       state.current, state.frozen)
-                self.undo_changed.emit(bool(self._undo), bool(self._redo))
+                self._restore(self._undo.pop())  # the edit did not happen: nothing to undo
             self._accepted = -1
             self._flush()
             self._set_state("idle")

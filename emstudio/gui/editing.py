@@ -19,6 +19,7 @@ from emstudio.core.params import MixtureParams
 from emstudio.errors import EmstudioError
 
 HANDLE_Z = 40
+PREMADE_HANDLES = 8
 
 
 class Handle(pg.TargetItem):
@@ -103,7 +104,17 @@ class ComponentEditor(QtCore.QObject):
         self.mean_handles: list[Handle] = []
         self.major = self._make_handle("major", symbol="s", size=10)
         self.minor = self._make_handle("minor", symbol="d", size=11)
+        # Made up front for the usual K: making them during a run's first frames costs event-loop time.
+        self._add_mean_handles(PREMADE_HANDLES)
         plot_item.scene().sigMouseClicked.connect(self._on_scene_click)
+
+    def _add_mean_handles(self, count: int) -> None:
+        while len(self.mean_handles) < count:
+            handle = self._make_handle("mean", len(self.mean_handles), symbol="o", size=17)
+            # Invisible over the drawn mean until hovered: the plot's own dot stays what is seen.
+            handle.setPen(pg.mkPen(None))
+            handle.setBrush(pg.mkBrush(0, 0, 0, 0))
+            self.mean_handles.append(handle)
 
     def _make_handle(self, role: str, k: int = -1, **style) -> Handle:
         handle = Handle(role, k, pen=pg.mkPen("#2b2b2b", width=1.5), hoverPen=pg.mkPen("#d62728", width=2.5),
@@ -152,12 +163,7 @@ class ComponentEditor(QtCore.QObject):
         """Put every handle where ``params`` (default: the state on screen) puts it."""
         params = params if params is not None else self.params
         count = params.n_components if params is not None and self.enabled else 0
-        while len(self.mean_handles) < count:
-            handle = self._make_handle("mean", len(self.mean_handles), symbol="o", size=17)
-            # Invisible over the drawn mean until hovered: the plot's own dot stays what is seen.
-            handle.setPen(pg.mkPen(None))
-            handle.setBrush(pg.mkBrush(0, 0, 0, 0))
-            self.mean_handles.append(handle)
+        self._add_mean_handles(count)
         self._placing = True
         try:
             if count:
@@ -169,7 +175,7 @@ class ComponentEditor(QtCore.QObject):
                     handle.setPos(float(positions[k, 0]), float(positions[k, 1]))
             show_axes = count > 0 and 0 <= self.selected < count
             if show_axes:
-                ends = axis_handles(params, self.selected, self.axes, self.one_d)
+                ends = self._nearest_ends(params, self.selected)
                 self.major.setPos(float(ends[0, 0]), float(ends[0, 1]))
                 if not self.one_d:
                     self.minor.setPos(float(ends[1, 0]), float(ends[1, 1]))
@@ -181,13 +187,18 @@ class ComponentEditor(QtCore.QObject):
 
     # ------------------------------------------------------------------ gestures
     def _on_drag_started(self, handle: Handle) -> None:
-        if self.params is None or handle.component < 0:
+        if handle.component < 0:
+            return
+        # First let the window pause a run: the newest iteration is drawn and the handles placed
+        # on it (set_state) before the drag takes the state on screen as its starting point, so the
+        # edit follows what is filed last in the history.
+        self.drag_started.emit()
+        if self.params is None or handle.component >= self.params.n_components:
             return
         self._drag = (handle.role, handle.component, self.params)
         self._last_preview = None
         if handle.role == "mean":
             self.select(handle.component)
-        self.drag_started.emit()
 
     def _on_moved(self, handle: Handle) -> None:
         if self._placing or self._drag is None:
@@ -208,13 +219,28 @@ class ComponentEditor(QtCore.QObject):
         try:
             k = self.selected
             if 0 <= k < params.n_components:
-                ends = axis_handles(params, k, self.axes, self.one_d)
+                ends = self._nearest_ends(params, k)
                 if moving is not self.major:
                     self.major.setPos(float(ends[0, 0]), float(ends[0, 1]))
                 if moving is not self.minor and not self.one_d:
                     self.minor.setPos(float(ends[1, 0]), float(ends[1, 1]))
         finally:
             self._placing = False
+
+    def _nearest_ends(self, params: MixtureParams, k: int) -> np.ndarray:
+        """axis_handles, each on the end of its axis nearest to where its handle is now: an axis has
+        two ends, and a handle let go on one should not jump to the other."""
+        ends = axis_handles(params, k, self.axes, self.one_d)
+        if self.one_d or self.major.component != k:
+            return ends
+        centre = params.means[k, list(self.axes)]
+        for row, handle in enumerate((self.major, self.minor)):
+            if handle.isVisible():
+                here = np.array([handle.pos().x(), handle.pos().y()])
+                mirrored = 2 * centre - ends[row]
+                if np.hypot(*(mirrored - here)) < np.hypot(*(ends[row] - here)):
+                    ends[row] = mirrored
+        return ends
 
     def _on_finished(self, handle: Handle) -> None:
         if self._drag is None:

@@ -206,7 +206,10 @@ class MixturePlot(pg.PlotWidget):
 
     def set_frozen(self, frozen) -> None:
         """(K,) bool or None: the components EM keeps as they are (a ❄ beside their number)."""
-        self._frozen = frozenset(np.flatnonzero(frozen).tolist()) if frozen is not None else frozenset()
+        flags = frozenset(np.flatnonzero(frozen).tolist()) if frozen is not None else frozenset()
+        if flags == self._frozen:
+            return  # a TextItem's setText re-lays it out: not at every frame of a run
+        self._frozen = flags
         for c, label in enumerate(self._labels):
             label.setText(f"{c + 1}❄" if c in self._frozen else str(c + 1))
 

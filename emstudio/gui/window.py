@@ -20,6 +20,12 @@ from emstudio.gui.views import LikelihoodPlot, MixturePlot, ParameterTable
 
 MAX_RECENT = 8
 PLAY_INTERVAL_MS = 120
+#: While EM runs, the log-likelihood curve, the lower-bound panel and the indicator are redrawn at
+#: most this often (the plot of the data follows every drawn frame). Each redraw costs Python time
+#: on the window's thread, which shares the GIL with the worker: redrawing every panel at ~60 Hz
+#: stretched the longest event-loop stall from 35 to ~90 ms (benchmarks/bench_gui.py, 1e5 points).
+PANEL_INTERVAL_MS = 100
+MONOTONE_STYLE = "padding: 1px 6px;"
 SAMPLES = [
     ("separated.csv", "Well separated", "three round clusters far apart: EM settles in a few iterations"),
     ("overlapping.csv", "Overlapping", "three clusters that overlap: mixed responsibilities, slow convergence"),
@@ -84,11 +90,11 @@ class CollapseBar(QtWidgets.QFrame):
         self.raise_button = QtWidgets.QPushButton("Raise reg_covar ×10")
         self.raise_button.setToolTip("Multiply reg_covar by 10 and continue the fit from the state on screen")
         self.remove_button = QtWidgets.QPushButton("Remove component")
-        self.remove_button.setToolTip("Drop this component (K − 1; the other weights renormalised) and make "
-                                      "that the start: press Run to continue")
+        self.remove_button.setToolTip("Delete this component (K − 1; the other weights renormalised): an edit "
+                                      "in the history; Run continues from it, Ctrl+Z undoes it")
         self.reseed_button = QtWidgets.QPushButton("Re-seed component")
         self.reseed_button.setToolTip("Move this component's mean to the least likely data point, give it the "
-                                      "data's covariance and weight 1/K, and make that the start: press Run")
+                                      "data's covariance and weight 1/K: an edit; Run continues, Ctrl+Z undoes it")
         for button in (self.raise_button, self.remove_button, self.reseed_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
@@ -155,6 +161,39 @@ class WelcomePage(QtWidgets.QWidget):
         row.addStretch(1)
         outer.addLayout(row)
         outer.addStretch(2)
+
+
+def not_an_em_step(before, after) -> bool:
+    """Whether history entry ``after`` was reached from ``before`` by something other than EM with
+    the same model: a start, a hand edit, or a change of covariance model or reg_covar between them.
+    No rise of log L is promised there."""
+    return (after.kind in ("start", "edit") or after.params.covariance_type != before.params.covariance_type
+            or after.reg_covar != before.reg_covar)
+
+
+class MonotonicityCheck:
+    """The falls of log L in a history, checked once per entry: a run appends entries, so each
+    update looks only at what is new (a history of 20,000 iterations is redrawn ~60 times a second)."""
+
+    def __init__(self) -> None:
+        self._length, self._last, self.steps, self.falls = 0, None, 0, []
+
+    def update(self, history) -> tuple[int, list]:
+        """(EM steps checked, falls (core.checks.Fall, index into ``history``)) of ``history``."""
+        from emstudio.core.checks import Fall, likelihood_falls
+
+        m = self._length
+        if not (0 < m <= len(history) and history[m - 1] is self._last):
+            m, self.steps, self.falls = 0, 0, []  # not the same history grown: from the start
+        begin = max(m - 1, 0)
+        part = history[begin:]
+        if len(part) > (1 if m else 0):
+            breaks = [True] + [not_an_em_step(a, b) for a, b in zip(part, part[1:])]
+            self.steps += breaks.count(False)
+            found = likelihood_falls([f.log_likelihood for f in part], [f.reg_covar_binds for f in part], breaks)
+            self.falls += [Fall(f.index + begin, f.drop, f.explained) for f in found]
+        self._length, self._last = len(history), history[-1] if history else None
+        return self.steps, self.falls
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -261,8 +300,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.monotone_label.setFlat(True)
         self.monotone_label.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.monotone_label.clicked.connect(self.go_to_first_fall)
-        self.monotone_label.hide()
+        # Always there (empty while there is nothing to check) and always the same padding: a
+        # change of its height changes the status bar's, which re-lays out and repaints every
+        # panel in the middle of a run.
+        self.monotone_label.setStyleSheet(MONOTONE_STYLE)
         self._first_fall: int | None = None
+        self._monotonicity = MonotonicityCheck()
         self.statusBar().addPermanentWidget(self.monotone_label)
         self.state_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
@@ -286,6 +329,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._play_timer = QtCore.QTimer(self)
         self._play_timer.setInterval(PLAY_INTERVAL_MS)
         self._play_timer.timeout.connect(self._play_tick)
+        self._panels_timer = QtCore.QTimer(self)
+        self._panels_timer.setSingleShot(True)
+        self._panels_timer.setInterval(PANEL_INTERVAL_MS)
+        self._panels_timer.timeout.connect(self._refresh_panels)
 
         self.resize(1400, 860)
         self._restore_layout()
@@ -427,6 +474,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._stop_play()
         self.banner.hide()
         self.dataset = dataset
+        self._column_means = dataset.values.mean(axis=0)  # where an added component's unshown coordinates go
         n, d = dataset.values.shape
         report = dataset.report_lines or (f"{os.path.basename(dataset.source)}: {n:,} rows, {d} column"
                                           f"{'s' * (d != 1)}: {', '.join(dataset.columns)}",)
@@ -546,7 +594,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.history_slider.setRange(0, max(count - 1, 0))
         self.history_slider.setValue(max(index, 0))
         self.history_slider.blockSignals(False)
-        self._update_history_view()
+        self._update_panels()
+
+    def _place_handles(self) -> None:
+        current = self.controller.current
+        if current is not None:
+            self.editor.set_state(current.params, self.controller.axes, current.params.n_features == 1)
+
+    def _refresh_panels(self) -> None:
+        self._place_handles()
+        if self.controller.state == "running":
+            # Two events, so that the event loop breathes between them during a run.
+            self._update_history_view(bound=False)
+            QtCore.QTimer.singleShot(0, self, lambda: self._show_bound(self.controller.current))
+        else:
+            self._update_history_view()
+
+    def _update_panels(self) -> None:
+        """The history views now, or, while EM runs, at most every PANEL_INTERVAL_MS."""
+        if self.controller.state == "running":
+            if not self._panels_timer.isActive():
+                self._panels_timer.start()
+        else:
+            self._panels_timer.stop()
+            self._update_history_view()
 
     def _on_slider(self, value: int) -> None:
         self.controller.show_history(value)
@@ -573,9 +644,10 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.history_slider.setValue(value + 1)
 
-    def _update_history_view(self) -> None:
+    def _update_history_view(self, bound: bool = True) -> None:
         history = self.controller.history
-        self._show_bound(self.controller.current)
+        if bound:
+            self._show_bound(self.controller.current)
         self.likelihood.show_restarts(self.controller.restarts if history else None)
         self._show_monotonicity(history)
         if not history:
@@ -588,49 +660,64 @@ class MainWindow(QtWidgets.QMainWindow):
         index = self.controller.index
         current = history[index] if 0 <= index < len(history) else history[-1]
         self.likelihood.show_history(iterations, log_l, (current.iteration, current.mean_log_likelihood), edited)
-        text = f"iteration {current.iteration} of {history[-1].iteration}"
-        self.history_label.setText(f"{text} · {current.note}" if current.kind == "edit" else text)
+        self._show_history_label()
+
+    def _show_history_label(self) -> None:
+        """"iteration i of m", and what is on screen when it is not a whole iteration."""
+        history, index, shown = self.controller.history, self.controller.index, self.controller.current
+        if not history:
+            return
+        entry = history[index] if 0 <= index < len(history) else history[-1]
+        text = f"iteration {entry.iteration} of {history[-1].iteration}"
+        if shown is not None and shown.kind == "E" and shown is not entry:
+            text += f" · E-step {shown.iteration} on screen"  # a lone E-step starts the next iteration
+        elif entry.kind == "edit":
+            text += f" · {entry.note}"
+        self.history_label.setText(text)
 
     def _show_monotonicity(self, history) -> None:
         """The indicator in the status bar: did log L ever fall from one EM iteration to the next?
         Hand edits and starts are not EM steps and are left out; a fall where reg_covar binds is
         the documented reg_covar effect (docs/results.md), shown but not called a fault."""
-        from emstudio.core.checks import likelihood_falls
-
         label = self.monotone_label
-        steps = sum(f.kind not in ("start", "edit") for f in history)
+        steps, falls = self._monotonicity.update(history)
         if not steps:
-            label.hide()
+            label.setText("")
+            label.setStyleSheet(MONOTONE_STYLE)
+            label.setToolTip("")
             self._first_fall = None
             return
-        falls = likelihood_falls([f.log_likelihood for f in history], [f.reg_covar_binds for f in history],
-                                 [i == 0 or f.kind in ("start", "edit") for i, f in enumerate(history)])
         faults = [f for f in falls if not f.explained]
         shown = faults or falls
         self._first_fall = shown[0].index if shown else None
         n = history[0].n_samples
         if faults:
             worst = faults[0]
-            label.setText(f"✗ log L fell at iteration {history[worst.index].iteration} "
-                          f"(by {worst.drop / n:.3g} per sample)")
-            label.setStyleSheet("color: white; background: #c62828; border-radius: 3px; padding: 1px 6px;")
-            label.setToolTip("EM promises that log L never falls from one iteration to the next, and here it did "
-                             "where reg_covar does not explain it. This is a fault: please report it with the data "
-                             "and settings. Click to go to that iteration.")
+            text = f"✗ log L fell at iteration {history[worst.index].iteration} (by {worst.drop / n:.3g} per sample)"
+            style = MONOTONE_STYLE + "color: white; background: #c62828; border-radius: 3px;"
+            tip = ("EM promises that log L never falls from one iteration to the next, and here it did where "
+                   "reg_covar does not explain it. This is a fault: please report it with the data and settings. "
+                   "Click to go to that iteration.")
         elif falls:
             largest = max(f.drop for f in falls) / n
-            label.setText(f"⚠ log L fell {len(falls)}× (≤ {largest:.2g} per sample) where reg_covar binds")
-            label.setStyleSheet("color: #6d4c00; background: #fff3cd; border-radius: 3px; padding: 1px 6px;")
-            label.setToolTip("Expected, not a fault: adding reg_covar·I to a covariance after the M-step is not the "
-                             "exact maximiser of Q, so where reg_covar is comparable to a component's own variance "
-                             "(a collapsing component) log L can fall slightly (see docs/results.md). "
-                             "Click to go to the first such iteration.")
+            text = f"⚠ log L fell {len(falls)}× (≤ {largest:.2g} per sample) where reg_covar binds"
+            style = MONOTONE_STYLE + "color: #6d4c00; background: #fff3cd; border-radius: 3px;"
+            tip = ("Expected, not a fault: adding reg_covar·I to a covariance after the M-step is not the exact "
+                   "maximiser of Q, so where reg_covar is comparable to a component's own variance (a collapsing "
+                   "component) log L can fall slightly (see docs/results.md). Click to go to the first such "
+                   "iteration.")
         else:
-            label.setText(f"✓ log L never fell ({steps} EM step{'s' * (steps != 1)})")
-            label.setStyleSheet("color: #2e7d32; padding: 1px 6px;")
-            label.setToolTip("Checked after every EM iteration (hand edits aside): log L(θₜ) ≥ log L(θₜ₋₁) "
-                             "up to float rounding (1e-9 of |log L|), as the lower-bound argument guarantees.")
-        label.show()
+            text = "✓ log L never fell"
+            style = MONOTONE_STYLE + "color: #2e7d32;"
+            tip = (f"Checked after each of the {steps} EM iteration{'s' * (steps != 1)} of this history (hand edits, "
+                   "starts and model changes aside): log L(θₜ) ≥ log L(θₜ₋₁) up to float rounding (1e-9 of "
+                   "|log L|), as the lower-bound argument guarantees.")
+        # Only what changed: a new text re-lays the status bar out, a new style sheet re-polishes.
+        if label.text() != text:
+            label.setText(text)
+        if label.styleSheet() != style:
+            label.setStyleSheet(style)
+        label.setToolTip(tip)
 
     def go_to_first_fall(self) -> None:
         if self._first_fall is not None and self.controller.state != "running":
@@ -641,15 +728,22 @@ class MainWindow(QtWidgets.QMainWindow):
         frozen = self.controller.frozen
         self.plot.set_frozen(frozen if frozen is not None and frozen.shape == (frame.params.n_components,) else None)
         self.plot.show_frame(frame, colours)
-        self.editor.set_state(frame.params, self.controller.axes, frame.params.n_features == 1)
+        running = self.controller.state == "running"
+        if not running:  # while EM runs, the (invisible) mean handles follow with the panels
+            self._place_handles()
         if self._select_when_shown is not None and frame.kind == "edit":
             self.editor.select(self._select_when_shown)
             self._select_when_shown = None
         self.table.show_frame(frame, self.controller.axes, self.dataset.columns)
         self._mark_frozen(frame.params.n_components)
         self._show_collapse(frame)
-        self._show_bound(frame)
+        if running:
+            self._update_panels()
+        else:
+            self._show_bound(frame)
         self._show_status(frame)
+        if frame.kind == "E":
+            self._show_history_label()
 
     # ------------------------------------------------------------------ hands-on edits
     def _on_drag_started(self) -> None:
@@ -657,6 +751,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._stop_play()
         if self.controller.state == "running":
             self.pause()
+            self._place_handles()  # on the newest iteration, which the pause has just drawn
 
     def _on_edit_preview(self, params) -> None:
         self.plot.show_components(params)
@@ -669,17 +764,23 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.controller.current is not None:  # refused (busy): put back what is on screen
                 self._on_display(self.controller.current, None)
             return False
-        self._sync_k(params.n_components)
-        self.status.setText(f"Edit: {note}. Run (Space) or step to let EM go on from here; Ctrl+Z undoes it.")
+        self._sync_k(params)
         return True
 
-    def _sync_k(self, k: int) -> None:
+    def _sync_k(self, params) -> None:
         """K in the controls follows the components on screen, without making the next Run a fresh
-        start (a start read from a file keeps its own K)."""
+        start. A start read from a file (or a selection cell) has its own K: after an edit that
+        changes K, the edited parameters become that start, so the controls never disagree."""
         c = self.controller
-        if isinstance(c.settings.init, str) and c.settings.k != k:
+        k = params.n_components
+        if c.settings.k == k:
+            return
+        if isinstance(c.settings.init, str):
             c.settings = dataclasses.replace(c.settings, k=k)
-            self.controls.show_k(k)
+        else:
+            self.controls.set_file_start(params, "hand edit")
+            c.settings = dataclasses.replace(c.settings, k=k, init=params)
+        self.controls.show_k(k)
 
     def _edit_target(self, k: int | None) -> int | None:
         if self.controller.current is None:
@@ -721,7 +822,7 @@ class MainWindow(QtWidgets.QMainWindow):
             centre = self.plot.plot_item.vb.viewRect().center()
             position = (centre.x(), centre.y())
         params = c.current.params
-        mean = self.dataset.values.mean(axis=0)
+        mean = self._column_means.copy()
         columns = list(dict.fromkeys(c.axes))
         mean[columns] = np.asarray(position, dtype=float)[: len(columns)]
         try:
@@ -744,9 +845,7 @@ class MainWindow(QtWidgets.QMainWindow):
         c = self.controller
         frozen = c.frozen is not None and c.frozen.size > k and bool(c.frozen[k])
         if c.set_frozen(k, not frozen):
-            self.status.setText(f"Component {k + 1} {'freed' if frozen else 'frozen: the M-steps keep it as it is'}."
-                                " Ctrl+Z undoes it.")
-            return True
+            return True  # the status line names the edit when the worker has measured it
         return False
 
     def undo(self) -> None:
@@ -762,7 +861,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _after_undo(self, word: str) -> None:
         current = self.controller.current
         if current is not None:
-            self._sync_k(current.params.n_components)
+            self._sync_k(current.params)
         self.status.setText(f"{word}. Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
         self._on_state(self.controller.state)
 
@@ -782,7 +881,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if k in self.table.marked:
             menu.addSeparator()
             menu.addAction("Raise reg_covar ×10", self.fix_raise_reg_covar)
-            menu.addAction(f"Remove component {k + 1} (new start)", lambda: self.fix_remove(k))
             menu.addAction(f"Re-seed component {k + 1}", lambda: self.fix_reseed(k))
         return menu
 
@@ -856,46 +954,37 @@ class MainWindow(QtWidgets.QMainWindow):
         c.set_settings(dataclasses.replace(c.settings, reg_covar=raised))
         self.run()
 
-    def _edit_start(self, edit, name: str) -> None:
-        """Make ``edit(params on screen)`` the start (iteration 0); Run continues from it."""
-        c = self.controller
-        if c.current is None or c.state == "stepping" or self.dataset is None:
-            return
-        self._stop_play()
-        self.banner.hide()
-        try:
-            params = edit(c.current.params)
-        except EmstudioError as exc:
-            self.show_error(f"Could not {name}: {exc}")
-            return
-        self._collapse_choice = None
-        self.controls.set_file_start(params, name)
-        c.set_settings(self.controls.settings())
-        c.start_from(params)
-
     def _fix_index(self, k: int | None) -> int | None:
         if k is not None:
             return k
         target = self.collapse_target()
         return None if target is None else target.component
 
-    def fix_remove(self, k: int | None = None) -> None:
-        """Remove component k (default: the marked one) and make that the start."""
-        from emstudio.core.edits import remove_component
-
+    def fix_remove(self, k: int | None = None) -> bool:
+        """Delete component k (default: the marked collapsing one): an undoable edit."""
         k = self._fix_index(k)
-        if k is not None:
-            self._edit_start(lambda p: remove_component(p, k), f"component {k + 1} removed")
+        if k is None:
+            return False
+        self._collapse_choice = None
+        return self.delete_component(k)
 
-    def fix_reseed(self, k: int | None = None) -> None:
-        """Re-seed component k (default: the marked one) at the least likely point; make that the start."""
+    def fix_reseed(self, k: int | None = None) -> bool:
+        """Re-seed component k (default: the marked one) at the least likely data point, with the
+        data's covariance and weight 1/K: an undoable edit."""
         from emstudio.core.edits import reseed_component
 
         k = self._fix_index(k)
-        if k is not None:
-            X, reg_covar = self.dataset.values, self.controls.reg_covar.value()
-            self._edit_start(lambda p: reseed_component(p, k, X, np.random.default_rng(), reg_covar=reg_covar),
-                             f"component {k + 1} re-seeded")
+        c = self.controller
+        if k is None or c.current is None:
+            return False
+        try:
+            params = reseed_component(c.current.params, k, self.dataset.values, np.random.default_rng(),
+                                      reg_covar=c.settings.reg_covar)
+        except EmstudioError as exc:
+            self.show_error(f"Could not re-seed component {k + 1}: {exc}")
+            return False
+        self._collapse_choice = None
+        return self.apply_edit(params, f"re-seeded component {k + 1}")
 
     def _show_bound(self, frame) -> None:
         c = self.controller
@@ -905,7 +994,10 @@ class MainWindow(QtWidgets.QMainWindow):
         parts = []
         if frame.n_restarts > 1:
             parts.append(f"start {frame.restart + 1}/{frame.n_restarts}")
-        if frame.kind == "E":
+        if frame.kind == "edit":
+            parts.append(f"iteration {frame.iteration}: edit — {frame.note}. Run (Space) or step to let EM go on "
+                         "from here; Ctrl+Z undoes it")
+        elif frame.kind == "E":
             parts.append(f"iteration {frame.iteration}: after the E-step")
         elif frame.kind == "M":
             parts.append(f"iteration {frame.iteration}: after the M-step")
@@ -951,7 +1043,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if text:
             self.state_label.setText(text)
         self._stop_word = "stopped"
-        self._update_history_view()
+        self._panels_timer.stop()
+        self._refresh_panels()
 
     # ------------------------------------------------------------------ errors
     def show_error(self, message: str) -> None:

@@ -128,6 +128,8 @@ class Frame:
     collapse: tuple[Collapse, ...] = ()
     reg_covar_binds: bool = False  # reg_covar is far from Q's maximiser here: log L may fall a little
     note: str = ""  # what a hand edit did ("edit" frames)
+    reg_covar: float = 0.0  # the reg_covar this state was made (or measured) with
+    frozen: np.ndarray | None = field(default=None, repr=False)  # (K,) bool: components EM keeps as they are
 
     @property
     def mean_log_likelihood(self) -> float:
@@ -328,6 +330,7 @@ class EmWorker(QtCore.QObject):
                                    max_iter=remaining if remaining > 0 else settings.max_iter,
                                    tol=settings.tol, reg_covar=settings.reg_covar)
         n_restarts = 1 if continuing else settings.restarts
+        frozen = _flags(request.frozen) if continuing else None
         previous = {"log_l": None, "restart": -1}
         timing = {"last": 0.0, "cost": 0.0}
         frames_of_restart: list[list[Frame]] = []
@@ -359,13 +362,13 @@ class EmWorker(QtCore.QObject):
                           snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
                           change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
                           colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar),
-                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes))
+                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes),
+                          reg_covar=settings.reg_covar, frozen=frozen)
             frames_of_restart[-1].append(frame.without_colours())
             self.frame.emit(frame)
             if request.pace > 0:
                 self.gate.sleep(run_id, request.pace)
 
-        frozen = request.frozen if continuing and request.frozen is not None and request.frozen.any() else None
         result = fit_mixture(self.X, settings, stop=lambda: not self.gate.alive(run_id), on_snapshot=on_snapshot,
                              engine_options=engine_options(), frozen=frozen)
         self._stepper = None
@@ -395,12 +398,13 @@ class EmWorker(QtCore.QObject):
         return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor))
 
     def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0,
-                         terms_after_e: BoundTerms | None = None) -> Frame:
+                         terms_after_e: BoundTerms | None = None, frozen: np.ndarray | None = None) -> Frame:
         return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
                      half.component_sizes, change, False, half.terms, terms_after_e, 0, 1,
                      self.view.colours(half.params) if colours else None,
                      self._collapse(half.params, half.component_sizes, reg_covar),
-                     reg_covar_binds(half.params, reg_covar, half.component_sizes))
+                     reg_covar_binds(half.params, reg_covar, half.component_sizes),
+                     reg_covar=reg_covar, frozen=frozen)
 
     def _start(self, run_id: int, settings: FitSettings) -> None:
         from emstudio.core.checks import check_fit_data
@@ -422,13 +426,16 @@ class EmWorker(QtCore.QObject):
         except Exception:  # noqa: BLE001
             self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
 
-    @QtCore.Slot(int, object, int, float, str)
-    def edit(self, run_id: int, params: MixtureParams, iteration: int, reg_covar: float, note: str) -> None:
-        """A state made by hand: measure log L and Nₖ under ``params`` and send it as an "edit" frame."""
+    @QtCore.Slot(int, object, int, float, str, object)
+    def edit(self, run_id: int, params: MixtureParams, iteration: int, reg_covar: float, note: str,
+             frozen=None) -> None:
+        """A state made by hand: measure log L and Nₖ under ``params`` and send it as an "edit" frame
+        (``frozen`` (K,) bool: the components EM is to keep from here)."""
         try:
-            self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration)
+            frozen = _flags(frozen)
+            self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration, frozen)
             half = self._stepper.start()
-            frame = self._half_step_frame(run_id, half, True, reg_covar=reg_covar)
+            frame = self._half_step_frame(run_id, half, True, reg_covar=reg_covar, frozen=frozen)
             self.frame.emit(dataclasses.replace(frame, kind="edit", note=note))
             self.finished.emit(RunOutcome(run_id, "done"))
         except EmstudioError as exc:
@@ -442,8 +449,7 @@ class EmWorker(QtCore.QObject):
         ``frozen`` (K,) bool: components the M-step keeps."""
         try:
             stepper = self._stepper
-            if frozen is not None and not np.any(frozen):
-                frozen = None
+            frozen = _flags(frozen)
             if params is None:
                 self._start(run_id, settings)
                 stepper = self._stepper
@@ -456,19 +462,29 @@ class EmWorker(QtCore.QObject):
             self._stepper = stepper
             before = stepper.start().log_likelihood
             if kind in ("E", "EM"):
-                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar))
+                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar,
+                                                      frozen=frozen))
             if kind in ("M", "EM"):
                 half = stepper.m_step()
                 # The M frame carries its E-step's terms too (as a run's iteration frames do), so
                 # the history alone gives every half-step of the bound view.
                 self.frame.emit(self._half_step_frame(run_id, half, False,
                                                       (half.log_likelihood - before) / half.n_samples,
-                                                      settings.reg_covar, stepper.terms_after_e()))
+                                                      settings.reg_covar, stepper.terms_after_e(), frozen))
             self.finished.emit(RunOutcome(run_id, "done"))
         except EmstudioError as exc:
             self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
         except Exception:  # noqa: BLE001
             self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+
+def _flags(frozen) -> np.ndarray | None:
+    """(K,) bool frozen flags, or None when no component is frozen."""
+    if frozen is None:
+        return None
+    frozen = np.array(frozen, dtype=bool)
+    frozen.setflags(write=False)
+    return frozen if frozen.any() else None
 
 
 def _same_flags(a: np.ndarray | None, b: np.ndarray | None) -> bool:

@@ -218,3 +218,17 @@ def test_series_of_frames_without_a_window():
     assert half_step_series(history, history[1], 1).shown == 1
     assert half_step_series(history, history[0], 0).shown is None
     assert len(half_step_series([frame("start", 0)], None, 0)) == 0
+
+
+def test_a_converged_m_step_is_not_called_a_fall():
+    """ΔF of −2e−13 at convergence is rounding, not the reg_covar effect."""
+    from emstudio.core.estep import BoundTerms
+    from emstudio.gui.bound import HalfStepSeries, describe
+
+    e = BoundTerms(-1597.0377, -1800.2548, 203.217)
+    m = BoundTerms(-1597.0377, -1800.2548 - 2.3e-13, 203.217)
+    series = HalfStepSeries(("E", "M"), (9, 9), (e, m), (e, e), 500, 1,
+                            np.array([e.log_likelihood, m.log_likelihood]) / 500,
+                            np.array([e.lower_bound, m.lower_bound]) / 500)
+    text = describe(series, "iteration")
+    assert "fell" not in text and "converged" in text

@@ -65,8 +65,7 @@ def test_a_collapsing_component_is_marked(window, qtbot):
     assert bar.remove_button.text() == "Remove component 1" and bar.remove_button.isEnabled()
     menu = window.component_actions(0)
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
-        "Freeze component 1", "Delete component 1", "Raise reg_covar ×10", "Remove component 1 (new start)",
-        "Re-seed component 1"]
+        "Freeze component 1", "Delete component 1", "Raise reg_covar ×10", "Re-seed component 1"]
     assert [a.text() for a in window.component_actions(1).actions()] == ["Freeze component 2", "Delete component 2"]
     # scrubbing back to the healthy start clears the marks
     window.history_slider.setValue(0)
@@ -81,15 +80,18 @@ def test_a_collapsing_component_is_marked(window, qtbot):
 def test_remove_component(window, qtbot, tmp_path):
     c = _collapsed(window, qtbot, tmp_path=tmp_path)
     before = c.current.params
+    collapsed_at = c.current.iteration
     wait_outcome(qtbot, window, window.collapse_bar.remove_button.click)
-    assert c.current.kind == "start" and c.current.iteration == 0
+    assert c.current.kind == "edit" and c.current.iteration == collapsed_at  # the history goes on
+    assert c.current.note == "deleted component 1"
     assert c.current.params.n_components == 2 and window.controls.k.value() == 2
     np.testing.assert_allclose(c.current.params.means, before.means[1:])
     assert c.current.collapse == () and not window.collapse_bar.isVisible()
-    assert "removed" in window.controls.init.currentText()
     window.controls.max_iter.setValue(100)
     assert wait_outcome(qtbot, window, window.run).state in ("converged", "max-iter")
     assert c.history[-1].params.n_components == 2 and c.history[0].iteration == 0
+    window.undo()  # and the fix can be undone
+    assert c.current.params is before and window.controls.k.value() == 3
 
 
 def test_reseed_component(window, qtbot):
@@ -97,7 +99,7 @@ def test_reseed_component(window, qtbot):
     before = c.current.params
     wait_outcome(qtbot, window, lambda: window.fix_reseed(0))
     after = c.current.params
-    assert c.current.kind == "start" and after.n_components == 3
+    assert c.current.kind == "edit" and c.current.note == "re-seeded component 1" and after.n_components == 3
     assert not np.allclose(after.means[0], before.means[0])  # the mean moved
     assert any(np.array_equal(after.means[0], x) for x in window.dataset.values)  # to a data point
     np.testing.assert_allclose(after.means[1:], before.means[1:])
