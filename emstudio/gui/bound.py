@@ -397,7 +397,7 @@ class BoundPanel(QtWidgets.QScrollArea):
         self.all_box = QtWidgets.QCheckBox("all")
         self.all_box.setToolTip(f"Draw every half-step (unticked: {WINDOW} half-steps, scaled so that the gap of "
                                 "the latest iterations shows)")
-        self.all_box.toggled.connect(lambda on: self.plot.set_show_all(on))
+        self.all_box.toggled.connect(self._show_all)
         header.addWidget(self.all_box)
         layout.addLayout(header)
         self.plot = BoundPlot()
@@ -443,11 +443,13 @@ class BoundPanel(QtWidgets.QScrollArea):
         layout.addWidget(self.caption)
         self._key: tuple = (None, None, None)
         self._stamp: tuple = ()
+        self._shown_args: tuple | None = None  # what show_state drew last
         self.clear()
 
     def clear(self) -> None:
         """Nothing fitted (new data)."""
         self._key, self._stamp = (None, None, None), ()
+        self._shown_args = None
         self.series = EMPTY
         self.plot.show_series(EMPTY)
         self._show_values(None, None)
@@ -463,9 +465,16 @@ class BoundPanel(QtWidgets.QScrollArea):
         if stamp == self._stamp and all(a is b for a, b in zip(key, self._key)):
             return
         self._key, self._stamp = key, stamp
+        self._shown_args = (history, current, index)
         if current is None and not history:
             self.clear()
             return
+        if not self.plot.show_all and len(history) > 2 * WINDOW:
+            # Only the frames the window can draw: a run of 20,000 iterations would otherwise cost
+            # ~20 ms per redraw. Each frame gives at most two half-steps; labels carry iterations.
+            at = index if 0 <= index < len(history) else len(history) - 1
+            first = max(0, at - WINDOW)
+            history, index = history[first:at + WINDOW + 1], index - first if 0 <= index < len(history) else -1
         self.series = series = half_step_series(history, current, index)
         self.plot.show_series(series)
         i = series.shown
@@ -478,6 +487,15 @@ class BoundPanel(QtWidgets.QScrollArea):
             self.where.setText(f"at {series.labels[i]} — sums over the {series.n_samples:,} samples "
                                "(the plot: per sample)")
         self.caption.setText(describe(series, current.kind if current is not None else None))
+
+    def _show_all(self, show_all: bool) -> None:
+        """The "all" box: every half-step, or the window of the latest (the series is remade)."""
+        self.plot.show_all = bool(show_all)
+        self._stamp = ()
+        if self._shown_args is not None:
+            self.show_state(*self._shown_args)
+        else:
+            self.plot.set_show_all(show_all)
 
     def _show_values(self, i: int | None, current: Frame | None) -> None:
         if i is None:

@@ -27,6 +27,7 @@ INK = "#2b2b2b"
 COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 GRID_ALPHA = 0.12
+MAX_DOTS = 400  # the log-likelihood curve marks each iteration up to this many
 
 
 def qcolour(k: int, alpha: int = 255) -> QtGui.QColor:
@@ -357,6 +358,10 @@ class LikelihoodPlot(pg.PlotWidget):
     def show_history(self, iterations: np.ndarray, log_l: np.ndarray, current: tuple[float, float] | None,
                      edited: np.ndarray | None = None) -> None:
         """The curve; ``edited`` (m,) bool marks the entries made by hand."""
+        # A dot per iteration while they can be told apart; thousands of dots cost a run's frames.
+        dots = "o" if len(iterations) <= MAX_DOTS else None
+        if self.curve.opts["symbol"] != dots:
+            self.curve.setSymbol(dots)
         self.curve.setData(iterations, log_l)
         if edited is not None and np.any(edited):
             self.edits.setData(iterations[edited], log_l[edited])

@@ -232,3 +232,22 @@ def test_a_converged_m_step_is_not_called_a_fall():
                             np.array([e.lower_bound, m.lower_bound]) / 500)
     text = describe(series, "iteration")
     assert "fell" not in text and "converged" in text
+
+
+def test_a_long_history_draws_its_window_and_all_on_request(window, qtbot):
+    assert window.load_file(sample("overlapping.csv"))
+    window.controls.tol.set_value(0)
+    window.controls.max_iter.setValue(60)
+    wait_outcome(qtbot, window, window.run)
+    panel = window.bound_view
+    series = panel.series
+    assert series.labels[-1] == "M60" and series.labels[series.shown] == "M60"
+    assert len(series) < 120  # only the frames the window can draw were turned into half-steps
+    panel.all_box.setChecked(True)
+    assert len(panel.series) == 120 and panel.series.labels[0] == "E1"
+    assert panel.plot.window == (0, 119)
+    window.history_slider.setValue(20)  # scrub back: the window follows, the labels stay true
+    panel.all_box.setChecked(False)
+    assert panel.series.labels[panel.series.shown] == "M20"
+    first, last = panel.plot.window
+    assert first <= panel.series.shown <= last
