@@ -282,6 +282,12 @@ class Controller(QtCore.QObject):
         the flags of that moment."""
         return None if self.current is None else self.current.frozen
 
+    def frozen_flags(self) -> np.ndarray:
+        """(K,) bool of the state on screen, all False when none is frozen (a copy to edit)."""
+        K = self.current.params.n_components
+        frozen = self.frozen
+        return frozen.copy() if frozen is not None and frozen.shape == (K,) else np.zeros(K, bool)
+
     def edit(self, params: MixtureParams, note: str, frozen: np.ndarray | None = None) -> bool:
         """Make ``params`` (the state on screen changed by hand) the state on screen, as an "edit"
         entry of the history after the entry on screen; ``frozen`` (K,) bool replaces the frozen
@@ -308,9 +314,8 @@ class Controller(QtCore.QObject):
         """Freeze (or free) component k: the M-steps keep it as it is. An undoable edit."""
         if self.current is None:
             return False
-        K = self.current.params.n_components
-        flags = self.frozen.copy() if self.frozen is not None and self.frozen.shape == (K,) else np.zeros(K, bool)
-        if not 0 <= k < K or flags[k] == frozen:
+        flags = self.frozen_flags()
+        if not 0 <= k < flags.size or flags[k] == frozen:
             return False
         flags[k] = frozen
         return self.edit(self.current.params, f"{'froze' if frozen else 'freed'} component {k + 1}", flags)

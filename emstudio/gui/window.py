@@ -803,11 +803,9 @@ class MainWindow(QtWidgets.QMainWindow):
         except EmstudioError as exc:
             self.show_error(f"Could not delete component {k + 1}: {exc}")
             return False
-        frozen = self.controller.frozen
-        flags = np.delete(frozen, k) if frozen is not None and frozen.size == params.n_components + 1 else None
+        flags = np.delete(self.controller.frozen_flags(), k)
         self.editor.select(-1)
-        return self.apply_edit(params, f"deleted component {k + 1}", flags if flags is not None
-                               else np.zeros(params.n_components, bool))
+        return self.apply_edit(params, f"deleted component {k + 1}", flags)
 
     def add_component_at(self, position=None) -> bool:
         """Add a component with its mean at ``position`` (x, y) on screen (None: the view's centre);
@@ -830,9 +828,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except EmstudioError as exc:
             self.show_error(f"Could not add a component: {exc}")
             return False
-        frozen = c.frozen if c.frozen is not None and c.frozen.size == params.n_components else \
-            np.zeros(params.n_components, bool)
-        if self.apply_edit(added, f"added component {added.n_components}", np.append(frozen, False)):
+        if self.apply_edit(added, f"added component {added.n_components}", np.append(c.frozen_flags(), False)):
             self._select_when_shown = added.n_components - 1  # once the worker measured it
             return True
         return False
@@ -843,7 +839,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if k is None:
             return False
         c = self.controller
-        frozen = c.frozen is not None and c.frozen.size > k and bool(c.frozen[k])
+        frozen = bool(c.frozen_flags()[k])
         if c.set_frozen(k, not frozen):
             return True  # the status line names the edit when the worker has measured it
         return False
@@ -873,9 +869,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def component_actions(self, k: int) -> QtWidgets.QMenu:
         """The menu of component k (right-click its mean or its row): freeze, delete, and for a
         collapsing component the three fixes."""
-        c = self.controller
         menu = QtWidgets.QMenu(self)
-        frozen = c.frozen is not None and c.frozen.size > k and bool(c.frozen[k])
+        frozen = bool(self.controller.frozen_flags()[k])
         menu.addAction(f"{'Free' if frozen else 'Freeze'} component {k + 1}", lambda: self.toggle_freeze(k))
         menu.addAction(f"Delete component {k + 1}", lambda: self.delete_component(k))
         if k in self.table.marked:

@@ -415,67 +415,64 @@ class EmWorker(QtCore.QObject):
         self._stepper = Stepper(self._engine_for(settings.covariance_type), params, settings.reg_covar)
         self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=settings.reg_covar))
 
+    def _answer(self, run_id: int, action) -> None:
+        """Do ``action()`` (which sends its frames), then its outcome: "done", or "failed" with the
+        message (an unexpected error with its traceback)."""
+        try:
+            action()
+            outcome = RunOutcome(run_id, "done")
+        except EmstudioError as exc:
+            outcome = RunOutcome(run_id, "failed", message=str(exc))
+        except Exception:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+        self.finished.emit(outcome)
+
     @QtCore.Slot(int, object)
     def start(self, run_id: int, settings: FitSettings) -> None:
         """A fresh start (Re-initialise or an imported parameter file): iteration 0."""
-        try:
-            self._start(run_id, settings)
-            self.finished.emit(RunOutcome(run_id, "done"))
-        except EmstudioError as exc:
-            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
-        except Exception:  # noqa: BLE001
-            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+        self._answer(run_id, lambda: self._start(run_id, settings))
 
     @QtCore.Slot(int, object, int, float, str, object)
     def edit(self, run_id: int, params: MixtureParams, iteration: int, reg_covar: float, note: str,
              frozen=None) -> None:
         """A state made by hand: measure log L and Nₖ under ``params`` and send it as an "edit" frame
         (``frozen`` (K,) bool: the components EM is to keep from here)."""
-        try:
-            frozen = _flags(frozen)
-            self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration, frozen)
-            half = self._stepper.start()
-            frame = self._half_step_frame(run_id, half, True, reg_covar=reg_covar, frozen=frozen)
+        def measure() -> None:
+            flags = _flags(frozen)
+            self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration, flags)
+            frame = self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=reg_covar, frozen=flags)
             self.frame.emit(dataclasses.replace(frame, kind="edit", note=note))
-            self.finished.emit(RunOutcome(run_id, "done"))
-        except EmstudioError as exc:
-            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
-        except Exception:  # noqa: BLE001
-            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+
+        self._answer(run_id, measure)
 
     @QtCore.Slot(int, str, object, int, object, object)
     def step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings, frozen=None) -> None:
         """One half-step ("E", "M") or a whole iteration ("EM") from ``params`` at ``iteration``;
         ``frozen`` (K,) bool: components the M-step keeps."""
-        try:
+        self._answer(run_id, lambda: self._step(run_id, kind, params, iteration, settings, _flags(frozen)))
+
+    def _step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings, frozen) -> None:
+        stepper = self._stepper
+        if params is None:
+            self._start(run_id, settings)
             stepper = self._stepper
-            frozen = _flags(frozen)
-            if params is None:
-                self._start(run_id, settings)
-                stepper = self._stepper
-            elif (stepper is None or stepper.params is not params
-                  or stepper.engine.covariance_type != params.covariance_type
-                  or stepper.reg_covar != settings.reg_covar
-                  or not _same_flags(stepper.frozen, frozen)):
-                stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration,
-                                  frozen)
-            self._stepper = stepper
-            before = stepper.start().log_likelihood
-            if kind in ("E", "EM"):
-                self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar,
-                                                      frozen=frozen))
-            if kind in ("M", "EM"):
-                half = stepper.m_step()
-                # The M frame carries its E-step's terms too (as a run's iteration frames do), so
-                # the history alone gives every half-step of the bound view.
-                self.frame.emit(self._half_step_frame(run_id, half, False,
-                                                      (half.log_likelihood - before) / half.n_samples,
-                                                      settings.reg_covar, stepper.terms_after_e(), frozen))
-            self.finished.emit(RunOutcome(run_id, "done"))
-        except EmstudioError as exc:
-            self.finished.emit(RunOutcome(run_id, "failed", message=str(exc)))
-        except Exception:  # noqa: BLE001
-            self.finished.emit(RunOutcome(run_id, "failed", message=_describe_unexpected()))
+        elif (stepper is None or stepper.params is not params
+              or stepper.engine.covariance_type != params.covariance_type
+              or stepper.reg_covar != settings.reg_covar
+              or not _same_flags(stepper.frozen, frozen)):
+            stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration,
+                              frozen)
+        self._stepper = stepper
+        before = stepper.start().log_likelihood
+        if kind in ("E", "EM"):
+            self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar,
+                                                  frozen=frozen))
+        if kind in ("M", "EM"):
+            half = stepper.m_step()
+            # The M frame carries its E-step's terms too (as a run's iteration frames do), so
+            # the history alone gives every half-step of the bound view.
+            self.frame.emit(self._half_step_frame(run_id, half, False, (half.log_likelihood - before) / half.n_samples,
+                                                  settings.reg_covar, stepper.terms_after_e(), frozen))
 
 
 def _flags(frozen) -> np.ndarray | None:
