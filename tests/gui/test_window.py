@@ -494,3 +494,29 @@ def test_closing_releases_the_workers_engines(make_window, qtbot):
     window.close()
     assert not window.controller.thread.isRunning()
     assert window.controller.worker._engine is None
+
+
+def test_one_dimension_view_follows_each_half_step(window, qtbot):
+    """The lecture's picture: a density histogram (area 1) under each πₖ N(x | μₖ, σₖ²) and their
+    sum, redrawn by every M-step (and left alone by an E-step, which does not move θ)."""
+    _load(qtbot, window, "one_d.csv")
+    window.controls.init.setCurrentIndex(window.controls.init.findData("seed-step0"))
+    plot = window.plot
+    edges, heights = plot.hist.xData, plot.hist.yData
+    assert np.sum(np.diff(edges) * heights) == pytest.approx(1.0)
+    wait_outcome(qtbot, window, lambda: window.step("E"))
+    before = plot.mixture_curve.yData.copy()
+    wait_outcome(qtbot, window, lambda: window.step("M"))
+    params = window.controller.current.params
+    x = plot.mixture_curve.xData
+    var = params.covariances[:, 0, 0]
+    expected = sum(params.weights[k] * np.exp(-0.5 * (x - params.means[k, 0]) ** 2 / var[k]) / np.sqrt(2 * np.pi * var[k])
+                   for k in range(3))
+    np.testing.assert_allclose(plot.mixture_curve.yData, expected, rtol=1e-12)
+    assert not np.allclose(plot.mixture_curve.yData, before)  # the M-step moved the densities
+    after_m = plot.mixture_curve.yData.copy()
+    wait_outcome(qtbot, window, lambda: window.step("E"))
+    np.testing.assert_array_equal(plot.mixture_curve.yData, after_m)  # an E-step leaves θ as it is
+    # each dashed curve is one weighted component; together they make the solid one
+    components = plot.component_curves.yData.reshape(3, -1)[:, :-1]
+    np.testing.assert_allclose(components.sum(axis=0), after_m, rtol=1e-12)
