@@ -288,10 +288,11 @@ class Controller(QtCore.QObject):
         frozen = self.frozen
         return frozen.copy() if frozen is not None and frozen.shape == (K,) else np.zeros(K, bool)
 
-    def edit(self, params: MixtureParams, note: str, frozen: np.ndarray | None = None) -> bool:
+    def edit(self, params, note: str, frozen: np.ndarray | None = None) -> bool:
         """Make ``params`` (the state on screen changed by hand) the state on screen, as an "edit"
         entry of the history after the entry on screen; ``frozen`` (K,) bool replaces the frozen
-        components (None: keep them when K is unchanged). Undoable. Stops a run first."""
+        components (None: keep them). ``params`` may be a function of the data X giving the
+        parameters (same K), made on the worker thread. Undoable. Stops a run first."""
         if self.data is None or self.current is None or self.state == "stepping":
             return False
         if self.state == "running":
@@ -301,7 +302,7 @@ class Controller(QtCore.QObject):
         if 0 <= self.index < len(self.history) - 1:
             del self.history[self.index + 1:]
         iteration = self.current.iteration - (1 if self.current.kind == "E" else 0)
-        if frozen is None and self.frozen is not None and self.frozen.shape == (params.n_components,):
+        if frozen is None:
             frozen = self.frozen
         self.fresh = False
         self._set_state("stepping")

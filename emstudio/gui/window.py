@@ -764,7 +764,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.controller.current is not None:  # refused (busy): put back what is on screen
                 self._on_display(self.controller.current, None)
             return False
-        self._sync_k(params)
+        if not callable(params):  # a function of the data (a re-seed) keeps K
+            self._sync_k(params)
         return True
 
     def _sync_k(self, params) -> None:
@@ -972,14 +973,11 @@ class MainWindow(QtWidgets.QMainWindow):
         c = self.controller
         if k is None or c.current is None:
             return False
-        try:
-            params = reseed_component(c.current.params, k, self.dataset.values, np.random.default_rng(),
-                                      reg_covar=c.settings.reg_covar)
-        except EmstudioError as exc:
-            self.show_error(f"Could not re-seed component {k + 1}: {exc}")
-            return False
+        current, reg_covar, rng = c.current.params, c.settings.reg_covar, np.random.default_rng()
         self._collapse_choice = None
-        return self.apply_edit(params, f"re-seeded component {k + 1}")
+        # Finding the least likely point is a pass over all the data: the worker makes it.
+        return self.apply_edit(lambda X: reseed_component(current, k, X, rng, reg_covar=reg_covar),
+                               f"re-seeded component {k + 1}")
 
     def _show_bound(self, frame) -> None:
         c = self.controller

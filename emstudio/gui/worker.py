@@ -433,12 +433,18 @@ class EmWorker(QtCore.QObject):
         self._answer(run_id, lambda: self._start(run_id, settings))
 
     @QtCore.Slot(int, object, int, float, str, object)
-    def edit(self, run_id: int, params: MixtureParams, iteration: int, reg_covar: float, note: str,
-             frozen=None) -> None:
+    def edit(self, run_id: int, params, iteration: int, reg_covar: float, note: str, frozen=None) -> None:
         """A state made by hand: measure log L and Nₖ under ``params`` and send it as an "edit" frame
-        (``frozen`` (K,) bool: the components EM is to keep from here)."""
+        (``frozen`` (K,) bool: the components EM is to keep from here). ``params`` may be a function
+        of the data X (n, d) giving the parameters, for an edit that must look at every point (a
+        re-seed): it runs here, not on the window's thread."""
         def measure() -> None:
+            nonlocal params
+            if callable(params):
+                params = params(self.X)
             flags = _flags(frozen)
+            if flags is not None and flags.shape != (params.n_components,):
+                flags = None  # flags of another K cannot describe these components
             self._stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration, flags)
             frame = self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=reg_covar, frozen=flags)
             self.frame.emit(dataclasses.replace(frame, kind="edit", note=note))
