@@ -26,6 +26,8 @@ PLAY_INTERVAL_MS = 120
 #: stretched the longest event-loop stall from 35 to ~90 ms (benchmarks/bench_gui.py, 1e5 points).
 PANEL_INTERVAL_MS = 100
 MONOTONE_STYLE = "padding: 1px 6px;"
+#: The docks' layout version: raise it when docks are added or moved, so old saved layouts are set aside.
+LAYOUT_VERSION = 2
 SAMPLES = [
     ("separated.csv", "Well separated", "three round clusters far apart: EM settles in a few iterations"),
     ("overlapping.csv", "Overlapping", "three clusters that overlap: mixed responsibilities, slow convergence"),
@@ -1149,9 +1151,9 @@ class MainWindow(QtWidgets.QMainWindow):
         state = self.store.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
-        else:
+        # A layout saved before the docks changed (an older EM Studio) would squeeze the new ones:
+        # then the default layout instead.
+        if state is None or not self.restoreState(state, LAYOUT_VERSION):
             self._needs_dock_sizes = True
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt API
@@ -1168,7 +1170,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
         self._play_timer.stop()
         self.store.setValue("window/geometry", self.saveGeometry())
-        self.store.setValue("window/state", self.saveState())
+        self.store.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.store.sync()
         self.selection.shutdown()
         self.controller.shutdown()

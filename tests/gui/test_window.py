@@ -520,3 +520,15 @@ def test_one_dimension_view_follows_each_half_step(window, qtbot):
     # each dashed curve is one weighted component; together they make the solid one
     components = plot.component_curves.yData.reshape(3, -1)[:, :-1]
     np.testing.assert_allclose(components.sum(axis=0), after_m, rtol=1e-12)
+
+
+def test_a_layout_saved_by_an_older_version_is_set_aside(make_window, settings_file):
+    from emstudio.gui.window import LAYOUT_VERSION
+
+    first = make_window()
+    first.bound_dock.hide()
+    store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
+    store.setValue("window/state", first.saveState(LAYOUT_VERSION - 1))  # as an older EM Studio saved it
+    store.sync()
+    second = make_window()
+    assert second.bound_dock.isVisible()  # the default layout, with every dock
