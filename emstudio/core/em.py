@@ -54,12 +54,14 @@ def _check_finite(result: PassResult) -> PassResult:
 
 
 def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, tol: float,
-               reg_covar: float, frozen: np.ndarray | None = None) -> Iterator[Snapshot]:
+               reg_covar: float, frozen: np.ndarray | None = None, settle: int = 0) -> Iterator[Snapshot]:
     """Yield snapshot 0 (the start) and then one snapshot per EM iteration.
 
     Stops after ``max_iter`` iterations, or once the mean per-sample log-likelihood rose by less
     than ``tol`` (``tol`` = 0 never stops early). The caller may stop consuming at any time.
     ``frozen`` (K,) bool keeps those components as they are in every M-step (see mstep.m_step).
+    The first ``settle`` iterations never count as converged: after a change of reg_covar or of
+    the covariance model, the first step's change measures the new model, not EM's progress.
     """
     current = _check_finite(engine.run_pass(params))
     n = engine.n_samples
@@ -71,7 +73,7 @@ def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, t
         following = _check_finite(engine.run_pass(new_params))
         after_m = BoundTerms(following.log_likelihood, q_new, current.entropy)
         change = (following.log_likelihood - current.log_likelihood) / n
-        converged = tol > 0 and change < tol
+        converged = tol > 0 and change < tol and iteration > settle
         yield Snapshot(iteration, new_params, following.log_likelihood, n, following.stats.n_k,
                        following.sum_log_max_resp, after_e, after_m, converged)
         if converged:
@@ -176,7 +178,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 on_snapshot: Callable[[int, Snapshot], None] | None = None,
                 keep_snapshots: bool = False,
                 engine_options: dict | None = None,
-                frozen: np.ndarray | None = None) -> FitResult:
+                frozen: np.ndarray | None = None, settle: int = 0) -> FitResult:
     """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
 
     The best restart is the one with the highest final log L among those with no degenerate
@@ -184,6 +186,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     when it answers True the fit ends early with ``stopped`` set. ``on_snapshot(restart, snapshot)``
     sees every snapshot as it is made. ``frozen`` (K,) bool, with starting parameters as
     ``settings.init``: those components stay as they are in every M-step (see mstep.m_step).
+    ``settle``: see :func:`iterate_em`.
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -210,7 +213,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             snapshots = []
             last = None
             for snapshot in iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
-                                       reg_covar=settings.reg_covar, frozen=frozen):
+                                       reg_covar=settings.reg_covar, frozen=frozen, settle=settle):
                 last = snapshot
                 if keep_snapshots:
                     snapshots.append(snapshot)

@@ -111,6 +111,7 @@ class Controller(QtCore.QObject):
         self._undo: list[_State] = []
         self._redo: list[_State] = []
         self._edit_run = -1  # the run id of the edit being measured (a failed one is not kept)
+        self._redo_before_edit: list[_State] = []
         self._next_id = 0
         self._accepted = -1  # run id whose frames are kept
         self._colour_request = 0
@@ -203,7 +204,7 @@ class Controller(QtCore.QObject):
             base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
             del self.history[self.index + 1:]
             request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace,
-                                 frozen=base.frozen)
+                                 frozen=base.frozen, start_reg_covar=base.reg_covar)
         self.fresh = False
         run_id = self._new_run()
         self._set_state("running")
@@ -298,7 +299,7 @@ class Controller(QtCore.QObject):
         if self.state == "running":
             self.stop()
         self._push(self._undo)
-        self._redo.clear()
+        self._redo_before_edit, self._redo = self._redo, []  # given back if the edit fails
         if 0 <= self.index < len(self.history) - 1:
             del self.history[self.index + 1:]
         iteration = self.current.iteration - (1 if self.current.kind == "E" else 0)
@@ -422,7 +423,8 @@ class Controller(QtCore.QObject):
     def _on_finished(self, outcome: RunOutcome) -> None:
         if outcome.state == "failed" and outcome.run_id in (-1, self._accepted):
             if outcome.run_id == self._edit_run and self._undo:
-                self._restore(self._undo.pop())  # the edit did not happen: nothing to undo
+                self._redo = self._redo_before_edit  # the edit did not happen: nothing changes
+                self._restore(self._undo.pop())
             self._accepted = -1
             self._flush()
             self._set_state("idle")

@@ -36,8 +36,12 @@ class Handle(pg.TargetItem):
 
     def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         if ev.isStart() and ev.button() == QtCore.Qt.MouseButton.LeftButton:
-            self.drag_started.emit(self)
+            self.drag_started.emit(self)  # the editor may refuse it: then it clears ``movable``
+            if not self.movable:
+                ev.accept()  # swallowed: the view does not pan either
         super().mouseDragEvent(ev)
+        if ev.isFinish():
+            self.movable = True
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         if ev.button() in (QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.RightButton):
@@ -85,6 +89,7 @@ class ComponentEditor(QtCore.QObject):
     preview = QtCore.Signal(object)  # MixtureParams while a handle is dragged
     committed = QtCore.Signal(object, str)  # MixtureParams, what was done
     drag_started = QtCore.Signal()
+    drag_finished = QtCore.Signal()
     selection_changed = QtCore.Signal(int)  # component, or -1
     component_menu = QtCore.Signal(int, object)  # component, QPoint on screen
     add_requested = QtCore.Signal(object)  # (x, y) on screen where a component is wanted
@@ -100,6 +105,9 @@ class ComponentEditor(QtCore.QObject):
         self.enabled = True
         self._drag: tuple[str, int, MixtureParams] | None = None  # role, k, θ when the drag began
         self._last_preview: MixtureParams | None = None
+        self._latest: MixtureParams | None = None  # the state on screen now, if it changed mid-drag
+        #: Asked when a handle is grabbed: False refuses the drag (the window is busy with a step).
+        self.drag_allowed = lambda: True
         self._placing = False  # handles moved by the program, not the mouse
         self.mean_handles: list[Handle] = []
         self.major = self._make_handle("major", symbol="s", size=10)
@@ -132,6 +140,11 @@ class ComponentEditor(QtCore.QObject):
     def dragging(self) -> bool:
         return self._drag is not None
 
+    @property
+    def preview_params(self) -> MixtureParams | None:
+        """The parameters the drag under way shows (None before the first move, or no drag)."""
+        return self._last_preview if self._drag is not None else None
+
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
         self._place()
@@ -143,8 +156,10 @@ class ComponentEditor(QtCore.QObject):
         self.select(-1)
 
     def set_state(self, params: MixtureParams | None, axes: tuple[int, int], one_d: bool) -> None:
-        """The components on screen; ignored while a handle is being dragged."""
+        """The components on screen; while a handle is dragged only noted (the drop applies the
+        gesture to it)."""
         if self._drag is not None:
+            self._latest = params
             return
         self.params, self.axes, self.one_d = params, tuple(axes), one_d
         if params is None or self.selected >= params.n_components:
@@ -192,11 +207,14 @@ class ComponentEditor(QtCore.QObject):
         # First let the window pause a run: the newest iteration is drawn and the handles placed
         # on it (set_state) before the drag takes the state on screen as its starting point, so the
         # edit follows what is filed last in the history.
+        if not self.drag_allowed():
+            handle.movable = False
+            return
         self.drag_started.emit()
         if self.params is None or handle.component >= self.params.n_components:
             return
         self._drag = (handle.role, handle.component, self.params)
-        self._last_preview = None
+        self._last_preview = self._latest = None
         if handle.role == "mean":
             self.select(handle.component)
 
@@ -245,8 +263,18 @@ class ComponentEditor(QtCore.QObject):
     def _on_finished(self, handle: Handle) -> None:
         if self._drag is None:
             return
-        role, k, _ = self._drag
-        params, self._drag = self._last_preview, None
+        role, k, start = self._drag
+        params, latest, self._drag, self._latest = self._last_preview, self._latest, None, None
+        if params is not None and latest is not None and latest is not start:
+            # The state on screen changed under the drag: the gesture applies to the newest one.
+            try:
+                here = np.array([handle.pos().x(), handle.pos().y()])
+                params = dragged(latest, role, k, self.axes, self.one_d, here)
+            except EmstudioError:
+                params = None
+        if latest is not None:
+            self.params = latest
+        self.drag_finished.emit()
         if params is None:
             self._place()
             return

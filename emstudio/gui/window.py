@@ -165,6 +165,24 @@ class WelcomePage(QtWidgets.QWidget):
         outer.addStretch(2)
 
 
+class TypingKeys(QtCore.QObject):
+    """Lets the widget with the focus keep the plain keys it types with: a combo box or the table
+    searches by letter and a focused button presses on Space, where the window's one-key shortcuts
+    (Space, E, M, N, R, A, F, U) would otherwise take them. Text fields already keep theirs."""
+
+    KEEPERS = (QtWidgets.QComboBox, QtWidgets.QAbstractItemView)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride:
+            plain = not (event.modifiers() & ~QtCore.Qt.KeyboardModifier.ShiftModifier
+                         & ~QtCore.Qt.KeyboardModifier.KeypadModifier)
+            typed = plain and bool(event.text()) and event.text().isprintable()
+            space = plain and event.key() == QtCore.Qt.Key.Key_Space
+            if (typed and isinstance(obj, self.KEEPERS)) or (space and isinstance(obj, QtWidgets.QAbstractButton)):
+                event.accept()  # the key goes to the widget, not to the shortcut
+        return False
+
+
 def not_an_em_step(before, after) -> bool:
     """Whether history entry ``after`` was reached from ``before`` by something other than EM with
     the same model: a start, a hand edit, or a change of covariance model or reg_covar between them.
@@ -210,6 +228,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dataset: Dataset | None = None
         self._stop_word = "stopped"
         self._make_actions()
+        self._typing_keys = TypingKeys(self)
+        QtWidgets.QApplication.instance().installEventFilter(self._typing_keys)
 
         # -- centre: welcome page or the plot with its history bar
         self.plot = MixturePlot()
@@ -217,6 +237,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.preview.connect(self._on_edit_preview)
         self.editor.committed.connect(self.apply_edit)
         self.editor.drag_started.connect(self._on_drag_started)
+        self.editor.drag_finished.connect(lambda: self._on_state(self.controller.state))
+        # No drag while a step or an edit is being computed: the state under it is about to change.
+        self.editor.drag_allowed = lambda: self.controller.state != "stepping"
         self.editor.component_menu.connect(self._component_menu)
         self.editor.space_menu.connect(self._space_menu)
         self.editor.add_requested.connect(self.add_component_at)
@@ -730,9 +753,16 @@ class MainWindow(QtWidgets.QMainWindow):
         frozen = self.controller.frozen
         self.plot.set_frozen(frozen if frozen is not None and frozen.shape == (frame.params.n_components,) else None)
         self.plot.show_frame(frame, colours)
+        if self.editor.preview_params is not None:  # new colours mid-drag: keep the dragged shape
+            self.plot.show_components(self.editor.preview_params)
         running = self.controller.state == "running"
-        if not running:  # while EM runs, the (invisible) mean handles follow with the panels
+        # While EM runs the invisible mean handles follow with the panels (10 Hz); the visible axis
+        # handles of a selected component follow every frame.
+        if not running or self.editor.selected >= 0:
             self._place_handles()
+        c = self.controller
+        if not running and not c.fresh and isinstance(c.settings.init, str):
+            self._sync_k(frame.params)  # K shows the components on screen (scrubbing across an edit)
         if self._select_when_shown is not None and frame.kind == "edit":
             self.editor.select(self._select_when_shown)
             self._select_when_shown = None
@@ -754,6 +784,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.controller.state == "running":
             self.pause()
             self._place_handles()  # on the newest iteration, which the pause has just drawn
+        # Nothing may change the state under the drag until it is dropped (_on_state on drop).
+        for name in ("run", "run_pause", "step_e", "step_m", "step", "reinit", "undo", "redo", "add_component",
+                     "delete_component", "freeze_component", "import_start"):
+            self.actions[name].setEnabled(False)
 
     def _on_edit_preview(self, params) -> None:
         self.plot.show_components(params)
@@ -1174,6 +1208,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.store.sync()
         self.selection.shutdown()
         self.controller.shutdown()
+        QtWidgets.QApplication.instance().removeEventFilter(self._typing_keys)
         super().closeEvent(event)
 
     def _about(self) -> None:

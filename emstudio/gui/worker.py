@@ -151,6 +151,7 @@ class RunRequest:
     start_iteration: int = 0
     pace: float = 0.0
     frozen: np.ndarray | None = None  # (K,) bool with ``start``: components the M-steps keep
+    start_reg_covar: float | None = None  # the reg_covar ``start`` was made with
 
 
 @dataclass(frozen=True)
@@ -369,8 +370,12 @@ class EmWorker(QtCore.QObject):
             if request.pace > 0:
                 self.gate.sleep(run_id, request.pace)
 
+        # Going on with another reg_covar or covariance model (Raise reg_covar ×10): the first
+        # iteration's change measures the new model, so it may not end the run as "converged".
+        changed = continuing and (request.start.covariance_type != settings.covariance_type
+                                  or request.start_reg_covar != settings.reg_covar)
         result = fit_mixture(self.X, settings, stop=lambda: not self.gate.alive(run_id), on_snapshot=on_snapshot,
-                             engine_options=engine_options(), frozen=frozen)
+                             engine_options=engine_options(), frozen=frozen, settle=1 if changed else 0)
         self._stepper = None
         if result.stopped or not self.gate.alive(run_id):
             return RunOutcome(run_id, "stopped")
@@ -415,14 +420,14 @@ class EmWorker(QtCore.QObject):
         self._stepper = Stepper(self._engine_for(settings.covariance_type), params, settings.reg_covar)
         self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=settings.reg_covar))
 
-    def _answer(self, run_id: int, action) -> None:
+    def _answer(self, run_id: int, action, failure: str = "") -> None:
         """Do ``action()`` (which sends its frames), then its outcome: "done", or "failed" with the
-        message (an unexpected error with its traceback)."""
+        message, after ``failure`` (what could not be done; an unexpected error with its traceback)."""
         try:
             action()
             outcome = RunOutcome(run_id, "done")
         except EmstudioError as exc:
-            outcome = RunOutcome(run_id, "failed", message=str(exc))
+            outcome = RunOutcome(run_id, "failed", message=f"{failure}{exc}")
         except Exception:  # noqa: BLE001 - the window shows it
             outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
         self.finished.emit(outcome)
@@ -449,7 +454,7 @@ class EmWorker(QtCore.QObject):
             frame = self._half_step_frame(run_id, self._stepper.start(), True, reg_covar=reg_covar, frozen=flags)
             self.frame.emit(dataclasses.replace(frame, kind="edit", note=note))
 
-        self._answer(run_id, measure)
+        self._answer(run_id, measure, f"Could not make the edit ({note}): ")
 
     @QtCore.Slot(int, str, object, int, object, object)
     def step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings, frozen=None) -> None:

@@ -146,3 +146,15 @@ def test_a_real_fit_has_no_unexplained_fall():
                                  [reg_covar_binds(s.params, 1e-6, s.component_sizes) for s in snaps],
                                  [i == 0 for i in range(len(snaps))])
         assert not [f for f in falls if not f.explained]
+
+
+def test_settle_keeps_the_first_iterations_from_converging():
+    from emstudio.core.em import iterate_em
+    from emstudio.core.engine import MixtureEngine
+
+    X, params = _params("full", k=2, d=2)
+    with MixtureEngine(X, "full") as engine:
+        plain = list(iterate_em(engine, params, max_iter=10, tol=1e9, reg_covar=1e-6))
+        settled = list(iterate_em(engine, params, max_iter=10, tol=1e9, reg_covar=1e-6, settle=2))
+    assert [s.iteration for s in plain] == [0, 1] and plain[-1].converged
+    assert [s.iteration for s in settled] == [0, 1, 2, 3] and settled[-1].converged

@@ -120,6 +120,7 @@ def test_raise_reg_covar_continues_the_fit(window, qtbot, tmp_path):
     assert c.history[0].iteration == 0 and len(c.history) > kept  # continued, not restarted
     assert c.history[kept].iteration == c.history[kept - 1].iteration + 1
     assert c.history[kept - 1].params is before
+    assert len(c.history) - kept >= 2  # the first step measures the new reg_covar: not "converged" yet
     np.testing.assert_allclose(c.current.params.means[0], [8.0, 4.0])  # the same component, continued
     # the collapsed covariance now holds the larger reg_covar
     assert np.linalg.eigvalsh(c.current.params.full_covariances()[0])[0] == pytest.approx(1e-5, rel=1e-3)

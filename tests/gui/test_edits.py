@@ -350,3 +350,47 @@ def test_k_follows_an_edit_of_a_file_start(window, qtbot):
     settings = window.controls.settings()
     settings.validate()  # K and the start agree
     assert settings.k == 4 and settings.init.n_components == 4
+
+
+def test_one_key_shortcuts_leave_typing_widgets_alone(window, qtbot):
+    c = _fitted(window, qtbot)
+    window.editor.select(0)
+    combo = window.controls.covariance
+    combo.setFocus()
+    qtbot.keyClick(combo, QtCore.Qt.Key.Key_F)  # a combo box searches by letter: not "freeze"
+    assert c.frozen is None and c.state == "idle"
+    window.plot.setFocus()
+    _edit(qtbot, window, lambda: qtbot.keyClick(window.plot, QtCore.Qt.Key.Key_F))  # in the plot it freezes
+    assert c.frozen.tolist() == [True, False, False]
+    button = window.controls.buttons["step_e"]
+    button.setFocus()
+    _edit(qtbot, window, lambda: qtbot.keyClick(button, QtCore.Qt.Key.Key_Space))  # presses the button: Step E
+    assert c.current.kind == "E"
+
+
+def test_a_grab_while_a_step_is_computed_is_refused(window, qtbot):
+    c = _fitted(window, qtbot)
+    handle = window.editor.mean_handles[0]
+    start = (handle.pos().x(), handle.pos().y())
+    c._set_state("stepping")  # as while the worker computes a step
+    drag(handle, (start[0] + 2, start[1]))
+    assert (handle.pos().x(), handle.pos().y()) == start and not window.editor.dragging
+    c._set_state("idle")
+    assert [f.kind for f in c.history].count("edit") == 0
+
+
+def test_a_failed_edit_keeps_redo_and_says_what_failed(window, qtbot):
+    c = _fitted(window, qtbot)
+    handle = window.editor.mean_handles[0]
+    _edit(qtbot, window, lambda: drag(handle, (handle.pos().x() + 1, handle.pos().y())))
+    window.undo()
+    assert window.actions["redo"].isEnabled()
+    before = c.current
+
+    def impossible(X):
+        from emstudio.errors import FitError
+        raise FitError("no such point")
+
+    _edit(qtbot, window, lambda: window.apply_edit(impossible, "re-seeded component 1"))
+    assert c.current is before and window.actions["redo"].isEnabled()
+    assert window.banner.label.text() == "Could not make the edit (re-seeded component 1): no such point"
