@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.mstep import m_step, sufficient_statistics
+from emstudio.core.mstep import make_positive_definite, m_step, sufficient_statistics, variance_floor
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
@@ -95,6 +95,9 @@ def data_covariance(X: np.ndarray, covariance_type: str, k: int, reg_covar: floa
     """The whole data's covariance (+ reg_covar) for every component, in the type's native shape."""
     d = X.shape[1]
     cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + reg_covar * np.eye(d)
+    # Collinear columns with reg_covar = 0 give a singular matrix: lift it to the data's rounding.
+    cov = make_positive_definite(cov, max(reg_covar, variance_floor(float(np.max(np.abs(X)))),
+                                          np.finfo(np.float64).tiny))
     return from_full_covariances(np.broadcast_to(cov, (k, d, d)), covariance_type)
 
 

@@ -77,13 +77,23 @@ def _scatter_about(stats: SufficientStats, means_c: np.ndarray) -> np.ndarray:
     return stats.sum_xx - 2.0 * cross + n_k[:, None] * means_c * means_c
 
 
-def _make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
-    """Symmetrise a (d, d) matrix and lift eigenvalues below ``floor`` > 0 (never fails)."""
+#: Eigenvalues are lifted to at least this many rounding units of the largest: below it a matrix
+#: rebuilt from its eigen-decomposition is not positive definite to Cholesky (exactly collinear
+#: data with reg_covar = 0 failed so). Far below DEGENERATE_FLATNESS (1e-8), so such a component
+#: is still called collapsed.
+PD_RELATIVE_FLOOR = 1e3 * np.finfo(np.float64).eps
+
+
+def make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
+    """Symmetrise a (d, d) matrix and lift eigenvalues below ``floor`` > 0, or below
+    PD_RELATIVE_FLOOR · d of the largest, so that Cholesky succeeds (never fails)."""
     cov = 0.5 * (cov + cov.T)
     values, vectors = np.linalg.eigh(cov)
+    floor = max(floor, PD_RELATIVE_FLOOR * cov.shape[0] * float(values[-1]))
     if values[0] >= floor:
         return cov
-    return (vectors * np.maximum(values, floor)) @ vectors.T
+    lifted = (vectors * np.maximum(values, floor)) @ vectors.T
+    return 0.5 * (lifted + lifted.T)
 
 
 def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
@@ -117,9 +127,9 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         cov = scatter / n_k[:, None, None] + reg_covar * eye
         if previous is not None and np.any(keep):
             cov[keep] = previous.covariances[keep]
-        cov = np.stack([_make_positive_definite(c, floor) for c in cov])
+        cov = np.stack([make_positive_definite(c, floor) for c in cov])
     elif covariance_type == "tied":
-        cov = _make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, floor)
+        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, floor)
     else:
         variances = scatter / n_k[:, None] + reg_covar
         if covariance_type == "spherical":

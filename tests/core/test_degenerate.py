@@ -108,3 +108,21 @@ def test_tiny_values_ask_for_standardising():
     X = np.random.default_rng(0).normal(size=(50, 2)) * 1e-300
     with pytest.raises(DataError, match="too small.*standardi"):
         fit_mixture(X, FitSettings(k=2))
+
+
+@pytest.mark.parametrize("init", ["kmeans", "kmeans++", "random", "random-data"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_exactly_collinear_data_with_no_reg_covar_is_a_collapse_not_a_crash(init, covariance_type):
+    """y = 2x + 1 and reg_covar = 0: every covariance is singular. The fit must end with the
+    components called collapsed, not with numpy's 'Matrix is not positive definite'."""
+    from emstudio.core.edits import reseed_component
+
+    x = np.random.default_rng(0).normal(size=300)
+    X = np.column_stack([x, 2 * x + 1])
+    result = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type, init=init, reg_covar=0.0,
+                                        max_iter=20))
+    assert np.isfinite(result.log_likelihood) and result.degenerate
+    reseeded = reseed_component(result.params, 0, X, np.random.default_rng(1), reg_covar=0.0)
+    again = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type, init=reseeded, reg_covar=0.0,
+                                       max_iter=5))
+    assert np.isfinite(again.log_likelihood)
