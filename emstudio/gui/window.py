@@ -228,8 +228,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.dataset: Dataset | None = None
         self._stop_word = "stopped"
         self._make_actions()
-        self._typing_keys = TypingKeys(self)
-        QtWidgets.QApplication.instance().installEventFilter(self._typing_keys)
 
         # -- centre: welcome page or the plot with its history bar
         self.plot = MixturePlot()
@@ -358,6 +356,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self._panels_timer.setSingleShot(True)
         self._panels_timer.setInterval(PANEL_INTERVAL_MS)
         self._panels_timer.timeout.connect(self._refresh_panels)
+
+        # On the typing widgets themselves, not the whole application: a Python filter on every
+        # event of the application cost the window's thread GIL time in every frame of a run.
+        self._typing_keys = TypingKeys(self)
+        for widget in self.findChildren(QtWidgets.QWidget):
+            if isinstance(widget, (*TypingKeys.KEEPERS, QtWidgets.QAbstractButton)):
+                widget.installEventFilter(self._typing_keys)
 
         self.resize(1400, 860)
         self._restore_layout()
@@ -1208,7 +1213,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.store.sync()
         self.selection.shutdown()
         self.controller.shutdown()
-        QtWidgets.QApplication.instance().removeEventFilter(self._typing_keys)
         super().closeEvent(event)
 
     def _about(self) -> None:
