@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,9 @@ from emstudio.gui.selection import SelectionPanel
 from emstudio.gui.views import LikelihoodPlot, MixturePlot, ParameterTable
 
 MAX_RECENT = 8
+#: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
+#: the window would not answer for that long); smaller ones at once, before load_file returns.
+BACKGROUND_LOAD_BYTES = 8_000_000
 PLAY_INTERVAL_MS = 120
 #: While EM runs, the log-likelihood curve, the lower-bound panel and the indicator are redrawn at
 #: most this often (the plot of the data follows every drawn frame). Each redraw costs Python time
@@ -216,8 +220,31 @@ class MonotonicityCheck:
         return self.steps, self.falls
 
 
+def read_dataset(path: str, columns=None):
+    """Read a data file as the window uses it: a Dataset, or the one-line message of why not.
+    Pure reading (no Qt): it may run on a background thread."""
+    from emstudio.core.checks import check_fit_data
+    from emstudio.io.data import load_data
+
+    try:
+        loaded = load_data(path, columns=columns)
+        check_fit_data(loaded.values, 1, loaded.columns)
+    except EmstudioError as exc:
+        return str(exc)
+    return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines()),
+                   loaded.report.n_dropped)
+
+
+class _Loads(QtCore.QObject):
+    """Carries a background load's result to the window's thread (a queued signal)."""
+
+    done = QtCore.Signal(int, str, object)  # load id, path, Dataset or message
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """The window. ``settings`` (QSettings) keeps the layout and recent files between starts."""
+
+    loading_finished = QtCore.Signal(bool)  # a background load ended: shown (True) or refused
 
     def __init__(self, settings: QtCore.QSettings | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -226,6 +253,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.store = settings if settings is not None else QtCore.QSettings("emstudio", "EM Studio")
         self.controller = Controller(self)
         self.dataset: Dataset | None = None
+        self._load_id = 0  # the newest load asked for; an older one's result is dropped
+        self._loads = _Loads(self)
+        self._loads.done.connect(self._loaded, QtCore.Qt.ConnectionType.QueuedConnection)
         self._stop_word = "stopped"
         self._make_actions()
 
@@ -479,25 +509,53 @@ class MainWindow(QtWidgets.QMainWindow):
             self.load_file(path)
 
     def load_file(self, path: str, columns=None) -> bool:
-        """Load a data file; on error show it and keep what was there. Returns True on success."""
-        from emstudio.io.data import load_data
+        """Load a data file; on error show it and keep what was there.
 
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
+        on a background thread while the window stays usable (the status line says so); True means
+        the reading started, and ``loading_finished(ok)`` tells when it is done.
+        """
+        path = str(path)
         try:
-            loaded = load_data(path, columns=columns)
-            from emstudio.core.checks import check_fit_data
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0  # load_data says what is wrong with it
+        self._load_id += 1
+        if size < BACKGROUND_LOAD_BYTES:
+            QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+            try:
+                outcome = read_dataset(path, columns)
+            finally:
+                QtWidgets.QApplication.restoreOverrideCursor()
+            return self._loaded(self._load_id, path, outcome)
+        load_id = self._load_id
+        self.status.setText(f"Loading {os.path.basename(path)} ({size / 1e6:.0f} MB)… the window stays usable")
+        self.state_label.setText("loading…")
 
-            check_fit_data(loaded.values, 1, loaded.columns)
-        except EmstudioError as exc:
-            self.show_error(f"Could not open {os.path.basename(str(path))}: {exc}")
+        def work() -> None:
+            outcome = read_dataset(path, columns)
+            try:
+                self._loads.done.emit(load_id, path, outcome)
+            except RuntimeError:
+                pass  # the window was closed meanwhile
+
+        threading.Thread(target=work, name="emstudio-load", daemon=True).start()
+        return True
+
+    def _loaded(self, load_id: int, path: str, outcome) -> bool:
+        """A file was read (``outcome``: a Dataset, or the message of why not): show it, unless a
+        newer load was asked for meanwhile."""
+        if load_id != self._load_id:
             return False
-        finally:
-            QtWidgets.QApplication.restoreOverrideCursor()
-        dataset = Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines()),
-                          loaded.report.n_dropped)
-        self.set_dataset(dataset)
-        self._add_recent(str(path))
+        if isinstance(outcome, str):
+            self.show_error(f"Could not open {os.path.basename(path)}: {outcome}")
+            self._on_state(self.controller.state)
+            self.loading_finished.emit(False)
+            return False
+        self.set_dataset(outcome)
+        self._add_recent(path)
         self.store.setValue("last_dir", str(Path(path).resolve().parent))
+        self.loading_finished.emit(True)
         return True
 
     def set_dataset(self, dataset: Dataset) -> None:

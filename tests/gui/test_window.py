@@ -532,3 +532,27 @@ def test_a_layout_saved_by_an_older_version_is_set_aside(make_window, settings_f
     store.sync()
     second = make_window()
     assert second.bound_dock.isVisible()  # the default layout, with every dock
+
+
+def test_a_large_file_loads_in_the_background(window, qtbot, monkeypatch, tmp_path):
+    from emstudio.gui import window as window_module
+
+    monkeypatch.setattr(window_module, "BACKGROUND_LOAD_BYTES", 0)  # every file counts as large
+    with qtbot.waitSignal(window.loading_finished, timeout=20000) as blocker:
+        assert window.load_file(sample("overlapping.csv"))
+        assert window.dataset is None and "Loading overlapping.csv" in window.status.text()
+    assert blocker.args == [True] and window.dataset.values.shape == (500, 2)
+    assert window.stack.currentIndex() == 1
+    # a bad file: one message, and what was loaded stays
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\nx,y\n")
+    with qtbot.waitSignal(window.loading_finished, timeout=20000) as blocker:
+        window.load_file(str(bad))
+    assert blocker.args == [False] and window.dataset.values.shape == (500, 2)
+    assert window.banner.isVisible() and window.banner.label.text().startswith("Could not open bad.csv")
+    # two loads asked for in a row: the newer one wins
+    with qtbot.waitSignal(window.loading_finished, timeout=20000):
+        window.load_file(sample("separated.csv"))
+        window.load_file(sample("elongated.csv"))
+    qtbot.wait(200)
+    assert window.dataset.columns == ("length", "width")
