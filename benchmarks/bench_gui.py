@@ -128,6 +128,36 @@ def measure_load(path: str, background: bool, settings_path: str) -> dict:
     return {"seconds": elapsed, "rows": rows, "max_stall_ms": float(stalls.max())}
 
 
+def measure_stop(n: int, k: int, settings_path: str) -> float:
+    """Milliseconds from Stop to the worker's answer, in the middle of a run on n points."""
+    from emstudio.gui.app import application
+    from emstudio.gui.controller import Dataset
+    from emstudio.gui.window import MainWindow
+
+    app = application()
+    window = MainWindow(QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat))
+    window.controls.pace.setCurrentIndex(0)
+    window.show()
+    window.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
+    window.controls.k.setValue(k)
+    window.controls.tol.setText("0")
+    window.controls.max_iter.setValue(100_000)
+    c = window.controller
+    window.run()
+    while len(c.history) < 5:
+        app.processEvents()
+    loop = QtCore.QEventLoop()
+    answered = []
+    c.worker.finished.connect(lambda _o: (answered.append(time.perf_counter()), loop.quit()))
+    started = time.perf_counter()
+    window.stop()
+    if not answered:
+        loop.exec()
+    window.close()
+    app.processEvents()
+    return (answered[0] - started) * 1000.0
+
+
 def _scatter_limit() -> int:
     from emstudio.gui.worker import SCATTER_LIMIT
 
@@ -156,6 +186,11 @@ def main(argv=None) -> int:
             ok &= r["max_stall_ms"] < STALL_LIMIT_MS and r["state"] in ("max-iter", "converged")
             print(f"{n:>9,}  {r['mode']:<14} {r['iter_per_s']:>6.1f} {r['fps']:>9.1f} "
                   f"{r['max_stall_ms']:>11.1f} ms {r['p99_stall_ms']:>7.1f} ms{flag}")
+        print()
+        for size in args.sizes.split(","):
+            n = int(float(size))
+            ms = measure_stop(n, args.k, os.path.join(tmp, "bench.ini"))
+            print(f"Stop in the middle of a run on {n:,} points: answered in {ms:.1f} ms")
         rows = int(args.load_rows)
         if rows:
             csv = os.path.join(tmp, "load.csv")

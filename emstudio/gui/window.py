@@ -23,6 +23,9 @@ MAX_RECENT = 8
 #: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
 #: the window would not answer for that long); smaller ones at once, before load_file returns.
 BACKGROUND_LOAD_BYTES = 8_000_000
+#: Results and labels of data with at least this many values (n·d) are written on a background
+#: thread: both take a pass over every sample (labels of 1e6 rows: about a second).
+BACKGROUND_WRITE_VALUES = 1_000_000
 PLAY_INTERVAL_MS = 120
 #: While EM runs, the log-likelihood curve, the lower-bound panel and the indicator are redrawn at
 #: most this often (the plot of the data follows every drawn frame). Each redraw costs Python time
@@ -239,12 +242,14 @@ class _Loads(QtCore.QObject):
     """Carries a background load's result to the window's thread (a queued signal)."""
 
     done = QtCore.Signal(int, str, object)  # load id, path, Dataset or message
+    written = QtCore.Signal(str, object)  # what was written, None or the message of why not
 
 
 class MainWindow(QtWidgets.QMainWindow):
     """The window. ``settings`` (QSettings) keeps the layout and recent files between starts."""
 
     loading_finished = QtCore.Signal(bool)  # a background load ended: shown (True) or refused
+    export_finished = QtCore.Signal(bool)  # a background write ended: written (True) or not
 
     def __init__(self, settings: QtCore.QSettings | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -256,6 +261,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._load_id = 0  # the newest load asked for; an older one's result is dropped
         self._loads = _Loads(self)
         self._loads.done.connect(self._loaded, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._loads.written.connect(self._written, QtCore.Qt.ConnectionType.QueuedConnection)
         self._stop_word = "stopped"
         self._make_actions()
 
@@ -1178,7 +1184,28 @@ class MainWindow(QtWidgets.QMainWindow):
             raise EmstudioError("nothing fitted yet: run EM first")
         return c.current
 
-    def _guarded(self, what, action) -> bool:
+    def _guarded(self, what, action, background: bool = False) -> bool:
+        """Do ``action()`` (a write) and say how it went. ``background``: on a background thread,
+        the window staying usable (a pass over every sample of large data); True then means that
+        it started, and ``export_finished(ok)`` tells when it is done."""
+        if background:
+            self.status.setText(f"Writing {what.split(' to ')[-1]}… the window stays usable")
+
+            def work() -> None:
+                try:
+                    action()
+                    error = None
+                except (EmstudioError, OSError) as exc:
+                    error = str(exc)
+                except Exception as exc:  # noqa: BLE001 - reported in the window, never lost
+                    error = f"internal error: {exc!r}"
+                try:
+                    self._loads.written.emit(what, error)
+                except RuntimeError:
+                    pass  # the window was closed meanwhile
+
+            threading.Thread(target=work, name="emstudio-export", daemon=True).start()
+            return True
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
             action()
@@ -1190,27 +1217,52 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.setText(f"Wrote {what.split(' to ')[-1]}")
         return True
 
+    def _written(self, what: str, error) -> None:
+        if error is None:
+            self.status.setText(f"Wrote {what.split(' to ')[-1]}")
+        else:
+            self.show_error(f"Could not {what}: {error}")
+        self.export_finished.emit(error is None)
+
+    def _large(self) -> bool:
+        """Whether writing a result or labels takes a pass too long for the window's thread."""
+        return self.dataset is not None and self.dataset.values.size >= BACKGROUND_WRITE_VALUES
+
     def export_params(self, path: str) -> bool:
         from emstudio.gui.export import result_of, write_result_file
 
-        def act():
+        what = f"write the parameters to {path}"
+        try:
             frame = self._shown()
-            c = self.controller
-            upto = c.index if 0 <= c.index < len(c.history) else len(c.history) - 1
-            history = [(f.iteration, f.log_likelihood) for f in c.history[: upto + 1]]
-            converged = frame.converged or (frame is (c.history[-1] if c.history else None)
-                                            and getattr(c.last_outcome, "state", "") == "converged")
-            result = result_of(self.dataset.values, frame.params, c.settings, iteration=frame.iteration,
-                               converged=bool(converged), history=history)
-            write_result_file(path, self.dataset, result)
+        except EmstudioError as exc:
+            self.show_error(f"Could not {what}: {exc}")
+            return False
+        # What is on screen now is what is written, even if the fit goes on meanwhile.
+        c, dataset = self.controller, self.dataset
+        upto = c.index if 0 <= c.index < len(c.history) else len(c.history) - 1
+        history = [(f.iteration, f.log_likelihood) for f in c.history[: upto + 1]]
+        converged = frame.converged or (frame is (c.history[-1] if c.history else None)
+                                        and getattr(c.last_outcome, "state", "") == "converged")
+        settings = c.settings
 
-        return self._guarded(f"write the parameters to {path}", act)
+        def act():
+            result = result_of(dataset.values, frame.params, settings, iteration=frame.iteration,
+                               converged=bool(converged), history=history)
+            write_result_file(path, dataset, result)
+
+        return self._guarded(what, act, background=self._large())
 
     def export_labels(self, path: str) -> bool:
         from emstudio.gui.export import write_labels_file
 
-        return self._guarded(f"write the labels to {path}",
-                             lambda: write_labels_file(path, self.dataset, self._shown().params))
+        what = f"write the labels to {path}"
+        try:
+            params = self._shown().params
+        except EmstudioError as exc:
+            self.show_error(f"Could not {what}: {exc}")
+            return False
+        dataset = self.dataset
+        return self._guarded(what, lambda: write_labels_file(path, dataset, params), background=self._large())
 
     def export_picture(self, path: str) -> bool:
         from emstudio.gui.export import write_picture

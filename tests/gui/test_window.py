@@ -99,18 +99,17 @@ def test_steps_through_the_keyboard(window, qtbot):
     assert window.controller.current.kind == "M"
 
 
-def test_stop_mid_run_within_100_ms(make_window, qtbot):
-    window = make_window(pace_index=2)  # 20 iterations / s: a run that lasts
+def test_stop_mid_run_cuts_the_pause_between_iterations(make_window, qtbot):
+    window = make_window(pace_index=4)  # 1 iteration / s: the worker spends its time waiting
     _load(qtbot, window, "overlapping.csv")
     c = window.controller
     window.run()
-    qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=10000)
-    with qtbot.waitSignal(c.worker.finished, timeout=1000) as blocker:
-        started = time.perf_counter()
+    qtbot.waitUntil(lambda: len(c.history) >= 2, timeout=10000)
+    # Stop wakes the worker from its wait between iterations: its answer comes long before the
+    # second it would otherwise sleep (the latency itself: benchmarks/bench_gui.py).
+    with qtbot.waitSignal(c.worker.finished, timeout=500) as blocker:
         window.stop()
         assert c.state == "idle"  # the window answers at once
-    # the worker's own answer arrives here through the event loop; it must be prompt
-    assert time.perf_counter() - started < 0.1
     assert blocker.args[0].state == "stopped"
     kept = len(c.history)
     qtbot.wait(60)  # any frame still queued from the stopped run would land now
@@ -130,10 +129,16 @@ def test_stop_with_real_work(window, qtbot):
     c = window.controller
     window.run()
     qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=20000)
-    with qtbot.waitSignal(c.worker.finished, timeout=1000):
-        started = time.perf_counter()
+    # Stop is answered within the iteration under way: the worker sends at most that one frame
+    # more (dropped as stale) before it ends the run. (Its time is a benchmark's business:
+    # benchmarks/bench_gui.py; here only the behaviour.)
+    late = []
+    c.worker.frame.connect(lambda frame: late.append(frame.iteration), QtCore.Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(c.worker.finished, timeout=5000) as blocker:
         window.stop()
-    assert time.perf_counter() - started < 0.1
+    assert blocker.args[0].state == "stopped"
+    assert len(late) <= 1
+    assert c.state == "idle" and window.actions["run"].isEnabled()  # the window answered at once
     assert window.plot.density.image is not None  # above the scatter limit: a density image
 
 
@@ -556,3 +561,23 @@ def test_a_large_file_loads_in_the_background(window, qtbot, monkeypatch, tmp_pa
         window.load_file(sample("elongated.csv"))
     qtbot.wait(200)
     assert window.dataset.columns == ("length", "width")
+
+
+def test_exports_of_large_data_are_written_in_the_background(window, qtbot, monkeypatch, tmp_path):
+    from emstudio.gui import window as window_module
+
+    _load(qtbot, window, "overlapping.csv")
+    _run_to_end(qtbot, window)
+    monkeypatch.setattr(window_module, "BACKGROUND_WRITE_VALUES", 0)  # every data set counts as large
+    labels, result = tmp_path / "labels.csv", tmp_path / "fit.json"
+    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
+        assert window.export_labels(str(labels))
+        assert window.status.text().startswith(f"Writing {labels}")
+    assert blocker.args == [True] and len(labels.read_text().splitlines()) == 501
+    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
+        assert window.export_params(str(result))
+    assert blocker.args == [True] and json.loads(result.read_text())["data"]["n_samples"] == 500
+    assert window.status.text() == f"Wrote {result}"
+    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
+        window.export_labels(str(tmp_path / "no such folder" / "labels.csv"))
+    assert blocker.args == [False] and window.banner.label.text().startswith("Could not write the labels")
