@@ -1,7 +1,6 @@
 """The window, control by control, offscreen. Waits on signals, never sleeps."""
 
 import json
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
