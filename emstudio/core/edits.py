@@ -12,6 +12,7 @@ import numpy as np
 
 from emstudio.core.checks import degenerate_components, empirical_eigenvalues
 from emstudio.core.estep import e_step
+from emstudio.core.geometry import shown_columns
 from emstudio.core.init import data_covariance
 from emstudio.core.params import MixtureParams, make_params
 from emstudio.errors import FitError
@@ -125,7 +126,7 @@ def reseed_component(params: MixtureParams, k: int, X: np.ndarray, rng: np.rando
 
 def _shown_columns(params: MixtureParams, axes: tuple[int, int]) -> list[int]:
     """The distinct data columns on screen: [i, j], or [i] for 1-D data (axes (0, 0))."""
-    columns = list(dict.fromkeys(int(a) for a in axes))
+    columns = shown_columns(axes)
     if any(not 0 <= a < params.n_features for a in columns):
         raise FitError(f"axes {tuple(axes)} are not columns of d={params.n_features} data")
     return columns

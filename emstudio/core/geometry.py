@@ -22,6 +22,11 @@ def palette(k: int) -> np.ndarray:
     return PALETTE[np.arange(k) % len(PALETTE)]
 
 
+def shown_columns(axes) -> list[int]:
+    """The distinct data columns of the axes on screen: [i, j], or [i] for 1-D data (axes (i, i))."""
+    return list(dict.fromkeys(int(a) for a in axes))
+
+
 def marginal(params: MixtureParams, axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The exact marginal of every component on two data axes.
 

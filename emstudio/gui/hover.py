@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from emstudio.core.geometry import palette
+from emstudio.core.geometry import palette, shown_columns
 from emstudio.core.params import MixtureParams
 from emstudio.core.responsibility import (
     UNCERTAINTY_STOPS,
@@ -23,7 +23,7 @@ from emstudio.core.responsibility import (
     uncertainty,
 )
 
-INK = "#2b2b2b"
+INK = "#2b2b2b"  # the plots' ink (axes, ellipses, text); views and the bound panel use it too
 #: A point further than this from the cursor (in screen pixels) is not hovered.
 HOVER_RADIUS_PX = 12.0
 #: Gap between the cursor and the hover box, in pixels.
@@ -232,7 +232,7 @@ class ResponsibilityHover(QtCore.QObject):
             r = marginal_responsibilities(params, (self._axes[0],), [[x]])[0]
             return (Reading("position", None, (x,), r),
                     responsibilities_html("r(x) at this position", self._names[:1], [x], r))
-        axes = tuple(dict.fromkeys(self._axes))
+        axes = tuple(shown_columns(self._axes))
         position = (x, y)[:len(axes)]
         r = marginal_responsibilities(params, axes, [position])[0]
         shown = ", ".join(html.escape(n) for n in dict.fromkeys(self._names))

@@ -18,12 +18,12 @@ from emstudio.core.geometry import (
     marginal,
     padded_range,
     palette,
+    shown_columns,
 )
 from emstudio.core.responsibility import uncertainty_colours
-from emstudio.gui.hover import ResponsibilityHover, UncertaintyBar
+from emstudio.gui.hover import INK, ResponsibilityHover, UncertaintyBar
 from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
 
-INK = "#2b2b2b"
 COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 GRID_ALPHA = 0.12
@@ -433,7 +433,7 @@ class ParameterTable(QtWidgets.QTableWidget):
                         item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
                     self.setItem(r, c, item)
         full = params.full_covariances()
-        shown = list(dict.fromkeys(axes)) if d > 2 else list(range(d))
+        shown = shown_columns(axes) if d > 2 else list(range(d))
         sigma_header = f"Σ on {', '.join(columns[j] for j in shown)}" if d > 2 else "Σ"
         if self.horizontalHeaderItem(4).text() != sigma_header:
             self.horizontalHeaderItem(4).setText(sigma_header)

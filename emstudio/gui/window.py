@@ -11,6 +11,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
+from emstudio.core.geometry import shown_columns
 from emstudio.errors import EmstudioError
 from emstudio.gui.bound import BoundPanel
 from emstudio.gui.controller import Controller, Dataset
@@ -927,7 +928,7 @@ class MainWindow(QtWidgets.QMainWindow):
             position = (centre.x(), centre.y())
         params = c.current.params
         mean = self._column_means.copy()
-        columns = list(dict.fromkeys(c.axes))
+        columns = shown_columns(c.axes)
         mean[columns] = np.asarray(position, dtype=float)[: len(columns)]
         try:
             added = add_component(params, mean)
