@@ -102,7 +102,6 @@ class ComponentEditor(QtCore.QObject):
         self.axes: tuple[int, int] = (0, 1)
         self.one_d = False
         self.selected = -1
-        self.enabled = True
         self._drag: tuple[str, int, MixtureParams] | None = None  # role, k, θ when the drag began
         self._last_preview: MixtureParams | None = None
         self._latest: MixtureParams | None = None  # the state on screen now, if it changed mid-drag
@@ -145,10 +144,6 @@ class ComponentEditor(QtCore.QObject):
         """The parameters the drag under way shows (None before the first move, or no drag)."""
         return self._last_preview if self._drag is not None else None
 
-    def set_enabled(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._place()
-
     def clear(self) -> None:
         """No components (new data, or the fit was forgotten)."""
         self.params = None
@@ -177,7 +172,7 @@ class ComponentEditor(QtCore.QObject):
     def _place(self, params: MixtureParams | None = None) -> None:
         """Put every handle where ``params`` (default: the state on screen) puts it."""
         params = params if params is not None else self.params
-        count = params.n_components if params is not None and self.enabled else 0
+        count = params.n_components if params is not None else 0
         self._add_mean_handles(count)
         self._placing = True
         try:
@@ -291,7 +286,7 @@ class ComponentEditor(QtCore.QObject):
             self.component_menu.emit(handle.component, ev.screenPos().toPoint())
 
     def _on_scene_click(self, ev) -> None:
-        if not self.enabled or ev.isAccepted() and not ev.double():
+        if ev.isAccepted() and not ev.double():
             return
         if not self.plot_item.vb.sceneBoundingRect().contains(ev.scenePos()):
             return

@@ -968,10 +968,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status.setText(f"{word}. Ctrl+Z undoes, Ctrl+Shift+Z redoes.")
         self._on_state(self.controller.state)
 
-    def _on_undo_changed(self, can_undo: bool, can_redo: bool) -> None:
+    def _on_undo_changed(self, *_) -> None:
         busy = self.controller.state == "stepping"
-        self.actions["undo"].setEnabled(can_undo and not busy)
-        self.actions["redo"].setEnabled(can_redo and not busy)
+        self.actions["undo"].setEnabled(self.controller.can_undo and not busy)
+        self.actions["redo"].setEnabled(self.controller.can_redo and not busy)
 
     def component_actions(self, k: int) -> QtWidgets.QMenu:
         """The menu of component k (right-click its mean or its row): freeze, delete, and for a
@@ -1126,8 +1126,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.actions[name].setEnabled(has_data and has_fit and not running)
         for name in ("add_component", "delete_component", "freeze_component"):
             self.actions[name].setEnabled(has_data and self.controller.current is not None and state != "stepping")
-        self.actions["undo"].setEnabled(self.controller.can_undo and state != "stepping")
-        self.actions["redo"].setEnabled(self.controller.can_redo and state != "stepping")
+        self._on_undo_changed()
         self.history_slider.setEnabled(has_fit and not running)
         self.actions["play"].setEnabled(has_fit and not running)
         self.actions["select_models"].setEnabled(has_data)
