@@ -160,9 +160,14 @@ def _resolve_init(init: str, covariance_type: str):
 
     if init in INIT_METHODS:
         return init
-    if not os.path.exists(init):
+    if not os.path.lexists(init):
         raise EmstudioError(f"--init {init!r} is neither a start ({', '.join(INIT_METHODS)}) nor an existing file")
+    from emstudio.io.inputs import path_problem
     from emstudio.io.results import read_params_file
+
+    problem = path_problem(init)  # a link loop or a dangling link says so, not "no such file"
+    if problem:
+        raise EmstudioError(f"--init {init}: {problem}")
 
     return read_params_file(init, covariance_type)
 
@@ -449,10 +454,13 @@ def command_open(args) -> int:
     settings = None
     data = getattr(args, "data", None)
     if getattr(args, "command", None) == "gui":
-        if data is not None and not os.path.exists(data):
+        if data is not None:
             from emstudio.errors import EmstudioError
+            from emstudio.io.inputs import path_problem
 
-            raise EmstudioError(f"{data}: no such file")
+            problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
+            if problem:
+                raise EmstudioError(f"{data}: {problem}")
         settings = _settings_of(args)
     from emstudio.gui.app import run_window
 
