@@ -243,20 +243,19 @@ def _load_and_fit(args, on_snapshot=None):
 
 def _check_outputs(outputs: list[str], data_path: str) -> None:
     from emstudio.errors import EmstudioError
-    from emstudio.io.atomic import refuse_overwriting_inputs
+    from emstudio.io.atomic import check_output_path, refuse_overwriting_inputs
 
     real = [o for o in outputs if o and o != "-"]
-    if len(set(map(os.path.abspath, real))) < len(real) or outputs.count("-") > 1:
+    if outputs.count("-") > 1:
+        raise EmstudioError("--out and --labels name the same file")
+    # Each file refused now, before the fit (a device or FIFO is written in place, never replaced).
+    targets = [check_output_path(out) for out in real]
+    replaced = [t.final for t in targets if not t.in_place]
+    if len(set(replaced)) < len(replaced):
         raise EmstudioError("--out and --labels name the same file")
     for out in real:
-        refuse_overwriting_inputs(out, [data_path])
-        parent = os.path.dirname(os.path.abspath(out))
-        if os.path.isdir(out):
-            raise EmstudioError(f"cannot write {out}: it is a directory")
-        if not os.path.isdir(parent):
-            raise EmstudioError(f"cannot write {out}: directory {parent} does not exist")
-        if not os.access(parent, os.W_OK):
-            raise EmstudioError(f"cannot write {out}: directory {parent} is not writable")
+        if data_path != "-":
+            refuse_overwriting_inputs(out, [data_path])
 
 
 def _print_summary(result, columns, stream) -> None:
@@ -298,7 +297,7 @@ def command_fit(args) -> int:
 
         from emstudio.io.results import result_to_dict
 
-        content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
+        content = result_to_dict(result, source=os.path.basename(loaded.report.source), columns=loaded.columns,
                                  n_dropped=loaded.report.n_dropped,
                                  extra_settings={"standardize": True} if args.standardize else None)
         outputs.append((args.out, json.dumps(content, indent=2, allow_nan=False) + "\n"))
@@ -308,13 +307,13 @@ def command_fit(args) -> int:
 
         resp = responsibilities(loaded.values, result.params)
         outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
-    from emstudio.io.atomic import atomic_write_text
+    from emstudio.io.atomic import write_files_atomically
 
+    # --out and --labels are a pair: both are replaced, or (a full disk) neither.
+    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
     for path, text in outputs:
         if path == "-":
             sys.stdout.write(text)
-        else:
-            atomic_write_text(path, text)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(result, loaded.columns, sys.stdout)
     return 0
@@ -405,7 +404,7 @@ def command_select(args) -> int:
 
         from emstudio.io.results import selection_to_dict
 
-        content = selection_to_dict(selection, source=os.path.basename(args.data), columns=loaded.columns,
+        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
                                     n_dropped=loaded.report.n_dropped,
                                     extra_settings={"standardize": True} if args.standardize else None)
         text = json.dumps(content, indent=2, allow_nan=False) + "\n"
@@ -488,7 +487,7 @@ def command_plot(args) -> int:
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
     state = "converged" if result.converged else "not converged"
-    title = (f"{os.path.basename(args.data)}: K = {result.params.n_components} {args.covariance}, "
+    title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")
     from emstudio.gui.picture import render_picture
 
