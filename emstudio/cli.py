@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = commands.add_parser("fit", help="fit a Gaussian mixture to a data file",
                               description="Fit a Gaussian mixture to DATA by EM and report it.")
-    fit.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    fit.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     _add_fit_options(fit, restarts_default=1)
     fit.add_argument("--out", metavar="RESULT.json",
                      help="write the result file here ('-' for standard output)")
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "select", help="choose K and the covariance model by BIC, AIC or ICL",
         description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
                     "with the lowest criterion among those with no collapsed component.")
-    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     select.add_argument("--k", default="1-6", metavar="RANGE", help="the K to try: 1-6 or 2,3,5 (default 1-6)")
     select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
                         help="covariance models to try, comma-separated (default all four)")
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
                                            "(data coloured by responsibility, 1σ/2σ ellipses) without a window.")
-    plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     _add_fit_options(plot, restarts_default=1)
     plot.add_argument("--out", metavar="PICTURE.png|.svg", required=True, help="the picture to write")
     plot.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
