@@ -79,9 +79,7 @@ def open_input(path: str | os.PathLike, *, limit: int | None = None, wait_for_wr
             raise error(f"{source}: is a folder, not a data file")
         if stat.S_ISREG(mode):
             return Input(source, name, None, _read_head(fd, source, head_bytes, error))
-        if stat.S_ISFIFO(mode):
-            _wait_for_writer(fd, source, wait_for_writer, error)
-        data = _read_all(fd, source, limit, error, _STREAM_TOO_LARGE)
+        data = _read_once(fd, mode, source, limit, wait_for_writer, error, _STREAM_TOO_LARGE)
         return Input(source, None, data, data[:head_bytes])
     finally:
         os.close(fd)
@@ -106,9 +104,7 @@ def read_input_bytes(path: str | os.PathLike, *, limit: int, wait_for_writer: fl
             raise error(f"{source}: is a folder, not a file")
         if stat.S_ISREG(info.st_mode) and info.st_size > limit:
             raise error(f"{source}: more than {_size_text(limit)}{too_large}")
-        if stat.S_ISFIFO(info.st_mode):
-            _wait_for_writer(fd, source, wait_for_writer, error)
-        return _read_all(fd, source, limit, error, too_large)
+        return _read_once(fd, info.st_mode, source, limit, wait_for_writer, error, too_large)
     finally:
         os.close(fd)
 
@@ -173,6 +169,16 @@ def _read_head(fd: int, source: str, n: int, error: type[EmstudioError]) -> byte
         return os.pread(fd, n, 0) if hasattr(os, "pread") else os.read(fd, n)
     except OSError as exc:
         raise error(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+
+
+def _read_once(fd: int, mode: int, source: str, limit: int, wait_for_writer: float | None,
+               error: type[EmstudioError], too_large: str) -> bytes:
+    """All of an opened input (a FIFO once it has a writer), up to ``limit`` bytes."""
+    if stat.S_ISCHR(mode) and os.isatty(fd):
+        raise error(f"{source}: a terminal, not a file to read")
+    if stat.S_ISFIFO(mode):
+        _wait_for_writer(fd, source, wait_for_writer, error)
+    return _read_all(fd, source, limit, error, too_large)
 
 
 def _wait_for_writer(fd: int, source: str, timeout: float | None, error: type[EmstudioError]) -> None:

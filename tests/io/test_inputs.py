@@ -204,3 +204,16 @@ def test_missing_file_and_folder(tmp_path):
         load_data(str(tmp_path / "none.csv"))
     with pytest.raises(DataError, match="is a folder"):
         load_data(str(tmp_path))
+
+
+def test_terminal_as_data_is_refused_not_read():
+    try:
+        leader, follower = os.openpty()
+    except OSError:
+        pytest.skip("no terminals here")
+    try:
+        with pytest.raises(DataError, match="a terminal, not a file to read"):
+            load_data(os.ttyname(follower))
+    finally:
+        os.close(leader)
+        os.close(follower)
