@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.errors import DataError
-from emstudio.io.inputs import STDIN_NAME, Input, open_input
 from emstudio.io._common import (
     RawTable,
     fill_empty_names,
@@ -30,6 +29,7 @@ from emstudio.io._common import (
     no_numeric_error,
     resolve_columns,
 )
+from emstudio.io.inputs import Input, open_input
 
 __all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES"]
 
@@ -142,7 +142,7 @@ def _read(opened: Input, requested: list[str] | None) -> RawTable:
     bytes (a second open would find them gone, or wait for a writer that never comes)."""
     source = opened.source
     magic = opened.head
-    ext, gz = _suffix(source) if opened.path is not None or source != STDIN_NAME else ("", False)
+    ext, gz = _suffix(source)
     if not magic:
         raise DataError(f"{source}: the file is empty")
 

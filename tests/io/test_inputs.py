@@ -7,6 +7,7 @@ import builtins
 import gzip
 import io
 import os
+import stat
 import threading
 
 import numpy as np
@@ -172,7 +173,7 @@ def test_endless_device_as_a_start_file_is_refused(tmp_path, monkeypatch):
 def test_character_device_is_read_once(tmp_path):
     node = str(tmp_path / "zero")
     try:
-        os.mknod(node, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))  # a private /dev/zero
+        os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # a private /dev/zero
     except (OSError, AttributeError):
         pytest.skip("mknod is not permitted here")
     with pytest.raises(DataError, match="the file holds binary data|more than"):
