@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = commands.add_parser("fit", help="fit a Gaussian mixture to a data file",
                               description="Fit a Gaussian mixture to DATA by EM and report it.")
-    fit.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    fit.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     _add_fit_options(fit, restarts_default=1)
     fit.add_argument("--out", metavar="RESULT.json",
                      help="write the result file here ('-' for standard output)")
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "select", help="choose K and the covariance model by BIC, AIC or ICL",
         description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
                     "with the lowest criterion among those with no collapsed component.")
-    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     select.add_argument("--k", default="1-6", metavar="RANGE", help="the K to try: 1-6 or 2,3,5 (default 1-6)")
     select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
                         help="covariance models to try, comma-separated (default all four)")
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
                                            "(data coloured by responsibility, 1σ/2σ ellipses) without a window.")
-    plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...)")
+    plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
     _add_fit_options(plot, restarts_default=1)
     plot.add_argument("--out", metavar="PICTURE.png|.svg", required=True, help="the picture to write")
     plot.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
@@ -160,9 +160,14 @@ def _resolve_init(init: str, covariance_type: str):
 
     if init in INIT_METHODS:
         return init
-    if not os.path.exists(init):
+    if not os.path.lexists(init):
         raise EmstudioError(f"--init {init!r} is neither a start ({', '.join(INIT_METHODS)}) nor an existing file")
+    from emstudio.io.inputs import path_problem
     from emstudio.io.results import read_params_file
+
+    problem = path_problem(init)  # a link loop or a dangling link says so, not "no such file"
+    if problem:
+        raise EmstudioError(f"--init {init}: {problem}")
 
     return read_params_file(init, covariance_type)
 
@@ -238,20 +243,19 @@ def _load_and_fit(args, on_snapshot=None):
 
 def _check_outputs(outputs: list[str], data_path: str) -> None:
     from emstudio.errors import EmstudioError
-    from emstudio.io.atomic import refuse_overwriting_inputs
+    from emstudio.io.atomic import check_output_path, refuse_overwriting_inputs
 
     real = [o for o in outputs if o and o != "-"]
-    if len(set(map(os.path.abspath, real))) < len(real) or outputs.count("-") > 1:
+    if outputs.count("-") > 1:
+        raise EmstudioError("--out and --labels name the same file")
+    # Each file refused now, before the fit (a device or FIFO is written in place, never replaced).
+    targets = [check_output_path(out) for out in real]
+    replaced = [t.final for t in targets if not t.in_place]
+    if len(set(replaced)) < len(replaced):
         raise EmstudioError("--out and --labels name the same file")
     for out in real:
-        refuse_overwriting_inputs(out, [data_path])
-        parent = os.path.dirname(os.path.abspath(out))
-        if os.path.isdir(out):
-            raise EmstudioError(f"cannot write {out}: it is a directory")
-        if not os.path.isdir(parent):
-            raise EmstudioError(f"cannot write {out}: directory {parent} does not exist")
-        if not os.access(parent, os.W_OK):
-            raise EmstudioError(f"cannot write {out}: directory {parent} is not writable")
+        if data_path != "-":
+            refuse_overwriting_inputs(out, [data_path])
 
 
 def _print_summary(result, columns, stream) -> None:
@@ -293,7 +297,7 @@ def command_fit(args) -> int:
 
         from emstudio.io.results import result_to_dict
 
-        content = result_to_dict(result, source=os.path.basename(args.data), columns=loaded.columns,
+        content = result_to_dict(result, source=os.path.basename(loaded.report.source), columns=loaded.columns,
                                  n_dropped=loaded.report.n_dropped,
                                  extra_settings={"standardize": True} if args.standardize else None)
         outputs.append((args.out, json.dumps(content, indent=2, allow_nan=False) + "\n"))
@@ -303,13 +307,13 @@ def command_fit(args) -> int:
 
         resp = responsibilities(loaded.values, result.params)
         outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
-    from emstudio.io.atomic import atomic_write_text
+    from emstudio.io.atomic import write_files_atomically
 
+    # --out and --labels are a pair: both are replaced, or (a full disk) neither.
+    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
     for path, text in outputs:
         if path == "-":
             sys.stdout.write(text)
-        else:
-            atomic_write_text(path, text)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(result, loaded.columns, sys.stdout)
     return 0
@@ -400,7 +404,7 @@ def command_select(args) -> int:
 
         from emstudio.io.results import selection_to_dict
 
-        content = selection_to_dict(selection, source=os.path.basename(args.data), columns=loaded.columns,
+        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
                                     n_dropped=loaded.report.n_dropped,
                                     extra_settings={"standardize": True} if args.standardize else None)
         text = json.dumps(content, indent=2, allow_nan=False) + "\n"
@@ -449,10 +453,13 @@ def command_open(args) -> int:
     settings = None
     data = getattr(args, "data", None)
     if getattr(args, "command", None) == "gui":
-        if data is not None and not os.path.exists(data):
+        if data is not None:
             from emstudio.errors import EmstudioError
+            from emstudio.io.inputs import path_problem
 
-            raise EmstudioError(f"{data}: no such file")
+            problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
+            if problem:
+                raise EmstudioError(f"{data}: {problem}")
         settings = _settings_of(args)
     from emstudio.gui.app import run_window
 
@@ -480,7 +487,7 @@ def command_plot(args) -> int:
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
     state = "converged" if result.converged else "not converged"
-    title = (f"{os.path.basename(args.data)}: K = {result.params.n_components} {args.covariance}, "
+    title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")
     from emstudio.gui.picture import render_picture
 

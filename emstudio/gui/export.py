@@ -59,8 +59,19 @@ def write_picture(path, plot_widget, scale: float = 2.0) -> None:
         from emstudio.errors import EmstudioError
 
         raise EmstudioError(f"{os.path.basename(str(path))}: a picture is written as .png or .svg")
-    exporter.export(str(path))
-    if not os.path.exists(path):
-        from emstudio.errors import EmstudioError
+    # Made in memory, then written as every file is (atomically; a device is written in place,
+    # never replaced).
+    picture = exporter.export(toBytes=True)
+    if suffix == ".png":
+        from PySide6 import QtCore
 
-        raise EmstudioError(f"could not write {path}")
+        buffer = QtCore.QBuffer()
+        buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+        if not picture.save(buffer, "PNG"):
+            from emstudio.errors import EmstudioError
+
+            raise EmstudioError(f"could not write {path}: the picture could not be encoded as PNG")
+        picture = bytes(buffer.data())
+    from emstudio.io.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, picture)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -24,6 +25,7 @@ MAX_RECENT = 8
 #: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
 #: the window would not answer for that long); smaller ones at once, before load_file returns.
 BACKGROUND_LOAD_BYTES = 8_000_000
+FIFO_WAIT_SECONDS = 60.0  # a FIFO opened in the window without a writer is given up after this
 #: Results and labels of data with at least this many values (n·d) are written on a background
 #: thread: both take a pass over every sample (labels of 1e6 rows: about a second).
 BACKGROUND_WRITE_VALUES = 1_000_000
@@ -231,7 +233,7 @@ def read_dataset(path: str, columns=None):
     from emstudio.io.data import load_data
 
     try:
-        loaded = load_data(path, columns=columns)
+        loaded = load_data(path, columns=columns, wait_for_writer=FIFO_WAIT_SECONDS)
         check_fit_data(loaded.values, 1, loaded.columns)
     except EmstudioError as exc:
         return str(exc)
@@ -524,7 +526,10 @@ class MainWindow(QtWidgets.QMainWindow):
         """
         path = str(path)
         try:
-            size = os.path.getsize(path)
+            info = os.stat(path)
+            # A pipe, FIFO or device is read whole and may wait for its writer: never on the
+            # window's thread.
+            size = info.st_size if stat.S_ISREG(info.st_mode) else BACKGROUND_LOAD_BYTES
         except OSError:
             size = 0  # load_data says what is wrong with it
         self._load_id += 1
@@ -536,7 +541,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 QtWidgets.QApplication.restoreOverrideCursor()
             return self._loaded(self._load_id, path, outcome)
         load_id = self._load_id
-        self.status.setText(f"Loading {os.path.basename(path)} ({size / 1e6:.0f} MB)… the window stays usable")
+        shown = f" ({info.st_size / 1e6:.0f} MB)" if stat.S_ISREG(info.st_mode) else ""
+        self.status.setText(f"Loading {os.path.basename(path)}{shown}… the window stays usable")
         self.state_label.setText("loading…")
 
         def work() -> None:

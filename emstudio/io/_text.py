@@ -78,11 +78,12 @@ _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 class _Source:
     """The file's bytes, block after block, decompressed and with line ends made ``\\n``."""
 
-    def __init__(self, path: str, source: str, gzipped: bool) -> None:
+    def __init__(self, path: str | io.BytesIO, source: str, gzipped: bool) -> None:
         self.source = source
         self.gzipped = gzipped
         try:
-            raw: BinaryIO = open(path, "rb")
+            # The loader gives the bytes of an input that can be read only once (a pipe).
+            raw: BinaryIO = path if isinstance(path, io.BytesIO) else open(path, "rb")
         except OSError as exc:
             raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
         self._file: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
@@ -90,7 +91,8 @@ class _Source:
         self.cr_only = False
         self.prefix = 0  # bytes of the file before the head as the reader sees it (a BOM)
         try:
-            self.size: int | None = None if gzipped else os.fstat(raw.fileno()).st_size
+            self.size: int | None = (None if gzipped else len(raw.getvalue()) if isinstance(raw, io.BytesIO)
+                                     else os.fstat(raw.fileno()).st_size)
         except OSError:
             self.size = None
 
@@ -117,7 +119,7 @@ class _Source:
             self._raw.close()
 
 
-def read_text(path: str, source: str, requested: Sequence[str | int] | None, ext: str,
+def read_text(path: str | io.BytesIO, source: str, requested: Sequence[str | int] | None, ext: str,
               gzipped: bool = False) -> RawTable:
     src = _Source(path, source, gzipped)
     try:

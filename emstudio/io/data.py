@@ -11,8 +11,10 @@ readers (openpyxl, duckdb) are imported only when a file needs them.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import stat
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from emstudio.io._common import (
     no_numeric_error,
     resolve_columns,
 )
+from emstudio.io.inputs import Input, open_input
 
 __all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES"]
 
@@ -101,20 +104,26 @@ class LoadedData:
     report: LoadReport
 
 
-def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None) -> LoadedData:
+def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
+              wait_for_writer: float | None = None) -> LoadedData:
     """Read a data file; raise DataError with one clear line for anything unusable.
+
+    ``path`` may also be a pipe, a FIFO, a device or ``-`` (standard input): such an input is
+    read once, whole, up to ``inputs.STREAM_LIMIT_BYTES``. ``wait_for_writer``: the most
+    seconds to wait for a program to start writing to a FIFO (None: as long as it takes).
 
     ``columns`` picks columns by name or by 0-based number (a string of digits that is not a
     column name is a number; numbers count every column of the file, text ones included).
     Without it every numeric column is used. Rows with a missing, NaN or infinite value in a
     used column are dropped and counted in the report.
     """
-    source = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
     if isinstance(columns, str):
         columns = [c for c in columns.split(",")]
     requested = None if columns is None else list(columns)
-    raw = _read(source, requested)
-    return _finish(source, raw, requested)
+    opened = open_input(name, wait_for_writer=wait_for_writer)
+    raw = _read(opened, requested)
+    return _finish(opened.source, raw, requested)
 
 
 # ---------------------------------------------------------------------------- dispatch
@@ -127,25 +136,12 @@ def _suffix(name: str) -> tuple[str, bool]:
     return os.path.splitext(lower)[1], gz
 
 
-def _read(source: str, requested: list[str] | None) -> RawTable:
-    path = source
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise DataError(f"{source}: no such file") from None
-    except PermissionError:
-        raise DataError(f"{source}: cannot read the file (permission denied)") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{source}: cannot read the file ({getattr(exc, 'strerror', None) or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise DataError(f"{source}: is a folder, not a data file")
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(16)
-    except PermissionError:
-        raise DataError(f"{source}: cannot read the file (permission denied)") from None
-    except OSError as exc:
-        raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
+def _read(opened: Input, requested: list[str] | None) -> RawTable:
+    """The raw table of an opened input. One open only: a regular file is handed on by name; a
+    pipe, FIFO, device or standard input was read once, whole, and every reader gets those
+    bytes (a second open would find them gone, or wait for a writer that never comes)."""
+    source = opened.source
+    magic = opened.head
     ext, gz = _suffix(source)
     if not magic:
         raise DataError(f"{source}: the file is empty")
@@ -153,23 +149,26 @@ def _read(source: str, requested: list[str] | None) -> RawTable:
     if magic.startswith(b"\x93NUMPY"):
         from emstudio.io._numpy_files import read_npy
 
-        return read_npy(path, source)
+        return read_npy(opened.reader_input(), source)
     if magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        kind = _zip_kind(path, ext)
+        kind = _zip_kind(opened.reader_input(), ext)
         if kind == "npz":
             from emstudio.io._numpy_files import read_npz
 
-            return read_npz(path, source)
+            return read_npz(opened.reader_input(), source)
         if kind == "xlsx":
             from emstudio.io._excel import read_xlsx
 
-            return read_xlsx(path, source)
+            return read_xlsx(opened.reader_input(), source)
         raise DataError(f"{source}: a zip archive that is neither an .npz nor an .xlsx file; "
                         "extract the table first")
     if magic.startswith(b"PAR1"):
         from emstudio.io._parquet import read_parquet
 
-        return read_parquet(path, source)
+        if opened.data is None:
+            return read_parquet(opened.path, source)
+        with _spilled(opened.data, ".parquet") as path:  # DuckDB reads Parquet only by name
+            return read_parquet(path, source)
     for prefix, what in _FOREIGN_MAGIC:
         if magic.startswith(prefix):
             raise DataError(f"{source}: {what}")
@@ -179,10 +178,23 @@ def _read(source: str, requested: list[str] | None) -> RawTable:
                         "not match the contents)")
     from emstudio.io._text import read_text
 
-    return read_text(path, source, requested, ext + (".gz" if gz else ""), gzipped=gzipped)
+    return read_text(opened.reader_input(), source, requested, ext + (".gz" if gz else ""), gzipped=gzipped)
 
 
-def _zip_kind(path: str, ext: str) -> str:
+@contextlib.contextmanager
+def _spilled(data: bytes, suffix: str):
+    """``data`` as a file in a private temporary folder, removed afterwards."""
+    folder = tempfile.mkdtemp(prefix="emstudio-")
+    try:
+        path = os.path.join(folder, "data" + suffix)
+        with open(path, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _zip_kind(path, ext: str) -> str:
     if ext == ".npz":
         return "npz"
     if ext in (".xlsx", ".xlsm"):

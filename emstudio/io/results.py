@@ -19,9 +19,14 @@ from emstudio.core.em import FitResult
 from emstudio.core.params import MixtureParams, from_full_covariances, make_params
 from emstudio.errors import EmstudioError, ParameterError
 from emstudio.io.atomic import atomic_write_text
+from emstudio.io.inputs import read_input_bytes
 
 RESULT_FORMAT = "emstudio.gaussian-mixture"
 RESULT_VERSION = 1
+
+#: The largest result/parameter file read as a start (a few thousand components in 100
+#: dimensions fit well below it).
+START_FILE_LIMIT_BYTES = 256 << 20
 
 
 def _finite(value: float) -> float | None:
@@ -86,12 +91,13 @@ def write_result(path: str | os.PathLike, result: FitResult, **kwargs) -> dict:
 def read_json_file(path: str | os.PathLike) -> dict:
     """A JSON object from ``path``, or EmstudioError with one clear line."""
     name = Path(path).name
+    # Opened once, whatever it is (a FIFO or a pipe has nothing left for a second open), and read
+    # up to a limit (a start file from /dev/zero must not fill the memory).
+    data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EmstudioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EmstudioError(f"{name}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EmstudioError(f"{name}: cannot read: {exc}") from None
     try:
         content = json.loads(text)
     except json.JSONDecodeError as exc:

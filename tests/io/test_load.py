@@ -332,14 +332,17 @@ def test_unreadable_file(tmp_path):
 
 
 def test_unreadable_file_message(tmp_path, monkeypatch):
-    import emstudio.io.data as data_module
+    import os
 
     p = write(tmp_path, "a.csv", "a\n1\n")
+    real_open = os.open
 
-    def refuse(*args, **kwargs):
-        raise PermissionError(13, "Permission denied")
+    def refuse(path, *args, **kwargs):  # as root, permissions alone refuse nothing
+        if os.fspath(path) == str(p):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(data_module, "open", refuse, raising=False)
+    monkeypatch.setattr(os, "open", refuse)
     assert error_of(p) == "cannot read the file (permission denied)"
 
 
