@@ -67,7 +67,7 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
                        help="covariance model (default full)")
     group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
-                       help="start: kmeans, kmeans++, random, random-data, seed-step0, or a result/parameter "
+                       help="start: kmeans, kmeans++, random, random-data, seed-step0, hc, or a result/parameter "
                             "file (default kmeans)")
     group.add_argument("--restarts", type=_positive_int, default=restarts_default, metavar="N",
                        help=f"starts tried, best log-likelihood kept (default {restarts_default})")
