@@ -54,7 +54,7 @@ def _settle() -> None:
 
 
 def _load(window, name: str, k: int, init: str = "kmeans") -> None:
-    assert window.load_file(str(ROOT / "assets" / name))
+    assert window.files.load_file(str(ROOT / "assets" / name))
     window.controls.k.setValue(k)
     window.controls.init.setCurrentIndex(window.controls.init.findData(init))
 
@@ -70,7 +70,7 @@ def main(out: Path = DOCS) -> int:
         window = _window(store)
         _load(window, "overlapping.csv", 3)
         window.controls.max_iter.setValue(12)
-        _wait(window, window.run)
+        _wait(window, window.requests.run)
         window.grab().save(str(out / "screenshot.png"))
         window.close()
 
@@ -80,26 +80,26 @@ def main(out: Path = DOCS) -> int:
         _load(window, "overlapping.csv", 3, "seed-step0")
         window.bound_view.all_box.setChecked(True)
         for kind in ("E", "M", "E", "M", "E"):
-            _wait(window, lambda kind=kind: window.step(kind))
+            _wait(window, lambda kind=kind: window.requests.step(kind))
         window.grab().save(str(out / "bound-view.png"))
         window.bound_view.all_box.setChecked(False)
         for kind in ("M", "E", "M", "E", "M", "E", "M"):
-            _wait(window, lambda kind=kind: window.step(kind))
+            _wait(window, lambda kind=kind: window.requests.step(kind))
         window.bound_view.grab().save(str(out / "bound-view-later.png"))
         window.close()
 
         # One dimension: histogram, component densities, mixture.
         window = _window(store)
         _load(window, "one_d.csv", 3)
-        _wait(window, window.run)
+        _wait(window, window.requests.run)
         window.grab().save(str(out / "one-d.png"))
         window.close()
 
         # Hands on: a fitted component selected (its handles shown), another frozen.
         window = _window(store)
         _load(window, "separated.csv", 3)
-        _wait(window, window.run)
-        _wait(window, lambda: window.toggle_freeze(2))
+        _wait(window, window.requests.run)
+        _wait(window, lambda: window.edits.toggle_freeze(2))
         window.editor.select(0)
         _settle()
         window.grab().save(str(out / "editing.png"))

@@ -62,7 +62,7 @@ def run_window(data: str | None = None, settings=None, columns=None) -> int:
         apply_settings(window, settings)
     window.show()
     if data is not None:
-        window.load_file(data, columns=columns)
+        window.files.load_file(data, columns=columns)
     try:
         return app.exec()
     finally:

@@ -12,7 +12,7 @@ TYPES = ("full", "spherical")
 
 
 def _open_panel(window, qtbot, restarts=2):
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     window.actions["select_models"].trigger()
     assert window.selection_dock.isVisible()
     panel = window.selection
@@ -33,7 +33,7 @@ def _compute(qtbot, panel):
 
 def test_the_menu_opens_the_panel(window):
     assert not window.actions["select_models"].isEnabled()  # no data yet
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     assert window.actions["select_models"].isEnabled()
     assert "Choose" in window.actions["select_models"].text()
     window.actions["select_models"].trigger()
@@ -78,7 +78,7 @@ def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
     # 40 points, four of them repeated: large K collapses components onto the repeated points
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(size=(36, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
-    window.set_dataset(Dataset(X, ("a", "b"), "collapse.npy"))
+    window.files.set_dataset(Dataset(X, ("a", "b"), "collapse.npy"))
     panel = window.selection
     panel.k_range.setText("1-3")
     for name, box in panel.type_boxes.items():
@@ -146,7 +146,7 @@ def test_clicking_a_cell_loads_its_fit(window, qtbot):
     # the chosen cell, through the panel's own method; then Run continues EM from it
     wait_outcome(qtbot, window, lambda: panel.choose(selection.best))
     assert c.current.params.n_components == 3 and window.table.rowCount() == 3
-    outcome = wait_outcome(qtbot, window, window.run)
+    outcome = wait_outcome(qtbot, window, window.requests.run)
     assert outcome.state == "converged"
     assert c.history[-1].log_likelihood == pytest.approx(selection.best.result.log_likelihood, rel=1e-6)
 
@@ -155,7 +155,7 @@ def test_new_data_cancels_a_grid_and_clears_the_plot(window, qtbot):
     panel = _open_panel(window, qtbot)
     with qtbot.waitSignal(panel.worker.finished, timeout=60000):
         panel.compute()
-        assert window.load_file(sample("overlapping.csv"))
+        assert window.files.load_file(sample("overlapping.csv"))
         assert panel.state == "idle"
     assert panel.cells == [] and len(panel.plot.points.data) == 0
 
