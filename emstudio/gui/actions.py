@@ -7,6 +7,10 @@ from PySide6 import QtCore, QtGui
 
 from emstudio.gui.widgets import SAMPLES, assets_dir
 
+#: What the buttons of these actions say (menus say the action's plain text).
+BUTTON_TEXTS = {"run": "▶ Run", "pause": "❙❙ Pause", "stop": "■ Stop", "step_e": "Step E", "step_m": "Step M",
+                "step": "Step E+M", "reinit": "⟲ Re-initialise", "shade_uncertainty": "Uncertainty"}
+
 
 def make_actions(window) -> dict[str, QtGui.QAction]:
     """Every action of the window by name (``window.actions``); each is also added to the window so
@@ -37,17 +41,17 @@ def make_actions(window) -> dict[str, QtGui.QAction]:
     a("export_picture", "Export p&icture…", lambda: w.exporter.export_picture_dialog(), "Ctrl+Shift+S",
       "Write the plot as PNG or SVG")
     a("quit", "&Quit", w.close, QtGui.QKeySequence.StandardKey.Quit, "Close EM Studio")
-    a("run_pause", "Run / Pause", lambda: w.requests.run_or_pause(), "Space", "Run EM, or pause a run")
-    a("run", "▶ Run", lambda: w.requests.run(), None,
+    a("run_pause", "Run / &Pause", lambda: w.requests.run_or_pause(), "Space", "Run EM, or pause a run")
+    a("run", "&Run", lambda: w.requests.run(), None,
       "Run EM until it converges (Space), continuing from the iteration on screen")
-    a("pause", "❙❙ Pause", lambda: w.requests.pause(), None, "Pause the run; Run continues it (Space)")
-    a("stop", "■ Stop", lambda: w.requests.stop(), "Esc", "Stop the run")
-    a("step_e", "Step E", lambda: w.requests.step("E"), "E",
+    a("pause", "&Pause", lambda: w.requests.pause(), None, "Pause the run; Run continues it (Space)")
+    a("stop", "&Stop", lambda: w.requests.stop(), "Esc", "Stop the run")
+    a("step_e", "Step &E", lambda: w.requests.step("E"), "E",
       "E-step: responsibilities q = p(z | x, θ) — the colours change, the ellipses stay")
-    a("step_m", "Step M", lambda: w.requests.step("M"), "M",
+    a("step_m", "Step &M", lambda: w.requests.step("M"), "M",
       "M-step: θ = argmax Q(θ | θₜ) for the current q — the ellipses move, the colours stay")
-    a("step", "Step E+M", lambda: w.requests.step("EM"), "N", "One whole EM iteration: E-step then M-step")
-    a("reinit", "⟲ Re-initialise", lambda: w.requests.reinitialise(), "R",
+    a("step", "Step E+M (&N)", lambda: w.requests.step("EM"), "N", "One whole EM iteration: E-step then M-step")
+    a("reinit", "Re-&initialise", lambda: w.requests.reinitialise(), "R",
       "Make a new start from the settings (iteration 0)")
     a("play", "▶", lambda: w.history.toggle_play(), None, "Play the history as an animation")
     a("select_models", "Choose &K and model…", lambda: w.docks.show_selection(), None,
@@ -66,13 +70,15 @@ def make_actions(window) -> dict[str, QtGui.QAction]:
       QtGui.QKeySequence.StandardKey.Delete, "Delete the selected component (click its mean to select it)")
     a("freeze_component", "&Freeze / free component", lambda: w.edits.toggle_freeze(), "F",
       "Freeze the selected component: EM's M-steps keep it as it is (the other weights adjust)")
+    # Menus show plain words; buttons (which show an action's icon text) the same words with
+    # their glyph, the same glyph wherever a button does the same thing.
+    for name, glyph_text in BUTTON_TEXTS.items():
+        actions[name].setIconText(glyph_text)
     return actions
 
 
 def make_menus(window) -> None:
     """The menu bar: File, Fit, Edit, View, Help. File ▸ Open Recent belongs to ``window.files``."""
-    from emstudio.gui.help import about
-
     w = window
     actions = w.actions
     bar = w.menuBar()
@@ -97,15 +103,15 @@ def make_menus(window) -> None:
     for name in ("undo", "redo", None, "add_component", "delete_component", "freeze_component"):
         edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
     edit_menu.addSeparator()
-    hint = edit_menu.addAction("Drag a mean to move it; drag the square or diamond handle of a selected "
-                               "component to stretch and turn it; double-click to add a component")
-    hint.setEnabled(False)
+    # The mouse's edits are told in the shortcuts window (a menu item is no place for a paragraph).
+    hint = edit_menu.addAction("Editing with the mouse…", lambda: w.help.show_shortcuts())
+    hint.setStatusTip("Drag a mean to move it, drag a selected component's handles to stretch and turn it, "
+                      "double-click to add a component")
     view_menu = bar.addMenu("&View")
     for dock in w.docks.all():
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addSeparator()
     view_menu.addAction(actions["shade_uncertainty"])
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction("About EM Studio", lambda: about(w))
+    w.help.fill_menu(bar.addMenu("&Help"))
     w.files.recent_menu = recent_menu
     w.files.refresh_recent()

@@ -28,9 +28,17 @@ class Exporter(QtCore.QObject):
         self._written.connect(self._on_written, QtCore.Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ dialogs
+    def _folder(self) -> str:
+        """Where a save dialog opens: the folder of the last export, else the data's folder."""
+        dataset = self.window.dataset
+        folder = self.window.store.value("export_dir", "")
+        if not folder and dataset is not None and os.path.isdir(Path(dataset.source).resolve().parent):
+            folder = str(Path(dataset.source).resolve().parent)
+        return folder or str(Path.home())
+
     def _save_path(self, title, suffix_filter, default_name) -> str | None:
         store = self.window.store
-        start = os.path.join(store.value("export_dir", str(Path.home())), default_name)
+        start = os.path.join(self._folder(), default_name)
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, title, start, suffix_filter)
         if path:
             store.setValue("export_dir", str(Path(path).resolve().parent))

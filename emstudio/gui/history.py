@@ -14,22 +14,47 @@ PLAY_INTERVAL_MS = 120
 PANEL_INTERVAL_MS = 100
 
 
+class JumpSlider(QtWidgets.QSlider):
+    """A slider that goes where it is clicked (a plain QSlider only pages towards the click), and
+    can be dragged on from there."""
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.button() == QtCore.Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            option = QtWidgets.QStyleOptionSlider()
+            self.initStyleOption(option)
+            style = self.style()
+            handle = style.subControlRect(QtWidgets.QStyle.ComplexControl.CC_Slider, option,
+                                          QtWidgets.QStyle.SubControl.SC_SliderHandle, self)
+            at = event.position().toPoint()
+            if not handle.contains(at):
+                groove = style.subControlRect(QtWidgets.QStyle.ComplexControl.CC_Slider, option,
+                                              QtWidgets.QStyle.SubControl.SC_SliderGroove, self)
+                if self.orientation() == QtCore.Qt.Orientation.Horizontal:
+                    position, span = at.x() - groove.x() - handle.width() // 2, groove.width() - handle.width()
+                else:
+                    position, span = at.y() - groove.y() - handle.height() // 2, groove.height() - handle.height()
+                self.setValue(QtWidgets.QStyle.sliderValueFromPosition(self.minimum(), self.maximum(), position,
+                                                                       max(span, 1), option.upsideDown))
+        super().mousePressEvent(event)
+
+
 class HistoryBar:
     """Owns ``slider``, ``label``, the play timer and the panels' redraw timer. ``bar`` is the
     layout to put under the plot."""
 
     def __init__(self, window) -> None:
         self.window = window
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider = JumpSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setToolTip("Scrub through every iteration of the fit: the ellipses, the table and the "
                                "log-likelihood mark follow. Run or step from here to continue EM "
                                "from that iteration.")
         self.slider.setEnabled(False)
+        self.slider.setMinimumWidth(80)
         self.play_button = QtWidgets.QToolButton()
         self.play_button.setDefaultAction(window.actions["play"])
         self.label = QtWidgets.QLabel("no fit yet")
-        self.label.setMinimumWidth(150)
+        self.label.setMinimumWidth(120)
         self.label.setToolTip("The iteration on screen, of all kept")
         self.bar = QtWidgets.QHBoxLayout()
         self.bar.addWidget(QtWidgets.QLabel("History"))
@@ -126,6 +151,8 @@ class HistoryBar:
         current = history[index] if 0 <= index < len(history) else history[-1]
         w.likelihood.show_history(iterations, log_l, (current.iteration, current.mean_log_likelihood), edited)
         self.show_label()
+        if c.state == "running" and c.current is not None:
+            w.report.show_frame(c.current)  # during a run, with the label and the bound panel
 
     def show_label(self) -> None:
         """"iteration i of m", and what is on screen when it is not a whole iteration."""
@@ -134,9 +161,12 @@ class HistoryBar:
         if not history:
             return
         entry = history[index] if 0 <= index < len(history) else history[-1]
-        text = f"iteration {entry.iteration} of {history[-1].iteration}"
         if shown is not None and shown.kind == "E" and shown is not entry:
-            text += f" · E-step {shown.iteration} on screen"  # a lone E-step starts the next iteration
-        elif entry.kind == "edit":
-            text += f" · {entry.note}"
+            # A lone E-step starts the next iteration: named as the status line and the bound
+            # panel name it (iteration t, E-step), with the whole iterations kept.
+            text = f"iteration {shown.iteration}: E-step · {history[-1].iteration} done"
+        else:
+            text = f"iteration {entry.iteration} of {history[-1].iteration}"
+            if entry.kind == "edit":
+                text += f" · {entry.note}"
         self.label.setText(text)

@@ -17,6 +17,14 @@ class Requests:
         self.window.history.stop_play()
         self.window.banner.hide()
 
+    def _fields_valid(self) -> bool:
+        """Whether the Fit panel's fields all hold values; if not, say which (EM never runs with a
+        value other than the one on screen)."""
+        wrong = self.window.controls.invalid_fields()
+        if wrong:
+            self.window.report.show_error("Not run: " + "; ".join(wrong) + ". Correct the field in the Fit panel.")
+        return not wrong
+
     def run_or_pause(self) -> None:
         if self.window.controller.state == "running":
             self.pause()
@@ -25,7 +33,8 @@ class Requests:
 
     def run(self) -> None:
         self._before()
-        self.window.controller.run()
+        if self._fields_valid():
+            self.window.controller.run()
 
     def pause(self) -> None:
         self.stop_word = "paused"
@@ -38,11 +47,13 @@ class Requests:
 
     def step(self, kind: str) -> None:
         self._before()
-        self.window.controller.step(kind)
+        if self._fields_valid():
+            self.window.controller.step(kind)
 
     def reinitialise(self) -> None:
         self._before()
-        self.window.controller.reinitialise()
+        if self._fields_valid():
+            self.window.controller.reinitialise()
 
     def set_uncertainty_shading(self, on: bool) -> None:
         """View ▸ Shade by uncertainty (U): the points at once (the plot has their rᵢₖ), a density
@@ -64,3 +75,4 @@ class Requests:
         w.controls.set_file_start(params, f"{cell.covariance_type}, K = {cell.k} (selection)")
         w.controller.set_settings(w.controls.settings())
         w.controller.start_from(params)
+        w.docks.show_mixture()

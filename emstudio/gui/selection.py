@@ -31,6 +31,9 @@ from emstudio.gui.selection_plot import DEGENERATE_COLOUR, TYPE_COLOURS, TYPE_SY
 from emstudio.gui.selection_worker import SelectionRequest, SelectionWorker, Sender
 from emstudio.gui.worker import Gate
 
+HOW_TO_READ = ("Lower is better; one line per covariance type, its points side by side at each K. Red ×: every "
+               "restart collapsed (never chosen). Red ring: the chosen model. Click a point to load that fit "
+               "on the Mixture tab; hover it for its numbers.")
 CRITERION_TIPS = {
     "bic": "BIC = −2 log L + p ln n (lower is better)",
     "aic": "AIC = −2 log L + 2p (lower is better; favours larger K than BIC)",
@@ -88,6 +91,7 @@ class SelectionPanel(QtWidgets.QWidget):
             box.setChecked(name in ("full", "diag"))
             box.setToolTip(f"Try the {name} covariance model")
             box.toggled.connect(self._update_buttons)
+            box.toggled.connect(self._show_grid_size)
             types_row.addWidget(box)
             self.type_boxes[name] = box
         types_row.addStretch(1)
@@ -140,6 +144,11 @@ class SelectionPanel(QtWidgets.QWidget):
         self.plot = SelectionPlot()
         self.plot.cell_clicked.connect(self.choose)
         layout.addWidget(self.plot, 1)
+        self.legend_note = QtWidgets.QLabel(HOW_TO_READ)
+        self.legend_note.setWordWrap(True)
+        self.legend_note.setStyleSheet("color: #555;")
+        layout.addWidget(self.legend_note)
+        self._show_grid_size()
         self._update_buttons()
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
@@ -154,8 +163,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self.cells = []
         self._selected = None
         self.plot.show_cells([], self.criterion_name(), None)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._show_grid_size()
         self.summary.setText("Compute to fit the grid.")
         self._update_buttons()
 
@@ -175,7 +183,20 @@ class SelectionPanel(QtWidgets.QWidget):
         except EmstudioError:
             ok = False
         self.k_range.setStyleSheet("" if ok else "background: #fde2e1;")
+        self._show_grid_size()
         self._update_buttons()
+
+    def _show_grid_size(self, *_) -> None:
+        """Before Compute, the progress bar counts the cells the grid will fit (0 / Ks × types)."""
+        if self.state == "computing":
+            return
+        try:
+            total = len(self.ks()) * len(self.covariance_types())
+        except EmstudioError:
+            total = 0
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat("%v / %m cells" if total else "no cells")
 
     def _update_buttons(self, *_) -> None:
         computing = self.state == "computing"

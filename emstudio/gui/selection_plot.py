@@ -8,11 +8,20 @@ from PySide6 import QtCore
 
 from emstudio.core.params import COVARIANCE_TYPES
 from emstudio.core.selection import Cell
-from emstudio.gui.views import INK, _style_plot
+from emstudio.gui.views import INK, _style_plot, show_axis_values
 
 TYPE_COLOURS = {"full": "#1f77b4", "tied": "#ff7f0e", "diag": "#2ca02c", "spherical": "#9467bd"}
 TYPE_SYMBOLS = {"full": "o", "tied": "s", "diag": "t", "spherical": "d"}
 DEGENERATE_COLOUR = "#d62728"
+#: Each covariance type's points sit this far (in K) beside the others at the same K, so that
+#: each can be seen and clicked where the criteria are nearly equal.
+TYPE_SPREAD = 0.09
+
+
+def type_offset(covariance_type: str) -> float:
+    """Where ``covariance_type``'s points sit beside K: the types side by side, centred on K."""
+    i = COVARIANCE_TYPES.index(covariance_type)
+    return (i - (len(COVARIANCE_TYPES) - 1) / 2) * TYPE_SPREAD
 
 
 class SelectionPlot(pg.PlotWidget):
@@ -52,9 +61,9 @@ class SelectionPlot(pg.PlotWidget):
         self.plot_item.addItem(self.selected)
         self.cells: list[Cell] = []
         self.criterion = "bic"
-        self.setToolTip("The criterion of each fitted (covariance type, K), lower is better; one line per "
-                        "covariance type.\nRed ×: every restart collapsed (never chosen). Red ring: the chosen "
-                        "model. Click a point to load that fit into the main view.")
+        # No tooltip over the whole plot (it would cover the points): each point has its own, and
+        # the panel says how to read the plot under it.
+        show_axis_values(self.plot_item, False)
         self.setMinimumHeight(160)
 
     def _tip(self, x, y, data) -> str:
@@ -80,7 +89,7 @@ class SelectionPlot(pg.PlotWidget):
             if not own:
                 line.setData([], [])
                 continue
-            ks = np.array([c.k for c in own], dtype=float)
+            ks = np.array([c.k for c in own], dtype=float) + type_offset(name)
             values = np.array([c.criterion(criterion) for c in own])
             healthy = np.array([not c.degenerate for c in own])
             line.setData(ks, np.where(healthy, values, np.nan))
@@ -94,6 +103,7 @@ class SelectionPlot(pg.PlotWidget):
                     bad_x.append(x)
                     bad_y.append(y)
         self.points.setData(spots)
+        show_axis_values(self.plot_item, bool(spots))
         self.degenerate.setData(bad_x, bad_y)
         self._mark(self.chosen, best)
         self._mark(self.selected, selected)
@@ -106,11 +116,12 @@ class SelectionPlot(pg.PlotWidget):
         if cell is None or cell.result is None:
             item.setData([], [])
         else:
-            item.setData([cell.k], [cell.criterion(self.criterion)])
+            item.setData([cell.k + type_offset(cell.covariance_type)], [cell.criterion(self.criterion)])
 
     def point_of(self, cell: Cell) -> QtCore.QPoint:
         """Where ``cell``'s point is drawn, in this widget's coordinates (for tests and tours)."""
-        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(cell.k, cell.criterion(self.criterion)))
+        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(cell.k + type_offset(cell.covariance_type),
+                                                                         cell.criterion(self.criterion)))
         return self.mapFromScene(scene)
 
     def _on_click(self, _item, points, *_) -> None:

@@ -14,11 +14,13 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
     window.report    Report (status.py): status line, state word, errors, log-L monotonicity
     window.link      WorkerLink (worker_link.py): controller signals → views; on_state
                      enables and disables the actions
-    window.docks     Docks (layout.py): the docks, their default sizes, saved layout
+    window.docks     Docks (layout.py): the docks, the tabs, sizes that fit the screen, saved layout
+    window.help      Help (help.py): keyboard shortcuts, the docs/ pages, About
 
 Shared state stays on the window: ``controller`` (worker → snapshot), ``dataset``, ``store``
 (QSettings) and the views (``plot``, ``table``, ``controls``, ``likelihood``, ``bound_view``,
-``selection``, ``editor``, ``banner``, ``collapse_bar``, ``welcome``, ``stack``).
+``selection``, ``editor``, ``banner``, ``collapse_bar``, ``welcome``; ``stack`` shows the welcome
+page or ``tabs``: the Mixture tab ``plot_page`` and the Choose K and model tab ``selection``).
 """
 
 from __future__ import annotations
@@ -29,11 +31,12 @@ from emstudio.core.em import FitSettings
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.bound import BoundPanel
 from emstudio.gui.controller import Controller, Dataset
-from emstudio.gui.controls import ControlPanel
+from emstudio.gui.controls import ControlPanel, check_window_settings
 from emstudio.gui.editing import ComponentEditor
 from emstudio.gui.exporter import Exporter
 from emstudio.gui.files import Files
 from emstudio.gui.handedits import HandEdits
+from emstudio.gui.help import Help
 from emstudio.gui.history import HistoryBar
 from emstudio.gui.layout import Docks
 from emstudio.gui.requests import Requests
@@ -64,22 +67,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self.requests = Requests(self)
         self.link = WorkerLink(self)
         self.docks = Docks(self)
+        self.help = Help(self)
 
-        # -- centre: welcome page, or the plot with its history bar
+        self.controls = ControlPanel(self.actions)
+
+        # -- centre: welcome page, or the plot (with its history bar) and model selection as tabs
         self.plot = MixturePlot()
         self.editor = ComponentEditor(self.plot.plot_item, self)
         self.banner = ErrorBanner()
         self.history = HistoryBar(self)
-        plot_page = QtWidgets.QWidget()
+        self.plot_page = plot_page = QtWidgets.QWidget()
         plot_layout = QtWidgets.QVBoxLayout(plot_page)
         plot_layout.setContentsMargins(6, 6, 6, 2)
         plot_layout.addWidget(self.plot, 1)
         plot_layout.addLayout(self.history.bar)
         self.welcome = WelcomePage(self.actions["open"])
         self.welcome.chosen.connect(self.files.load_file)
+        # Model selection is a tab of its own beside the mixture plot: its criterion plot gets the
+        # room of the plot, and choosing a fit there shows it on the Mixture tab.
+        self.selection = SelectionPanel(self.controls.settings)
+        self.selection.cell_chosen.connect(lambda cell: self.requests.load_cell(cell))
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(plot_page, "Mixture")
+        self.tabs.addTab(self.selection, "Choose K and model")
+        self.tabs.setTabToolTip(1, "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
         self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.welcome)
-        self.stack.addWidget(plot_page)
+        self.stack.addWidget(scrolling(self.welcome))  # its sample buttons are wide: never the window's limit
+        self.stack.addWidget(self.tabs)
         central = QtWidgets.QWidget()
         central_layout = QtWidgets.QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
@@ -90,12 +105,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         # -- docks
         left, right = QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea
-        self.controls = ControlPanel(self.actions)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.controls_dock = self.docks.add("Fit", "controls", scroll, left)
+        # The controls scroll up and down where the screen is short, never sideways: the column is
+        # as wide as they need.
+        self.controls_scroll = scrolling(self.controls, vertical_only=True)
+        self.controls_dock = self.docks.add("Fit", "controls", self.controls_scroll, left)
         self.table = ParameterTable()
         self.collapse_bar = CollapseBar()
         params_widget = QtWidgets.QWidget()
@@ -109,12 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.likelihood = LikelihoodPlot()
         self.likelihood_dock = self.docks.add("Log-likelihood", "likelihood", self.likelihood, right)
         self.bound_view = BoundPanel()
-        self.bound_dock = self.docks.add("Lower bound", "bound", self.bound_view, right)
-        self.selection = SelectionPanel(self.controls.settings)
-        self.selection.cell_chosen.connect(lambda cell: self.requests.load_cell(cell))
-        self.selection_dock = self.docks.add("Choose K and model", "selection", self.selection, right)
-        self.tabifyDockWidget(self.likelihood_dock, self.selection_dock)
-        self.selection_dock.hide()
+        self.bound_dock = self.docks.add("Lower bound", "bound", scrolling(self.bound_view), right)
 
         self.edits = HandEdits(self)  # wires the editor, the table and the collapse bar
         make_menus(self)
@@ -127,8 +135,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if isinstance(widget, (*TypingKeys.KEEPERS, QtWidgets.QAbstractButton)):
                 widget.installEventFilter(self._typing_keys)
 
-        self.resize(1400, 860)
-        self.docks.restore()
+        self.docks.restore()  # the saved layout, or one that fits the screen
         self.link.on_state("empty")
 
     # ------------------------------------------------------------------ Qt's events, to the parts
@@ -150,6 +157,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.files.drop(event)
 
 
+def scrolling(widget: QtWidgets.QWidget, vertical_only: bool = False) -> QtWidgets.QScrollArea:
+    """``widget`` in a frameless scroll area that gives it all the room there is and scrolls where
+    there is less than it needs (``vertical_only``: as wide as the widget needs, never sideways)."""
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    if vertical_only:
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        scroll.setMinimumWidth(widget.minimumSizeHint().width() + bar + 2)
+    return scroll
+
+
 def apply_settings(window: MainWindow, settings: FitSettings) -> None:
+    """The command line's settings in the Fit panel, exactly (never clamped to another value)."""
+    check_window_settings(settings)
     window.controls.set_settings(settings)
     window.controller.set_settings(window.controls.settings())

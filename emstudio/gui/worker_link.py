@@ -50,11 +50,13 @@ class WorkerLink:
         w.table.show_frame(frame, c.axes, w.dataset.columns)
         w.edits.mark_frozen(frame.params.n_components)
         w.edits.show_collapse(frame)
+        # The status line, the history label and the bound panel name the same iteration: while
+        # EM runs all three follow at the panels' pace (update_panels), else at once.
         if running:
             w.history.update_panels()
         else:
             self.show_bound(frame)
-        w.report.show_frame(frame)
+            w.report.show_frame(frame)
         if frame.kind == "E":
             w.history.show_label()
 
@@ -97,3 +99,5 @@ class WorkerLink:
         w.requests.stop_word = "stopped"
         w.history.panels_timer.stop()
         w.history.refresh_panels()
+        if outcome.state != "failed" and w.controller.current is not None:
+            w.report.show_frame(w.controller.current)  # the last frame of a run was drawn while running

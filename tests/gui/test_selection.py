@@ -14,7 +14,7 @@ TYPES = ("full", "spherical")
 def _open_panel(window, qtbot, restarts=2):
     assert window.files.load_file(sample("separated.csv"))
     window.actions["select_models"].trigger()
-    assert window.selection_dock.isVisible()
+    assert window.tabs.currentWidget() is window.selection and window.selection.isVisible()
     panel = window.selection
     panel.k_range.setText("1-4")
     for name, box in panel.type_boxes.items():
@@ -37,7 +37,9 @@ def test_the_menu_opens_the_panel(window):
     assert window.actions["select_models"].isEnabled()
     assert "Choose" in window.actions["select_models"].text()
     window.actions["select_models"].trigger()
-    assert window.selection_dock.isVisible()
+    # a tab of its own beside the mixture plot
+    assert window.tabs.currentWidget() is window.selection and window.selection.isVisible()
+    assert window.tabs.tabText(window.tabs.indexOf(window.selection)) == "Choose K and model"
 
 
 def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
@@ -127,14 +129,13 @@ def test_cancel_stops_between_cells(window, qtbot):
 def test_clicking_a_cell_loads_its_fit(window, qtbot):
     panel = _open_panel(window, qtbot)
     selection = _compute(qtbot, panel)
-    panel.resize(500, 420)
-    window.selection_dock.raise_()
     cell = next(c for c in selection.cells if c.covariance_type == "spherical" and c.k == 2)
     point = panel.plot.point_of(cell)
     with qtbot.waitSignal(panel.cell_chosen, timeout=5000) as chosen, \
             qtbot.waitSignal(window.controller.outcome, timeout=20000):
         qtbot.mouseClick(panel.plot.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
     assert chosen.args[0] is cell
+    assert window.tabs.currentWidget() is window.plot_page  # the chosen fit is shown
     c = window.controller
     assert c.current.params.n_components == 2 and c.current.params.covariance_type == "spherical"
     np.testing.assert_allclose(c.current.params.means, cell.result.params.means)
@@ -177,4 +178,5 @@ def test_panel_controls_have_tooltips(window):
                 and not isinstance(w.parent(), QtWidgets.QAbstractSpinBox)]
     assert len(controls) >= 9
     assert not [type(w).__name__ for w in controls if not w.toolTip()]
-    assert window.selection.plot.toolTip()
+    # the plot explains itself under it, never with a tooltip over the points
+    assert not window.selection.plot.toolTip() and "Click a point" in window.selection.legend_note.text()
