@@ -27,7 +27,12 @@ from emstudio.core.selection import (
 )
 from emstudio.errors import EmstudioError
 from emstudio.gui.selection_plot import SelectionPlot
-from emstudio.gui.selection_plot import DEGENERATE_COLOUR, TYPE_COLOURS, TYPE_SYMBOLS  # noqa: F401 - reached from here
+from emstudio.gui.selection_plot import (  # noqa: F401 - the colours and symbols are reached from here too
+    DEGENERATE_COLOUR,
+    TYPE_COLOURS,
+    TYPE_SYMBOLS,
+    legend_html,
+)
 from emstudio.gui.selection_worker import SelectionRequest, SelectionWorker, Sender
 from emstudio.gui.worker import Gate
 
@@ -143,6 +148,9 @@ class SelectionPanel(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         self.plot = SelectionPlot()
         self.plot.cell_clicked.connect(self.choose)
+        self.legend = QtWidgets.QLabel(legend_html())
+        self.legend.setToolTip("The covariance types: one line and one marker each")
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         self.legend_note = QtWidgets.QLabel(HOW_TO_READ)
         self.legend_note.setWordWrap(True)

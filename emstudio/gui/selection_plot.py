@@ -18,6 +18,16 @@ DEGENERATE_COLOUR = "#d62728"
 TYPE_SPREAD = 0.09
 
 
+#: Each type's marker as text, for the legend above the plot (a legend inside it would cover points).
+TYPE_GLYPHS = {"full": "●", "tied": "■", "diag": "▼", "spherical": "◆"}
+
+
+def legend_html(types=COVARIANCE_TYPES) -> str:
+    """The covariance types in their colours and markers, one line of rich text."""
+    return "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{TYPE_COLOURS[t]}'>{TYPE_GLYPHS[t]} {t}</span>"
+                                     for t in types)
+
+
 def type_offset(covariance_type: str) -> float:
     """Where ``covariance_type``'s points sit beside K: the types side by side, centred on K."""
     i = COVARIANCE_TYPES.index(covariance_type)
@@ -36,8 +46,6 @@ class SelectionPlot(pg.PlotWidget):
         _style_plot(self.plot_item)
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setLabel("bottom", "K (components)", color=INK)
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=INK, labelTextSize="9pt",
-                                               brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
         self.lines: dict[str, pg.PlotDataItem] = {}
         for name in COVARIANCE_TYPES:
             colour = TYPE_COLOURS[name]
@@ -79,7 +87,6 @@ class SelectionPlot(pg.PlotWidget):
         self.cells = list(cells)
         self.criterion = criterion
         self.plot_item.setLabel("left", f"{criterion.upper()}  (lower is better)", color=INK)
-        self.legend.clear()
         spots = []
         bad_x, bad_y = [], []
         for name in COVARIANCE_TYPES:
@@ -93,7 +100,6 @@ class SelectionPlot(pg.PlotWidget):
             values = np.array([c.criterion(criterion) for c in own])
             healthy = np.array([not c.degenerate for c in own])
             line.setData(ks, np.where(healthy, values, np.nan))
-            self.legend.addItem(line, name)
             colour = TYPE_COLOURS[name]
             for cell, x, y, ok in zip(own, ks, values, healthy):
                 spots.append({"pos": (x, y), "data": cell, "symbol": TYPE_SYMBOLS[name],

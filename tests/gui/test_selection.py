@@ -6,6 +6,7 @@ from PySide6 import QtCore
 
 from emstudio.core.em import FitSettings
 from emstudio.core.selection import select_models
+from emstudio.gui.selection_plot import type_offset
 from tests.gui.conftest import sample, wait_outcome
 
 TYPES = ("full", "spherical")
@@ -60,13 +61,15 @@ def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
     # the plot: one line per type over K, the chosen cell ringed
     for name in TYPES:
         line = panel.plot.lines[name]
-        np.testing.assert_array_equal(line.xData, [1, 2, 3, 4])
+        # each type's points beside K (types side by side), so every point can be clicked
+        np.testing.assert_allclose(line.xData, np.array([1, 2, 3, 4]) + type_offset(name))
         cells = [c for c in selection.cells if c.covariance_type == name]
         values = [np.nan if c.degenerate else c.criterion("bic") for c in cells]
         np.testing.assert_allclose(line.yData, values)
     assert len(panel.plot.points.data) == 8
     chosen = panel.plot.chosen.getData()
-    assert (chosen[0][0], chosen[1][0]) == (3, pytest.approx(selection.best.criterion("bic")))
+    assert (chosen[0][0], chosen[1][0]) == (3 + type_offset(selection.best.covariance_type),
+                                            pytest.approx(selection.best.criterion("bic")))
     assert "K = 3" in panel.summary.text()
     # another criterion re-ranks without refitting
     panel.criterion.setCurrentIndex(panel.criterion.findData("aic"))
@@ -92,7 +95,7 @@ def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
     assert len(xs) == len(degenerate)
     assert selection.best is None or not selection.best.degenerate
     for cell in degenerate:
-        assert cell.k in list(xs)
+        assert cell.k + type_offset(cell.covariance_type) in list(xs)
 
 
 def test_cancel_stops_between_cells(window, qtbot):
@@ -143,7 +146,7 @@ def test_clicking_a_cell_loads_its_fit(window, qtbot):
     assert window.table.rowCount() == 2
     assert window.controls.k.value() == 2 and window.controls.covariance.currentData() == "spherical"
     selected = panel.plot.selected.getData()
-    assert (selected[0][0], selected[1][0]) == (2, pytest.approx(cell.criterion("bic")))
+    assert (selected[0][0], selected[1][0]) == (2 + type_offset("spherical"), pytest.approx(cell.criterion("bic")))
     # the chosen cell, through the panel's own method; then Run continues EM from it
     wait_outcome(qtbot, window, lambda: panel.choose(selection.best))
     assert c.current.params.n_components == 3 and window.table.rowCount() == 3
