@@ -26,7 +26,7 @@ def test_a_new_window_runs_at_full_speed(make_window):
 
 
 def test_one_d_histogram_bins_follow_the_data_and_the_control(window, qtbot):
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     x = window.dataset.values[:, 0]
     controls, plot = window.controls, window.plot
     assert not controls.histogram_box.isHidden()
@@ -50,16 +50,16 @@ def test_one_d_histogram_bins_follow_the_data_and_the_control(window, qtbot):
 
 
 def test_the_chosen_bins_survive_a_fit_and_new_data(window, qtbot):
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     window.controls.bins.setValue(12)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     assert window.plot.bins == 12
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     assert window.plot.bins == 12
 
 
 def test_two_d_data_has_no_histogram_control(window):
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     assert window.controls.histogram_box.isHidden()
 
 
