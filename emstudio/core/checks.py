@@ -179,13 +179,20 @@ def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, re
     got. ``variance_floor``: the data's rounding noise for variances in column units, per column
     (d,) or one number (MixtureEngine.variance_floor).
     """
-    values, vectors, reg = _column_unit_eigen(params, reg_covar, scale)
     noise = np.broadcast_to(np.asarray(variance_floor, dtype=np.float64), (params.n_features,))
+    few = np.asarray(component_sizes) < params.n_features + 1
+    if params.covariance_type == "spherical":
+        # A sphere is round in the data's units (never flat there), though not in column units:
+        # it collapsed only when its variance fell to reg_covar or to the noisiest column's noise.
+        unit = np.ones(params.n_features) if scale is None else np.asarray(scale, dtype=np.float64)
+        vanished = max(DEGENERATE_REG_FRACTION * reg_covar, 4.0 * float((noise * unit * unit).max()))
+        collapsed = params.covariances - reg_covar <= vanished
+        return [int(i) for i in np.flatnonzero(collapsed | few)]
+    values, vectors, reg = _column_unit_eigen(params, reg_covar, scale)
     vanished = np.maximum(DEGENERATE_REG_FRACTION * _direction_weights(vectors, reg),
                           4.0 * _direction_weights(vectors, noise))
     largest = values[:, -1:]
     collapsed = np.any((values <= vanished) | (values <= DEGENERATE_FLATNESS * largest), axis=1)
-    few = np.asarray(component_sizes) < params.n_features + 1
     return [int(i) for i in np.flatnonzero(collapsed | few)]
 
 
@@ -216,13 +223,16 @@ def identical_components(params: MixtureParams) -> list[tuple[int, int]]:
     return pairs
 
 
-def identical_warning(pairs: Sequence[tuple[int, int]]) -> str | None:
-    """One line naming the identical pairs (from :func:`identical_components`), or None."""
+def identical_warning(pairs: Sequence[tuple[int, int]], short: bool = False) -> str | None:
+    """One line naming the identical pairs (from :func:`identical_components`), or None.
+    ``short``: without the advice (the window's status line, where space is scarce)."""
     if not pairs:
         return None
     text = "; ".join(f"{i} and {j}" for i, j in pairs)
-    return (f"component{'s' if len(pairs) == 1 else ' pairs'} {text} are identical (the same mean and covariance): "
-            "EM cannot separate them; try another start or --seed, or a smaller K")
+    head = f"component{'s' if len(pairs) == 1 else ' pairs'} {text} are identical"
+    if short:
+        return head + ": EM cannot separate them"
+    return head + " (the same mean and covariance): EM cannot separate them; try another start or --seed, or a smaller K"
 
 
 def collapse_advice(variances: np.ndarray, reg_covar: float, column_names: Sequence[str] | None = None) -> str:
@@ -239,7 +249,8 @@ def collapse_advice(variances: np.ndarray, reg_covar: float, column_names: Seque
     if variances.size and ratio[worst] > 1e-3:
         return (f"--reg-covar {reg_covar:g} swamps the variance of column {_column_name(worst, column_names)} "
                 f"({variances[worst]:.3g}), so every covariance is about reg_covar·I; use a smaller --reg-covar "
-                "(e.g. 1e-6 × the smallest variance) or --standardize")
+                f"(e.g. {1e-6 * float(variances.min()):.0e}, 1e-6 × the smallest variance)"
+                + (" or --standardize" if _standardising_helps(reg_covar) else ""))
     if positive.size and positive.max() > 1e8 * positive.min():
         return ("the columns' variances differ by a factor of "
                 f"{positive.max() / positive.min():.1g}, so no one --reg-covar suits them all; use --standardize, "
@@ -258,8 +269,13 @@ def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Seq
     if ratio[worst] <= 1e-3:
         return None
     return (f"--reg-covar {reg_covar:g} is large against the variance of column {_column_name(worst, column_names)} "
-            f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider --standardize "
-            "or a smaller --reg-covar")
+            f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider "
+            + ("--standardize or a smaller --reg-covar" if _standardising_helps(reg_covar) else "a smaller --reg-covar"))
+
+
+def _standardising_helps(reg_covar: float) -> bool:
+    """Whether --standardize makes reg_covar small against every column (all variances become 1)."""
+    return reg_covar <= 1e-3
 
 
 def reg_covar_binds(params: MixtureParams, reg_covar: float, component_sizes: np.ndarray,

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.core.checks import identical_warning  # numerics: status warning
 from emstudio.core.em import FitSettings
 from emstudio.core.geometry import shown_columns
 from emstudio.errors import EmstudioError
@@ -1113,6 +1114,8 @@ class MainWindow(QtWidgets.QMainWindow):
             parts.append(f"change {frame.change:+.3g} per sample")
         if frame.converged:
             parts.append("converged")
+        if frame.identical:  # numerics (issue 10, item 8): a pair EM cannot separate
+            parts.append(identical_warning(frame.identical, short=True))
         self.status.setText("   ·   ".join(parts))
 
     def _on_state(self, state: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6 import QtCore
 
-from emstudio.core.checks import reg_covar_binds
+from emstudio.core.checks import identical_components, reg_covar_binds
 from emstudio.core.edits import Collapse, collapse_report
 from emstudio.core.em import FitSettings, Stepper, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
@@ -134,6 +134,11 @@ class Frame:
     @property
     def mean_log_likelihood(self) -> float:
         return self.log_likelihood / self.n_samples
+
+    @property
+    def identical(self) -> list[tuple[int, int]]:
+        """Pairs of components with the same mean and covariance (EM cannot separate them)."""
+        return identical_components(self.params)
 
     def without_colours(self) -> "Frame":
         if self.colours is None:
