@@ -227,6 +227,11 @@ def _load_values(args):
     from emstudio.core.transform import Standardisation
 
     standardisation = Standardisation.of(loaded.values)
+    problem = standardisation.problem(loaded.columns)
+    if problem:  # values ~1e-300 or ~1e300: the result could not be given back in the data's units
+        from emstudio.errors import DataError
+
+        raise DataError(problem)
     return loaded, standardisation.apply(loaded.values), standardisation
 
 
@@ -291,7 +296,7 @@ def _print_summary(result, columns, stream) -> None:
 
 
 def command_fit(args) -> int:
-    from emstudio.core.checks import data_variances, reg_covar_warning
+    from emstudio.core.checks import collapse_advice, data_variances, identical_warning, reg_covar_warning
 
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
@@ -311,13 +316,18 @@ def command_fit(args) -> int:
     # What loading did, once the fit has succeeded (an error stays one line).
     for line in loaded.report.lines():
         sys.stderr.write(f"{PROG}: {line}\n")
-    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
+    variances = data_variances(values)
+    warning = reg_covar_warning(variances, args.reg_covar, loaded.columns)
     if warning:
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     if result.degenerate:
         which = ", ".join(map(str, result.degenerate))
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
-                         "try a smaller K, another start or a larger --reg-covar\n")
+        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
+        advice = collapse_advice(variances, args.reg_covar, loaded.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:

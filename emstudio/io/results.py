@@ -39,6 +39,11 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
                    extra_settings: dict | None = None) -> dict:
     """The result file's content for ``result`` (``extra_settings`` join ``settings``)."""
     params = result.params
+    try:  # any result file is also a valid --init start: never write one that would be refused
+        make_params(params.weights, params.means, params.covariances, params.covariance_type)
+    except ParameterError as exc:
+        raise EmstudioError(f"the fitted parameters are not a valid start ({exc}), so no result file is "
+                            "written; rescale the data by a power of ten and fit again") from None
     settings = result.settings
     init = settings.init if isinstance(settings.init, str) else "file"
     out = {
