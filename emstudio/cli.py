@@ -154,7 +154,7 @@ def _progress_printer(stream, max_iter: int, restarts: int):
     return show
 
 
-def _resolve_init(init: str, covariance_type: str):
+def _resolve_init(init: str, covariance_type: str, n_rows: int | None = None):
     from emstudio.core.init import INIT_METHODS
     from emstudio.errors import EmstudioError
 
@@ -169,14 +169,15 @@ def _resolve_init(init: str, covariance_type: str):
     if problem:
         raise EmstudioError(f"--init {init}: {problem}")
 
-    return read_params_file(init, covariance_type)
+    # A file of more components than the data has rows is refused before its matrices are built.
+    return read_params_file(init, covariance_type, max_components=n_rows)
 
 
-def _start_and_k(args):
+def _start_and_k(args, n_rows: int | None = None):
     """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
     from emstudio.errors import EmstudioError
 
-    init = _resolve_init(args.init, args.covariance)
+    init = _resolve_init(args.init, args.covariance, n_rows)
     if isinstance(init, str):
         return init, args.k or 2
     if args.k is not None and args.k != init.n_components:
@@ -184,11 +185,11 @@ def _start_and_k(args):
     return init, init.n_components
 
 
-def _settings_of(args):
-    """FitSettings from the fit options."""
+def _settings_of(args, n_rows: int | None = None):
+    """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
-    start, k = _start_and_k(args)
+    start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
@@ -220,7 +221,7 @@ def _load_and_fit(args, on_snapshot=None):
     from emstudio.errors import EmstudioError
 
     loaded, values, standardisation = _load_values(args)
-    settings = _settings_of(args)
+    settings = _settings_of(args, n_rows=values.shape[0])
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
@@ -270,9 +271,23 @@ def _print_summary(result, columns, stream) -> None:
         stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
-def command_fit(args) -> int:
+def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
+    """What loading did and what to be warned of, on standard error, once the fit has succeeded
+    (an error stays one line). fit and plot print the same."""
     from emstudio.core.checks import data_variances, reg_covar_warning
 
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    warning = reg_covar_warning(data_variances(values), reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(map(str, result.degenerate))
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
+                         "try a smaller K, another start or a larger --reg-covar\n")
+
+
+def command_fit(args) -> int:
     _check_outputs([args.out, args.labels], args.data)
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:
@@ -280,16 +295,7 @@ def command_fit(args) -> int:
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    # What loading did, once the fit has succeeded (an error stays one line).
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if result.degenerate:
-        which = ", ".join(map(str, result.degenerate))
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
-                         "try a smaller K, another start or a larger --reg-covar\n")
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:
@@ -475,7 +481,7 @@ def command_plot(args) -> int:
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
-    loaded, _, result = _load_and_fit(args)
+    loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None
     if args.axes:
@@ -486,6 +492,7 @@ def command_plot(args) -> int:
                      for a in picked)
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
     state = "converged" if result.converged else "not converged"
     title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")

@@ -1288,7 +1288,8 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             if self.dataset is None:
                 raise EmstudioError("open a data file first")
-            params = read_params_file(path, self.controls.settings().covariance_type)
+            params = read_params_file(path, self.controls.settings().covariance_type,
+                                      max_components=self.dataset.values.shape[0])
             if params.n_features != self.dataset.values.shape[1]:
                 raise EmstudioError(f"the file has d={params.n_features} dimensions but the data has "
                                     f"{self.dataset.values.shape[1]}")

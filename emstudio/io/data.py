@@ -1,7 +1,7 @@
 """Loading a data file into the float array a fit uses, with a report of what was left out.
 
 Readable: delimited text (CSV, semicolon CSV with decimal commas, TSV, whitespace-separated;
-optionally gzip-compressed), NumPy ``.npy`` / ``.npz``, Excel ``.xlsx`` and Apache Parquet.
+optionally gzip-, bzip2- or xz-compressed), NumPy ``.npy`` / ``.npz``, Excel ``.xlsx`` and Apache Parquet.
 The format is recognised from the file's first bytes, the extension only breaks ties.
 
 Everything that makes a file unusable raises :class:`emstudio.errors.DataError` with one line
@@ -35,6 +35,7 @@ __all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFI
 
 #: File name endings the loader is made for (the window's file dialog filter uses these).
 READABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".csv.gz", ".tsv.gz", ".txt.gz",
+                     ".csv.bz2", ".tsv.bz2", ".txt.bz2", ".csv.xz", ".tsv.xz", ".txt.xz",
                      ".npy", ".npz", ".xlsx", ".xlsm", ".parquet", ".pq")
 
 _READABLE = "CSV/TSV/text, .npy, .npz, .xlsx, .parquet"
@@ -49,8 +50,6 @@ _FOREIGN_MAGIC = (
     (b"GIF8", "a GIF image, not a data table"),
     (b"SQLite format 3\x00", "an SQLite database, not a data table"),
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file, which is not read; export the table as CSV, .npy or Parquet"),
-    (b"BZh", "a bzip2-compressed file; decompress it first (gzip is read as is)"),
-    (b"\xfd7zXZ\x00", "an xz-compressed file; decompress it first (gzip is read as is)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive; extract the table first"),
     (b"Rar!", "a RAR archive; extract the table first"),
 )
@@ -127,13 +126,27 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
 
 
 # ---------------------------------------------------------------------------- dispatch
-def _suffix(name: str) -> tuple[str, bool]:
-    """(lower-case suffix without a trailing .gz, whether it ended in .gz)."""
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+def _suffix(name: str) -> tuple[str, str]:
+    """(lower-case suffix without a trailing .gz/.bz2/.xz, that compression suffix or "")."""
     lower = os.path.basename(name).lower()
-    gz = lower.endswith(".gz")
-    if gz:
-        lower = lower[:-3]
-    return os.path.splitext(lower)[1], gz
+    compressed = next((c for c in _COMPRESSED_SUFFIXES if lower.endswith(c)), "")
+    if compressed:
+        lower = lower[:-len(compressed)]
+    return os.path.splitext(lower)[1], compressed
+
+
+def _compression(magic: bytes) -> str | None:
+    """The compression of a text file from its first bytes: "gzip", "bzip2", "xz" or None."""
+    if magic.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if magic.startswith(b"BZh") and magic[3:4].isdigit() and magic[3:4] != b"0":
+        return "bzip2"
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
 
 
 def _read(opened: Input, requested: list[str] | None) -> RawTable:
@@ -142,7 +155,7 @@ def _read(opened: Input, requested: list[str] | None) -> RawTable:
     bytes (a second open would find them gone, or wait for a writer that never comes)."""
     source = opened.source
     magic = opened.head
-    ext, gz = _suffix(source)
+    ext, compressed = _suffix(source)
     if not magic:
         raise DataError(f"{source}: the file is empty")
 
@@ -172,13 +185,13 @@ def _read(opened: Input, requested: list[str] | None) -> RawTable:
     for prefix, what in _FOREIGN_MAGIC:
         if magic.startswith(prefix):
             raise DataError(f"{source}: {what}")
-    gzipped = magic.startswith(b"\x1f\x8b")
-    if not gzipped and ext in _BINARY_SUFFIXES:
+    compression = _compression(magic)
+    if compression is None and ext in _BINARY_SUFFIXES:
         raise DataError(f"{source}: not {_BINARY_SUFFIXES[ext]} file (damaged, or the name does "
                         "not match the contents)")
     from emstudio.io._text import read_text
 
-    return read_text(opened.reader_input(), source, requested, ext + (".gz" if gz else ""), gzipped=gzipped)
+    return read_text(opened.reader_input(), source, requested, ext + compressed, compression=compression)
 
 
 @contextlib.contextmanager
