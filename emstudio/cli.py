@@ -62,6 +62,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument = add_unless_skipped
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook to read, by name or 0-based number "
+                            "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
@@ -125,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -202,7 +205,7 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
+    loaded = load_data(args.data, columns=columns, sheet=args.sheet)
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation

@@ -69,6 +69,8 @@ class LoadReport:
     n_rows_read: int  # data rows in the file
     n_dropped: int  # rows dropped for missing/NaN/infinite values in the used columns
     notes: tuple[str, ...] = ()  # "decimal comma", "encoding latin-1", ...
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names, in order (empty for other formats)
+    sheet: str | None = None  # the workbook's sheet that was read
 
     @property
     def n_rows_used(self) -> int:
@@ -104,7 +106,7 @@ class LoadedData:
 
 
 def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
-              wait_for_writer: float | None = None) -> LoadedData:
+              sheet: str | int | None = None, wait_for_writer: float | None = None) -> LoadedData:
     """Read a data file; raise DataError with one clear line for anything unusable.
 
     ``path`` may also be a pipe, a FIFO, a device or ``-`` (standard input): such an input is
@@ -115,14 +117,28 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
     column name is a number; numbers count every column of the file, text ones included).
     Without it every numeric column is used. Rows with a missing, NaN or infinite value in a
     used column are dropped and counted in the report.
+
+    ``sheet`` picks a workbook's sheet by name or by 0-based number (a string of digits that is
+    not a sheet name is a number); by default the first visible sheet holding data. Any other
+    format with a ``sheet`` is an error.
     """
     name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
     if isinstance(columns, str):
         columns = [c for c in columns.split(",")]
     requested = None if columns is None else list(columns)
     opened = open_input(name, wait_for_writer=wait_for_writer)
-    raw = _read(opened, requested)
-    return _finish(opened.source, raw, requested)
+    raw = _read(opened, requested, sheet)
+    if sheet is not None and raw.format != "xlsx":
+        raise DataError(f"{opened.source}: a sheet was chosen ({sheet}), but this is not an Excel "
+                        f"workbook ({raw.format})")
+    try:
+        return _finish(opened.source, raw, requested)
+    except DataError as exc:
+        if sheet is None and len(raw.sheets) > 1:  # the first sheet with data may not be the data
+            from emstudio.io._excel import other_sheets_hint
+
+            raise DataError(f"{exc} {other_sheets_hint(raw.sheets, raw.sheet or '')}") from None
+        raise
 
 
 # ---------------------------------------------------------------------------- dispatch
@@ -149,7 +165,7 @@ def _compression(magic: bytes) -> str | None:
     return None
 
 
-def _read(opened: Input, requested: list[str] | None) -> RawTable:
+def _read(opened: Input, requested: list[str] | None, sheet: str | int | None = None) -> RawTable:
     """The raw table of an opened input. One open only: a regular file is handed on by name; a
     pipe, FIFO, device or standard input was read once, whole, and every reader gets those
     bytes (a second open would find them gone, or wait for a writer that never comes)."""
@@ -172,7 +188,7 @@ def _read(opened: Input, requested: list[str] | None) -> RawTable:
         if kind == "xlsx":
             from emstudio.io._excel import read_xlsx
 
-            return read_xlsx(opened.reader_input(), source)
+            return read_xlsx(opened.reader_input(), source, sheet)
         raise DataError(f"{source}: a zip archive that is neither an .npz nor an .xlsx file; "
                         "extract the table first")
     if magic.startswith(b"PAR1"):
@@ -301,6 +317,8 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedDa
         n_rows_read=n,
         n_dropped=n - values.shape[0],
         notes=tuple(raw.notes),
+        sheets=tuple(raw.sheets),
+        sheet=raw.sheet,
     )
     return LoadedData(values=values, columns=columns, kept_rows=kept, report=report)
 

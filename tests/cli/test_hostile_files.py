@@ -74,3 +74,26 @@ def test_plot_prints_the_load_report_and_warnings_like_fit(tmp_path):
     fit_code, _, fit_err = run("fit", data, "--k", "2", "-q")
     assert fit_code == 0 and err == fit_err
     assert "200 of 201 rows" in err and "left out, not numeric: name" in err and "dropped 1 row" in err
+
+
+def test_sheet_option_for_fit_select_and_plot(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "About"
+    book.active.append(["Survey of 2026; the data is on the sheet 'points'"])
+    points = book.create_sheet("points")
+    points.append(["a", "b"])
+    for x, y in ROWS.tolist():
+        points.append([x, y])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    code, _, err = run("fit", path, "-q")
+    assert_one_line(code, err, "sheet 'About' of 0 'About', 1 'points'", "--sheet")
+    for command in (["fit", "-q"], ["select", "--k", "1-2", "--covariance", "full", "-q"],
+                    ["plot", "--out", tmp_path / "p.png"]):
+        code, _, err = run(command[0], path, "--sheet", "points", *command[1:])
+        assert code == 0, err
+        assert "sheet 'points' (chosen, of 2)" in err
+    code, _, err = run("fit", path, "--sheet", "2", "-q")
+    assert_one_line(code, err, "there is no sheet 2")
