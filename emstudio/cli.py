@@ -62,6 +62,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument = add_unless_skipped
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook to read, by name or 0-based number "
+                            "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
@@ -145,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -174,7 +177,7 @@ def _progress_printer(stream, max_iter: int, restarts: int):
     return show
 
 
-def _resolve_init(init: str, covariance_type: str):
+def _resolve_init(init: str, covariance_type: str, n_rows: int | None = None):
     from emstudio.core.init import INIT_METHODS
     from emstudio.errors import EmstudioError
 
@@ -189,14 +192,15 @@ def _resolve_init(init: str, covariance_type: str):
     if problem:
         raise EmstudioError(f"--init {init}: {problem}")
 
-    return read_params_file(init, covariance_type)
+    # A file of more components than the data has rows is refused before its matrices are built.
+    return read_params_file(init, covariance_type, max_components=n_rows)
 
 
-def _start_and_k(args):
+def _start_and_k(args, n_rows: int | None = None):
     """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
     from emstudio.errors import EmstudioError
 
-    init = _resolve_init(args.init, args.covariance)
+    init = _resolve_init(args.init, args.covariance, n_rows)
     if isinstance(init, str):
         return init, args.k or 2
     if args.k is not None and args.k != init.n_components:
@@ -204,11 +208,11 @@ def _start_and_k(args):
     return init, init.n_components
 
 
-def _settings_of(args):
-    """FitSettings from the fit options."""
+def _settings_of(args, n_rows: int | None = None):
+    """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
-    start, k = _start_and_k(args)
+    start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
@@ -221,7 +225,7 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
+    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None))
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation
@@ -245,7 +249,7 @@ def _load_and_fit(args, on_snapshot=None):
     from emstudio.errors import EmstudioError
 
     loaded, values, standardisation = _load_values(args)
-    settings = _settings_of(args)
+    settings = _settings_of(args, n_rows=values.shape[0])
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
@@ -295,9 +299,28 @@ def _print_summary(result, columns, stream) -> None:
         stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
-def command_fit(args) -> int:
+def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
+    """What loading did and what to be warned of, on standard error, once the fit has succeeded
+    (an error stays one line). fit and plot print the same."""
     from emstudio.core.checks import collapse_advice, data_variances, identical_warning, reg_covar_warning
 
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    variances = data_variances(values)
+    warning = reg_covar_warning(variances, reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(map(str, result.degenerate))
+        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
+        advice = collapse_advice(variances, reg_covar, loaded.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def command_fit(args) -> int:
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
 
@@ -313,21 +336,7 @@ def command_fit(args) -> int:
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    # What loading did, once the fit has succeeded (an error stays one line).
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    variances = data_variances(values)
-    warning = reg_covar_warning(variances, args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if result.degenerate:
-        which = ", ".join(map(str, result.degenerate))
-        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
-        advice = collapse_advice(variances, args.reg_covar, loaded.columns)
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
-    identical = identical_warning(result.identical)
-    if identical:
-        sys.stderr.write(f"{PROG}: warning: {identical}\n")
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:
@@ -513,7 +522,7 @@ def command_plot(args) -> int:
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
-    loaded, _, result = _load_and_fit(args)
+    loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None
     if args.axes:
@@ -524,6 +533,7 @@ def command_plot(args) -> int:
                      for a in picked)
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
     state = "converged" if result.converged else "not converged"
     title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")
