@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-RUN_COMMANDS = ("fit", "select", "plot")
+# `./run` alone and `./run gui` open the window: the only commands not run here.
+WINDOW_COMMANDS = ("gui",)
 
 
 def _shell_lines(markdown: str) -> list[str]:
@@ -31,14 +32,15 @@ def _shell_lines(markdown: str) -> list[str]:
 
 
 def _runnable(line: str) -> bool:
-    """A line that uses the program without a window: `./run fit|select|plot ...`, maybe piped."""
+    """A line that uses the program without a window (`./run fit ...`, `./run predict ...`), maybe piped."""
     command = line.split("|")[-1].split()
-    return command[:1] == ["./run"] and len(command) > 1 and command[1] in RUN_COMMANDS
+    return command[:1] == ["./run"] and len(command) > 1 and command[1] not in WINDOW_COMMANDS
 
 
 def _outputs(line: str) -> list[str]:
     words = shlex.split(line.split("|")[-1])
-    return [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("--out", "--labels") and words[i + 1] != "-"]
+    return [words[i + 1] for i, w in enumerate(words[:-1])
+            if w in ("--out", "--labels", "--density") and words[i + 1] != "-"]
 
 
 def test_every_example_names_shipped_data_or_an_earlier_output():
