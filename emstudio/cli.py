@@ -1,4 +1,4 @@
-"""The ``emstudio`` command (FORMATS.md "Command line").
+"""The ``emstudio`` command (docs/formats.md, "Command line").
 
 Imports only what each command needs, so ``emstudio fit`` starts fast and never loads Qt.
 Every error ends in one line on standard error and a non-zero exit status, never a traceback
@@ -362,31 +362,25 @@ def _display_available() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-# What Qt's xcb platform (a real X display) loads, by Debian package. Qt aborts the process
-# with a page of text when one is missing; the window checks first and says which.
-_XCB_LIBRARIES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xkb.so.1": "libxcb-xkb1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1",
-}
+def _missing_qt_packages(window: bool = True) -> list[str]:
+    """Debian packages Qt needs here that this machine lacks (emstudio.system_libraries): the
+    offscreen set always, and for a ``window`` on an X display the X set too. Without this check
+    importing Qt raises ImportError and Qt's X platform aborts the process with a page of text."""
+    from emstudio.system_libraries import missing_packages
 
-
-def _missing_display_packages() -> list[str]:
-    """Debian packages Qt needs for an X display that this machine lacks (empty if not on X)."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or (platform and platform != "xcb"):
-        return []
-    import ctypes
+    on_x = window and bool(os.environ.get("DISPLAY")) and platform in ("", "xcb")
+    return missing_packages("x11" if on_x else "offscreen")
 
-    missing = []
-    for library, package in _XCB_LIBRARIES.items():
-        try:
-            ctypes.CDLL(library)
-        except OSError:
-            missing.append(package)
-    return missing
+
+def _check_qt_packages(what: str, window: bool = True) -> None:
+    missing = _missing_qt_packages(window)
+    if missing:
+        from emstudio.errors import EmstudioError
+        from emstudio.system_libraries import install_command
+
+        raise EmstudioError(f"{what} needs system libraries this machine lacks; install them with: "
+                            f"{install_command(missing)}")
 
 
 def command_select(args) -> int:
@@ -398,22 +392,22 @@ def command_select(args) -> int:
 
 def command_open(args) -> int:
     """The window (Qt is imported here only)."""
-    missing = _missing_display_packages()
-    if missing:
+    if not _display_available():
         from emstudio.errors import EmstudioError
 
-        raise EmstudioError(f"the window needs system libraries this machine lacks: apt-get install {' '.join(missing)}")
-    if not _display_available():
-        without = (f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
-                   f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
-                   f"  {PROG} --help for every option\n")
         if getattr(args, "command", None) == "gui":
-            from emstudio.errors import EmstudioError
-
             raise EmstudioError("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set)")
-        sys.stderr.write(f"{PROG}: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
-                         f"Without a window:\n{without}")
-        return 0
+        # The bare command is what a newcomer types first: say what works without a window.
+        # Still an error (exit 1): the window that was asked for did not open.
+        sys.stderr.write(f"{PROG}: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                         f"Without a window:\n"
+                         f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
+                         f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
+                         f"  {PROG} --help for every option\n"
+                         f"On a machine with no screen, a virtual one (README, \"Setting up\"): "
+                         f"xvfb-run -s \"-screen 0 1920x1080x24\" ./run\n")
+        return 1
+    _check_qt_packages("the window")
     settings = None
     data = getattr(args, "data", None)
     if getattr(args, "command", None) == "gui":
@@ -439,6 +433,7 @@ def command_plot(args) -> int:
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
+    _check_qt_packages("drawing the picture", window=False)  # before the fit, not after it
     loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None

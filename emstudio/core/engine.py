@@ -4,7 +4,7 @@ A pass takes parameters θ and returns, without keeping any n × K array, everyt
 bound view need: log L(θ), Ent(q) and Q(θ | θ) for q = p(z | x, θ), the sufficient statistics the
 M-step turns into θₜ₊₁, and Σᵢ log maxₖ rᵢₖ for ICL.
 
-How (each choice measured, see DESIGN.md and benchmarks/bench_fit.py):
+How (each choice measured, see docs/design.md and benchmarks/bench_fit.py):
 - the data is centred once and stored transposed, (d, n), so every row operation is contiguous;
 - for full and tied covariances up to ``FEATURE_MAX_D`` dimensions, the log-densities of all
   components are ONE matrix product: features z = [1, x, xᵢxⱼ (i ≤ j)] times a (p, K) weight matrix

@@ -1,4 +1,4 @@
-"""Result files (FORMATS.md "Result file"), parameter files as starts, and labels files.
+"""Result files, start (parameter) files, selection files and labels files (docs/formats.md).
 
 Every file is written atomically. Any result file is also a valid ``--init`` file: reading one as a
 start needs only ``weights``, ``means`` and ``covariances`` (K full d×d matrices).
@@ -243,7 +243,7 @@ SELECTION_FORMAT = "emstudio.model-selection"
 
 def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropped: int = 0,
                       extra_settings: dict | None = None) -> dict:
-    """The selection file's content (FORMATS.md "Selection file"); ``best`` is a whole result file.
+    """The selection file's content (docs/formats.md, "Selection file"); ``best`` is a whole result file.
 
     Each model lists how many of its restarts collapsed; a cell that could not be fitted at all
     (K above the number of distinct points, say) carries an ``error`` instead of numbers.
