@@ -201,7 +201,8 @@ class Files(QtCore.QObject):
         try:
             if w.dataset is None:
                 raise EmstudioError("open a data file first")
-            params = read_params_file(path, w.controls.settings().covariance_type)
+            params = read_params_file(path, w.controls.settings().covariance_type,
+                                      max_components=w.dataset.values.shape[0])
             if params.n_features != w.dataset.values.shape[1]:
                 raise EmstudioError(f"the file has d={params.n_features} dimensions but the data has "
                                     f"{w.dataset.values.shape[1]}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emstudio.core.checks import identical_components
 from emstudio.core.edits import Collapse
 from emstudio.core.em import FitSettings
 from emstudio.core.engine import MixtureEngine
@@ -74,6 +75,11 @@ class Frame:
     @property
     def mean_log_likelihood(self) -> float:
         return self.log_likelihood / self.n_samples
+
+    @property
+    def identical(self) -> list[tuple[int, int]]:
+        """Pairs of components with the same mean and covariance (EM cannot separate them)."""
+        return identical_components(self.params)
 
     def without_colours(self) -> "Frame":
         if self.colours is None:

@@ -60,6 +60,10 @@ def describe_frame(frame) -> str:
         parts.append(f"change {frame.change:+.3g} per sample")
     if frame.converged:
         parts.append("converged")
+    if frame.identical:  # issue 10, item 8: a pair EM cannot separate
+        from emstudio.core.checks import identical_warning
+
+        parts.append(identical_warning(frame.identical, short=True))
     return "   ·   ".join(parts)
 
 

@@ -23,8 +23,8 @@ from emstudio.core.em import FitSettings, Stepper, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
 from emstudio.core.estep import BoundTerms
 from emstudio.core.init import initial_params, params_for_type
-from emstudio.core.mstep import variance_floor
 from emstudio.core.params import MixtureParams
+from emstudio.core.scaling import column_units
 from emstudio.errors import EmstudioError, FitError
 from emstudio.gui.snapshot import (  # noqa: F401 - the snapshot types, also reached from here
     DENSITY_BINS,
@@ -97,7 +97,9 @@ class EmWorker(QtCore.QObject):
         super().__init__()
         self.gate = gate
         self.X: np.ndarray | None = None
-        self.variance_floor = 0.0  # the data's rounding noise for variances (collapse checks)
+        # The data's column units for the collapse checks: scales (d,) and rounding noise (d,).
+        self.column_scale: np.ndarray | None = None
+        self.variance_floor: float | np.ndarray = 0.0
         self.view: DataView | None = None
         self.shading = "responsibility"  # given to every DataView made (set_shading)
         self._engine: MixtureEngine | None = None
@@ -108,7 +110,7 @@ class EmWorker(QtCore.QObject):
     def set_data(self, X, axes) -> None:
         self._close_engine()
         self.X = X
-        self.variance_floor = variance_floor(float(np.max(np.abs(X))) if X.size else 1.0)
+        self.column_scale, self.variance_floor = column_units(X)
         self._set_view(DataView(X, tuple(axes)))
 
     @QtCore.Slot(object)
@@ -214,7 +216,8 @@ class EmWorker(QtCore.QObject):
                           snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
                           change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
                           colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar),
-                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes),
+                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes,
+                                          self.column_scale),
                           reg_covar=settings.reg_covar, frozen=frozen)
             frames_of_restart[-1].append(frame.without_colours())
             self.frame.emit(frame)
@@ -251,7 +254,7 @@ class EmWorker(QtCore.QObject):
 
     def _collapse(self, params: MixtureParams, sizes: np.ndarray, reg_covar: float) -> tuple[Collapse, ...]:
         """The collapsing components of a state: K small eigen-decompositions, cheap per frame."""
-        return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor))
+        return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor, self.column_scale))
 
     def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0,
                          terms_after_e: BoundTerms | None = None, frozen: np.ndarray | None = None) -> Frame:
@@ -259,7 +262,7 @@ class EmWorker(QtCore.QObject):
                      half.component_sizes, change, False, half.terms, terms_after_e, 0, 1,
                      self.view.colours(half.params) if colours else None,
                      self._collapse(half.params, half.component_sizes, reg_covar),
-                     reg_covar_binds(half.params, reg_covar, half.component_sizes),
+                     reg_covar_binds(half.params, reg_covar, half.component_sizes, self.column_scale),
                      reg_covar=reg_covar, frozen=frozen)
 
     def _start(self, run_id: int, settings: FitSettings) -> None:
