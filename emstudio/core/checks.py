@@ -209,17 +209,16 @@ def identical_components(params: MixtureParams) -> list[tuple[int, int]]:
     own standard deviations, so any scale of the data is judged alike.
     """
     full = params.full_covariances()
-    k = params.n_components
     sd = np.sqrt(np.abs(np.diagonal(full, axis1=1, axis2=2)))  # (K, d)
     sd = np.where(sd > 0, sd, 1.0)
+    unit = np.maximum(sd[:, None, :], sd[None, :, :])  # (K, K, d): the larger spread of each pair
+    gap = np.abs(params.means[:, None, :] - params.means[None, :, :])
+    close = np.all(gap <= IDENTICAL_TOLERANCE * unit, axis=2)  # means together: few pairs, if any
     pairs = []
-    for i in range(k):
-        for j in range(i + 1, k):
-            unit = np.maximum(sd[i], sd[j])
-            if np.any(np.abs(params.means[i] - params.means[j]) > IDENTICAL_TOLERANCE * unit):
-                continue
-            if np.all(np.abs(full[i] - full[j]) <= IDENTICAL_TOLERANCE * np.outer(unit, unit)):
-                pairs.append((i, j))
+    for i, j in zip(*np.nonzero(np.triu(close, k=1))):
+        u = unit[i, j]
+        if np.all(np.abs(full[i] - full[j]) <= IDENTICAL_TOLERANCE * np.outer(u, u)):
+            pairs.append((int(i), int(j)))
     return pairs
 
 
