@@ -14,52 +14,103 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.mstep import make_positive_definite, m_step, sufficient_statistics
+from emstudio.core.mstep import CHUNK_BYTES, make_positive_definite, m_step, sufficient_statistics
 from emstudio.core.params import MixtureParams, from_full_covariances
-from emstudio.core.scaling import noise_variance, scaled_columns
 from emstudio.errors import FitError
 
 INIT_METHODS = ("kmeans", "kmeans++", "random", "random-data", "seed-step0", "hc")
-_DISTANCE_CHUNK = 65536
+
+# Every pass over X below goes by row chunks of about CHUNK_BYTES: k-means of a 2e6 × 50 array
+# made three temporaries the size of X (X * X, X − mean, the einsum of the M-step), which broke
+# README's memory budget; now its temporaries are chunk-sized and n-sized vectors.
 
 
-def _squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """‖xᵢ − cⱼ‖² for X (n, d) and centres (m, d): returns (n, m), never negative."""
-    out = (X * X).sum(axis=1)[:, None] - 2.0 * (X @ centres.T) + (centres * centres).sum(axis=1)[None, :]
+def _chunk_rows(d: int, m: int) -> int:
+    """Rows per chunk for distances of d-dimensional rows to m centres."""
+    return max(256, CHUNK_BYTES // (8 * max(d, m, 1)))
+
+
+def _row_norms(X: np.ndarray) -> np.ndarray:
+    """‖xᵢ‖² (n,) of X (n, d), by chunks."""
+    out = np.empty(X.shape[0])
+    step = _chunk_rows(X.shape[1], 1)
+    for a in range(0, X.shape[0], step):
+        block = X[a:a + step]
+        out[a:a + step] = np.einsum("ij,ij->i", block, block)
+    return out
+
+
+def _squared_distances(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = None) -> np.ndarray:
+    """‖xᵢ − cⱼ‖² for X (n, d) and centres (m, d): returns (n, m), never negative.
+
+    ``x_norms`` (n,): the rows' ‖xᵢ‖² if known. Callers pass chunks of rows.
+    """
+    if x_norms is None:
+        x_norms = np.einsum("ij,ij->i", X, X)
+    out = X @ centres.T
+    out *= -2.0
+    out += x_norms[:, None]
+    out += np.einsum("ij,ij->i", centres, centres)[None, :]
     return np.maximum(out, 0.0, out=out)
 
 
-def _nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _distances_to(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray) -> np.ndarray:
+    """(n, m) squared distances of every row to each of a few centres (m small), by chunks."""
+    out = np.empty((X.shape[0], centres.shape[0]))
+    step = _chunk_rows(X.shape[1], centres.shape[0])
+    for a in range(0, X.shape[0], step):
+        out[a:a + step] = _squared_distances(X[a:a + step], centres, x_norms[a:a + step])
+    return out
+
+
+def _nearest(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Index (n,) of the nearest centre and the squared distance (n,) to it, in row chunks."""
     labels = np.empty(X.shape[0], dtype=np.intp)
     distances = np.empty(X.shape[0])
-    for a in range(0, X.shape[0], _DISTANCE_CHUNK):
-        block = _squared_distances(X[a:a + _DISTANCE_CHUNK], centres)
-        labels[a:a + _DISTANCE_CHUNK] = block.argmin(axis=1)
-        distances[a:a + _DISTANCE_CHUNK] = block[np.arange(block.shape[0]), labels[a:a + _DISTANCE_CHUNK]]
+    step = _chunk_rows(X.shape[1], centres.shape[0])
+    for a in range(0, X.shape[0], step):
+        norms = None if x_norms is None else x_norms[a:a + step]
+        block = _squared_distances(X[a:a + step], centres, norms)
+        nearest = block.argmin(axis=1)
+        labels[a:a + step] = nearest
+        distances[a:a + step] = block[np.arange(block.shape[0]), nearest]
     return labels, distances
 
 
-def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _mean_variance(X: np.ndarray) -> float:
+    """The mean of the columns' variances of X (n, d), by chunks (np.var makes a copy of X)."""
+    mean = X.mean(axis=0)
+    total = 0.0
+    step = _chunk_rows(X.shape[1], 1)
+    for a in range(0, X.shape[0], step):
+        block = X[a:a + step] - mean
+        total += float(np.einsum("ij,ij->", block, block))
+    return total / max(X.shape[0] * X.shape[1], 1)
+
+
+def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
+                     x_norms: np.ndarray | None = None) -> np.ndarray:
     """k-means++ seeds (K, d) from X (n, d) (greedy: 2 + ⌊ln K⌋ candidates per seed, as scikit-learn).
 
-    Raises FitError when X has fewer than K distinct points.
+    Raises FitError when X has fewer than K distinct points. ``x_norms``: ‖xᵢ‖² (n,) if known.
     """
     n = X.shape[0]
+    x_norms = _row_norms(X) if x_norms is None else x_norms
     trials = 2 + int(np.log(k))
     centres = np.empty((k, X.shape[1]))
     centres[0] = X[rng.integers(n)]
-    closest = _squared_distances(X, centres[:1])[:, 0]
+    closest = _distances_to(X, centres[:1], x_norms)[:, 0]
     for c in range(1, k):
         potential = closest.sum()
         if not potential > 0:
             raise FitError(f"K={k} components, but the data has only {c} distinct point{'s' * (c != 1)}")
         candidates = np.searchsorted(np.cumsum(closest), rng.random(trials) * potential)
         candidates = np.minimum(candidates, n - 1)
-        candidate_distances = np.minimum(closest[:, None], _squared_distances(X, X[candidates]))
+        candidate_distances = np.minimum(closest[:, None], _distances_to(X, X[candidates], x_norms))
         best = int(candidate_distances.sum(axis=0).argmin())
         centres[c] = X[candidates[best]]
-        closest = candidate_distances[:, best]
+        closest = candidate_distances[:, best].copy()
+        del candidate_distances
     return centres
 
 
@@ -69,11 +120,12 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
 
     Stops when the centres move less (squared) than ``tol`` × the mean feature variance, or early
     when ``should_stop()`` says so (the window's Stop). An empty cluster is moved to the point
-    farthest from its centre.
+    farthest from its centre. Memory: X plus a few n-sized vectors and chunk-sized temporaries.
     """
-    centres = kmeans_plus_plus(X, k, rng)
-    threshold = tol * float(np.mean(X.var(axis=0)))
-    labels, distances = _nearest(X, centres)
+    x_norms = _row_norms(X)
+    centres = kmeans_plus_plus(X, k, rng, x_norms)
+    threshold = tol * _mean_variance(X)
+    labels, distances = _nearest(X, centres, x_norms)
     for _ in range(max_iter):
         counts = np.bincount(labels, minlength=k)
         sums = np.zeros_like(centres)
@@ -88,7 +140,7 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
             distances[far] = 0.0
         shift = float(((new_centres - centres) ** 2).sum())
         centres = new_centres
-        labels, distances = _nearest(X, centres)
+        labels, distances = _nearest(X, centres, x_norms)
         if shift <= threshold or (should_stop is not None and should_stop()):
             break
     return centres, labels
@@ -98,15 +150,17 @@ def data_covariance(X: np.ndarray, covariance_type: str, k: int, reg_covar: floa
     """The whole data's covariance (+ reg_covar) for every component, in the type's native shape.
 
     Computed in column units (core.scaling), so that a column of variance 1e-16 beside one of 1e16
-    keeps its variance and the lift below acts per column in that column's unit.
+    keeps its variance and the lift below acts per column in that column's unit; by row chunks
+    (sufficient_statistics), never a copy of X.
     """
     n, d = X.shape
-    data_t, _, scale, magnitude = scaled_columns(X)
+    stats = sufficient_statistics(X, np.ones((n, 1)), "full")
+    scale = stats.column_scale()
     with np.errstate(over="ignore"):
         reg = np.minimum(reg_covar / (scale * scale), 1e300)
-    cov = data_t @ data_t.T / max(n, 1) + np.diag(reg)
+    cov = stats.sum_xx[0] / max(n, 1) + np.diag(reg)
     # Collinear columns with reg_covar = 0 give a singular matrix: lift it to the data's rounding.
-    floor = max(float(reg.min()), float(noise_variance(magnitude, scale).max()), np.finfo(np.float64).tiny)
+    floor = max(float(reg.min()), float(np.max(stats.variance_floor)), np.finfo(np.float64).tiny)
     cov = make_positive_definite(cov, floor) * np.outer(scale, scale)
     return from_full_covariances(np.broadcast_to(cov, (k, d, d)), covariance_type)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.core.params import MCLUST_EXTRA_TYPES, MixtureParams, check_covariance_type, storage_type
-from emstudio.core.scaling import noise_variance, scaled_columns, scaled_precision_cholesky
+from emstudio.core.scaling import ColumnFrame, scaled_precision_cholesky
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 # scikit-learn adds this to every Nₖ so that an empty component divides by a tiny number, not 0.
@@ -48,19 +48,38 @@ class SufficientStats:
         return np.ones(self.sum_x.shape[1]) if self.scale is None else np.asarray(self.scale, dtype=np.float64)
 
 
+#: Bytes of data rows (times the larger of d and K) taken per chunk by the direct passes below:
+#: their temporaries stay this size, never a copy of X (README's memory budget).
+CHUNK_BYTES = 8 << 20
+
+
 def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
                           centre: np.ndarray | None = None) -> SufficientStats:
-    """Sufficient statistics of data X (n, d) under responsibilities resp (n, K), in column units."""
+    """Sufficient statistics of data X (n, d) under responsibilities resp (n, K), in column units.
+
+    Accumulated over row chunks: the rows in column units and their products exist one chunk at
+    a time, never a copy of X (README's memory budget holds for the starts too).
+    """
     X = np.asarray(X, dtype=np.float64)
-    data_t, centre, scale, magnitude = scaled_columns(X, centre)
+    n, d = X.shape
+    k = resp.shape[1]
+    full = storage_type(covariance_type) in ("full", "tied")
+    step = max(256, CHUNK_BYTES // (8 * max(d, k)))
+    frame = ColumnFrame(X, centre, chunk_rows=step)
     n_k = resp.sum(axis=0)
-    sum_x = resp.T @ data_t.T
-    if storage_type(covariance_type) in ("full", "tied"):
-        sum_xx = np.einsum("nk,in,jn->kij", resp, data_t, data_t, optimize=True)
-    else:
-        sum_xx = resp.T @ (data_t * data_t).T
-    origins = np.broadcast_to(centre, (resp.shape[1], X.shape[1])).copy()
-    return SufficientStats(n_k, sum_x, sum_xx, origins, X.shape[0], noise_variance(magnitude, scale), scale)
+    sum_x = np.zeros((k, d))
+    sum_xx = np.zeros((k, d, d) if full else (k, d))
+    for a in range(0, n, step):
+        u = frame.units(X[a:a + step])
+        r = resp[a:a + step]
+        sum_x += r.T @ u
+        if full:
+            for j in range(k):
+                sum_xx[j] += (u * r[:, j:j + 1]).T @ u
+        else:
+            sum_xx += r.T @ (u * u)
+    origins = np.broadcast_to(frame.centre, (k, d)).copy()
+    return SufficientStats(n_k, sum_x, sum_xx, origins, n, frame.noise(), frame.scale)
 
 
 def variance_floor(largest_value: float) -> float:

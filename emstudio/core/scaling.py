@@ -67,6 +67,48 @@ def scaled_columns(X: np.ndarray, centre: np.ndarray | None = None
     return data_t, centre, pre * post, magnitude
 
 
+class ColumnFrame:
+    """The column units of :func:`scaled_columns`, found by row chunks without a copy of X.
+
+    ``units(block)`` gives rows of X in column units, (rows, d), with the same arithmetic as
+    scaled_columns (divide by pre, subtract the centre, divide by post: pre and post are powers
+    of two, so each step is exact but the subtraction). For passes over data too large to copy
+    (the starts' M-step and data covariance; README's memory budget).
+    """
+
+    def __init__(self, X: np.ndarray, centre: np.ndarray | None = None, chunk_rows: int = 65536):
+        n, d = X.shape
+        self.magnitude = np.maximum(X.max(axis=0), -X.min(axis=0)) if n else np.zeros(d)
+        self.pre = power_of_two_near(self.magnitude, floor=True)
+        if centre is None:
+            total = np.zeros(d)
+            for a in range(0, n, chunk_rows):
+                total += (X[a:a + chunk_rows] / self.pre).sum(axis=0)
+            self.centre_pre = total / max(n, 1)
+            self.centre = self.centre_pre * self.pre
+        else:
+            self.centre = np.asarray(centre, dtype=np.float64)
+            self.centre_pre = self.centre / self.pre
+        squares = np.zeros(d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a in range(0, n, chunk_rows):
+                block = X[a:a + chunk_rows] / self.pre
+                block -= self.centre_pre
+                squares += np.einsum("ij,ij->j", block, block)
+            self.post = power_of_two_near(np.sqrt(squares / max(n, 1)))
+        self.scale = self.pre * self.post
+
+    def units(self, block: np.ndarray) -> np.ndarray:
+        """Rows (rows, d) of X in column units (a new array)."""
+        out = block / self.pre
+        out -= self.centre_pre
+        out /= self.post
+        return out
+
+    def noise(self) -> np.ndarray:
+        return noise_variance(self.magnitude, self.scale)
+
+
 def noise_variance(magnitude: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """(d,) the rounding noise of each column's values, as a variance in column units.
 
