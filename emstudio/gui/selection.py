@@ -2,8 +2,9 @@
 :func:`emstudio.core.selection.select_models` on a thread of its own and plots the criterion
 against K, one line per covariance type (as mclust's BIC plot).
 
-The grid runs cell by cell (``jobs=1``) so that every finished cell is drawn at once and Cancel
-is answered between two cells. Cells of a cancelled or superseded job are dropped by job id, as
+The grid runs cell by cell (``jobs=1``, in the window's own process: no worker process can be
+left behind) so that every finished cell is drawn at once; Cancel is answered within one EM
+iteration of the cell under way (the gate is asked before every iteration). Cells of a cancelled or superseded job are dropped by job id, as
 the controller drops frames of a stopped run. Clicking a point emits that cell; the window loads
 its fit as the current state.
 """
@@ -23,9 +24,11 @@ from emstudio.core.em import FitSettings
 from emstudio.core.params import COVARIANCE_TYPES
 from emstudio.core.selection import (
     CRITERIA,
+    Cancelled,
     Cell,
     Selection,
     best_cell,
+    k_allowed_by_data,
     parse_k_range,
     select_models,
 )
@@ -59,10 +62,11 @@ class _Cancelled(Exception):
 
 
 class SelectionWorker(QtCore.QObject):
-    """Runs one grid at a time on the panel's thread; asks the gate after every cell."""
+    """Runs one grid at a time on the panel's thread; asks the gate before every EM iteration."""
 
     cell_done = QtCore.Signal(int, object, int, int)  # job id, Cell, cells done, cells in all
     finished = QtCore.Signal(int, str, object, str)  # job id, "done"/"cancelled"/"failed", Selection, message
+    limited = QtCore.Signal(int, int)  # job id, the largest K the data allow (below the largest asked for)
 
     def __init__(self, gate: Gate) -> None:
         super().__init__()
@@ -80,10 +84,19 @@ class SelectionWorker(QtCore.QObject):
                 raise _Cancelled
 
         try:
-            selection = select_models(request.X, request.ks, request.covariance_types, request.base,
+            # K is bounded by the data before the grid is made (K components need K distinct
+            # points); counted here, off the window's thread.
+            allowed = k_allowed_by_data(request.X, max(request.ks))
+            ks = [k for k in request.ks if k <= allowed]
+            if not ks:
+                raise EmstudioError(f"the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes "
+                                    f"up to {allowed}")
+            if allowed < max(request.ks):
+                self.limited.emit(job, allowed)
+            selection = select_models(request.X, ks, request.covariance_types, request.base,
                                       criterion=request.criterion, jobs=1, on_cell=on_cell,
-                                      engine_options=engine_options())
-        except _Cancelled:
+                                      engine_options=engine_options(), stop=lambda: not self.gate.alive(job))
+        except (_Cancelled, Cancelled):
             self.finished.emit(job, "cancelled", None, "")
         except EmstudioError as exc:
             self.finished.emit(job, "failed", None, str(exc))
@@ -219,6 +232,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self._job = 0
         self._accepted = -1
         self._selected: Cell | None = None
+        self._k_note = ""  # what bounded K in the grid under way or shown
         self._closed = False
         self.gate = Gate()
         self.thread = QtCore.QThread()
@@ -230,6 +244,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self._send.compute.connect(self.worker.compute, queued)
         self.worker.cell_done.connect(self._on_cell, queued)
         self.worker.finished.connect(self._on_finished, queued)
+        self.worker.limited.connect(self._on_limited, queued)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -277,7 +292,7 @@ class SelectionPanel(QtWidgets.QWidget):
                                        "(start, seed, iterations and tolerance from the Fit panel)")
         self.compute_button.clicked.connect(self.compute)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the cell being fitted; the cells done stay on the plot")
+        self.cancel_button.setToolTip("Stop the grid now (within one EM iteration); the cells done stay on the plot")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1)
@@ -373,6 +388,7 @@ class SelectionPanel(QtWidgets.QWidget):
             self.thread.start()
         self._job += 1
         self._accepted = self._job
+        self._k_note = ""
         self.gate.open(self._job)
         self.cells = []
         self.selection = None
@@ -389,7 +405,7 @@ class SelectionPanel(QtWidgets.QWidget):
         return True
 
     def cancel(self) -> None:
-        """Stop the grid: at once for the panel, after the cell being fitted for the worker."""
+        """Stop the grid: at once for the panel, within one EM iteration for the worker."""
         self.gate.close()
         self._accepted = -1
         if self.state == "computing":
@@ -436,6 +452,8 @@ class SelectionPanel(QtWidgets.QWidget):
             text += f"<br>{len(degenerate)} degenerate cell{'s' * (len(degenerate) != 1)} (×) never chosen."
         if failed:
             text += f"<br>{len(failed)} cell{'s' * (len(failed) != 1)} could not be fitted: {failed[0].error}"
+        if self._k_note:
+            text += f"<br>{self._k_note}"
         self.summary.setText(text)
 
     # ------------------------------------------------------------------ from the worker
@@ -447,6 +465,13 @@ class SelectionPanel(QtWidgets.QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.plot.show_cells(self.cells, self.criterion_name(), None)
+
+    @QtCore.Slot(int, int)
+    def _on_limited(self, job: int, allowed: int) -> None:
+        if job != self._accepted:
+            return
+        self._k_note = f"The data have {allowed} distinct rows, so K goes up to {allowed}."
+        self.summary.setText(f"{self.summary.text()} {self._k_note}")
 
     @QtCore.Slot(int, str, object, str)
     def _on_finished(self, job: int, state: str, selection: Selection | None, message: str) -> None:
@@ -469,7 +494,7 @@ class SelectionPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ end
     def shutdown(self) -> None:
-        """Cancel the grid, then stop the thread and wait for it (after the cell under way)."""
+        """Cancel the grid, then stop the thread and wait for it (within one EM iteration)."""
         if self._closed:
             return
         self._closed = True

@@ -88,12 +88,15 @@ def write_result(path: str | os.PathLike, result: FitResult, **kwargs) -> dict:
     return content
 
 
-def read_json_file(path: str | os.PathLike) -> dict:
-    """A JSON object from ``path``, or EmstudioError with one clear line."""
+def read_json_file(path: str | os.PathLike, *, wait_for_writer: float | None = None) -> dict:
+    """A JSON object from ``path``, or EmstudioError with one clear line.
+
+    ``wait_for_writer``: seconds to wait for a program to open a FIFO for writing (None: as long as
+    it takes, as on the command line; the window gives up after a while)."""
     name = Path(path).name
     # Opened once, whatever it is (a FIFO or a pipe has nothing left for a second open), and read
     # up to a limit (a start file from /dev/zero must not fill the memory).
-    data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file")
+    data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file", wait_for_writer=wait_for_writer)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -133,10 +136,11 @@ def params_from_dict(content: dict, covariance_type: str, *, name: str = "parame
     return make_params(full_params.weights, full_params.means, native, covariance_type)
 
 
-def read_params_file(path: str | os.PathLike, covariance_type: str) -> MixtureParams:
+def read_params_file(path: str | os.PathLike, covariance_type: str, *,
+                     wait_for_writer: float | None = None) -> MixtureParams:
     """Starting parameters from a result, parameter or selection file (its best model), in
-    ``covariance_type``."""
-    content = read_json_file(path)
+    ``covariance_type``. ``wait_for_writer``: see :func:`read_json_file`."""
+    content = read_json_file(path, wait_for_writer=wait_for_writer)
     if content.get("format") == SELECTION_FORMAT:
         if not isinstance(content.get("best"), dict):
             raise ParameterError(f"{Path(path).name}: the selection file has no best model")
