@@ -75,11 +75,12 @@ class LoadReport:
     def n_rows_used(self) -> int:
         return self.n_rows_read - self.n_dropped
 
-    def lines(self) -> list[str]:
-        """Short human-readable lines for standard error or the window."""
+    def lines(self, source: str | None = None) -> list[str]:
+        """Short human-readable lines for standard error or the window; ``source`` names the file
+        instead of the path as given (the window shows the file's name, never the machine's path)."""
         d = len(self.columns_used)
         out = [
-            f"{self.source} ({self.format}): {self.n_rows_used} of {self.n_rows_read} rows, "
+            f"{self.source if source is None else source} ({self.format}): {self.n_rows_used} of {self.n_rows_read} rows, "
             f"{d} column{'s' if d != 1 else ''}: {name_list(self.columns_used)}"
         ]
         groups: dict[str, list[str]] = {}

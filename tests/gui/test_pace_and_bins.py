@@ -1,5 +1,7 @@
 """Pace: Run at full speed by default. Bins: the 1-D histogram follows the data, and a control sets it."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6 import QtGui
@@ -74,3 +76,11 @@ def test_drawing_waits_in_proportion_to_its_cost(window):
     assert controller._timer.interval() == round(40 * (1 / DRAW_SHARE - 1))
     controller._pace_drawing(5.0)
     assert controller._timer.interval() == MAX_FRAME_INTERVAL_MS
+
+
+def test_the_data_report_names_the_file_not_the_path(window):
+    """The Data box shows in every picture of the window: no path of the machine in it."""
+    path = sample("one_d.csv")
+    assert window.load_file(path)
+    text = window.controls.report.text()
+    assert text.startswith("one_d.csv (csv): 400 of 400 rows") and str(Path(path).parent) not in text
