@@ -62,6 +62,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument = add_unless_skipped
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook to read, by name or 0-based number "
+                            "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
@@ -113,21 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
                         help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
 
-    select = commands.add_parser(
-        "select", help="choose K and the covariance model by BIC, AIC or ICL",
-        description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
-                    "with the lowest criterion among those with no collapsed component.")
-    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    select.add_argument("--k", default="1-6", metavar="RANGE", help="the K to try: 1-6 or 2,3,5 (default 1-6)")
-    select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
-                        help="covariance models to try, comma-separated (default all four)")
-    select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
-                        help="lower is better (default bic)")
-    _add_fit_options(select, restarts_default=5, skip=("--k", "--covariance"))
-    select.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                        help="processes to use (default: every core)")
-    select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
-    select.add_argument("--quiet", "-q", action="store_true", help="print no table")
+    from emstudio.cli_select import add_parser as add_select_parser
+
+    add_select_parser(commands, _add_fit_options, _positive_int)
 
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
@@ -145,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -174,7 +165,7 @@ def _progress_printer(stream, max_iter: int, restarts: int):
     return show
 
 
-def _resolve_init(init: str, covariance_type: str):
+def _resolve_init(init: str, covariance_type: str, n_rows: int | None = None):
     from emstudio.core.init import INIT_METHODS
     from emstudio.errors import EmstudioError
 
@@ -189,14 +180,15 @@ def _resolve_init(init: str, covariance_type: str):
     if problem:
         raise EmstudioError(f"--init {init}: {problem}")
 
-    return read_params_file(init, covariance_type)
+    # A file of more components than the data has rows is refused before its matrices are built.
+    return read_params_file(init, covariance_type, max_components=n_rows)
 
 
-def _start_and_k(args):
+def _start_and_k(args, n_rows: int | None = None):
     """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
     from emstudio.errors import EmstudioError
 
-    init = _resolve_init(args.init, args.covariance)
+    init = _resolve_init(args.init, args.covariance, n_rows)
     if isinstance(init, str):
         return init, args.k or 2
     if args.k is not None and args.k != init.n_components:
@@ -204,11 +196,11 @@ def _start_and_k(args):
     return init, init.n_components
 
 
-def _settings_of(args):
-    """FitSettings from the fit options."""
+def _settings_of(args, n_rows: int | None = None):
+    """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
-    start, k = _start_and_k(args)
+    start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
@@ -221,12 +213,17 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
+    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None))
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation
 
     standardisation = Standardisation.of(loaded.values)
+    problem = standardisation.problem(loaded.columns)
+    if problem:  # values ~1e-300 or ~1e300: the result could not be given back in the data's units
+        from emstudio.errors import DataError
+
+        raise DataError(problem)
     return loaded, standardisation.apply(loaded.values), standardisation
 
 
@@ -240,7 +237,7 @@ def _load_and_fit(args, on_snapshot=None):
     from emstudio.errors import EmstudioError
 
     loaded, values, standardisation = _load_values(args)
-    settings = _settings_of(args)
+    settings = _settings_of(args, n_rows=values.shape[0])
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
@@ -290,9 +287,28 @@ def _print_summary(result, columns, stream) -> None:
         stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
-def command_fit(args) -> int:
-    from emstudio.core.checks import data_variances, reg_covar_warning
+def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
+    """What loading did and what to be warned of, on standard error, once the fit has succeeded
+    (an error stays one line). fit and plot print the same."""
+    from emstudio.core.checks import collapse_advice, data_variances, identical_warning, reg_covar_warning
 
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    variances = data_variances(values)
+    warning = reg_covar_warning(variances, reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(map(str, result.degenerate))
+        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
+        advice = collapse_advice(variances, reg_covar, loaded.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def command_fit(args) -> int:
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
 
@@ -308,16 +324,7 @@ def command_fit(args) -> int:
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    # What loading did, once the fit has succeeded (an error stays one line).
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if result.degenerate:
-        which = ", ".join(map(str, result.degenerate))
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
-                         "try a smaller K, another start or a larger --reg-covar\n")
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:
@@ -377,81 +384,10 @@ def _check_qt_packages(what: str, window: bool = True) -> None:
 
 
 def command_select(args) -> int:
-    from emstudio.core.em import FitSettings
-    from emstudio.core.selection import parse_covariance_types, parse_k_range, select_models
-    from emstudio.errors import EmstudioError
+    """``emstudio select`` (in cli_select.py: the grid's limits and its interruption)."""
+    from emstudio.cli_select import command_select as run_select
 
-    ks = parse_k_range(args.k)
-    types = parse_covariance_types(args.covariance)
-    _check_outputs([args.out], args.data)
-    init = _resolve_init(args.init, types[0])
-    if not isinstance(init, str):
-        raise EmstudioError("select tries many K: --init takes a start method here, not a parameter file")
-    loaded, values, standardisation = _load_values(args)
-    base = FitSettings(k=1, init=init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
-    tty = sys.stderr.isatty()
-
-    def progress(cell, done, total):
-        if tty:
-            sys.stderr.write(f"\r{done}/{total} models fitted (last: {cell.covariance_type}, K={cell.k})\033[K")
-            sys.stderr.flush()
-
-    try:
-        selection = select_models(values, ks, types, base, criterion=args.criterion, jobs=args.jobs,
-                                  column_names=loaded.columns, on_cell=progress)
-    finally:
-        if tty:
-            sys.stderr.write("\r\033[K")
-    if standardisation is not None:
-        import dataclasses
-
-        cells = tuple(c if c.result is None else dataclasses.replace(c, result=standardisation.result_to_original(c.result))
-                      for c in selection.cells)
-        best = next((c for c in cells if selection.best is not None and c.covariance_type == selection.best.covariance_type
-                     and c.k == selection.best.k), None)
-        selection = dataclasses.replace(selection, cells=cells, best=best)
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    collapsed = [c for c in selection.cells if c.n_collapsed]
-    if collapsed:
-        sys.stderr.write(f"{PROG}: restarts that collapsed: " + ", ".join(
-            f"{c.covariance_type} K={c.k}: {c.n_collapsed}/{c.n_restarts}" for c in collapsed) + "\n")
-    if selection.best is None:
-        reasons = {c.error for c in selection.cells if c.error}
-        raise EmstudioError("no model could be fitted without a collapsed component" +
-                            (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
-    if args.out:
-        import json
-
-        from emstudio.io.results import selection_to_dict
-
-        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
-                                    n_dropped=loaded.report.n_dropped,
-                                    extra_settings={"standardize": True} if args.standardize else None)
-        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
-        if args.out == "-":
-            sys.stdout.write(text)
-        else:
-            from emstudio.io.atomic import atomic_write_text
-
-            atomic_write_text(args.out, text)
-    if not args.quiet and args.out != "-":
-        name = args.criterion.upper()
-        sys.stdout.write(f"{name} (lower is better); * = chosen, ! = every restart collapsed\n")
-        sys.stdout.write("      " + "".join(f"{'K=' + str(k):>14}" for k in ks) + "\n")
-        for t in types:
-            row = []
-            for c in (c for c in selection.cells if c.covariance_type == t):
-                if c.result is None:
-                    row.append(f"{'-':>14}")
-                else:
-                    mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
-                    row.append(f"{c.criterion(args.criterion):>13.2f}{mark}")
-            sys.stdout.write(f"{t:<10}" + "".join(row) + "\n")
-        best = selection.best
-        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} ({name} {best.criterion(args.criterion):.4f})\n")
-    return 0
+    return run_select(args, prog=PROG, check_outputs=_check_outputs, load_values=_load_values)
 
 
 def command_open(args) -> int:
@@ -498,7 +434,7 @@ def command_plot(args) -> int:
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
     _check_qt_packages("drawing the picture", window=False)  # before the fit, not after it
-    loaded, _, result = _load_and_fit(args)
+    loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None
     if args.axes:
@@ -509,6 +445,7 @@ def command_plot(args) -> int:
                      for a in picked)
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
     state = "converged" if result.converged else "not converged"
     title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")

@@ -64,7 +64,7 @@ def test_gui_opens_with_data_and_settings_and_closes_mid_run_cleanly(tmp_path):
             assert window.controls.k.value() == 4 and window.controls.covariance.currentText() == "diag"
             assert window.controls.seed.value() == 7
             window.controls.pace.setCurrentIndex(2)
-            window.run()
+            window.requests.run()
             def close_when_running():
                 if len(window.controller.history) >= 2:
                     print("closing mid-run at", window.controller.history[-1].iteration, flush=True)
