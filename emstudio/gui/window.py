@@ -406,6 +406,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(1400, 860)
         self._restore_layout()
         self._on_state("empty")
+        # colour (issue 12): View ▸ Equal aspect, the start's θ₀ preview, File ▸ Export animation…
+        from emstudio.gui import animation_export, view_options
+
+        view_options.install(self)
+        animation_export.install(self)
 
     # ------------------------------------------------------------------ construction
     def _dock(self, title, name, widget, area) -> QtWidgets.QDockWidget:
@@ -1271,9 +1276,10 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._guarded(what, lambda: write_labels_file(path, dataset, params), background=self._large())
 
     def export_picture(self, path: str) -> bool:
-        from emstudio.gui.export import write_picture
+        # colour (issue 12): one renderer for the window's export and `emstudio plot`.
+        from emstudio.gui.picture import export_window_picture
 
-        return self._guarded(f"write the picture to {path}", lambda: write_picture(path, self.plot))
+        return self._guarded(f"write the picture to {path}", lambda: export_window_picture(self, path))
 
     def import_start_dialog(self) -> None:
         start = self.store.value("last_dir", str(Path.home()))
