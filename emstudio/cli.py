@@ -1,4 +1,4 @@
-"""The ``emstudio`` command (FORMATS.md "Command line").
+"""The ``emstudio`` command (docs/formats.md, "Command line").
 
 Imports only what each command needs, so ``emstudio fit`` starts fast and never loads Qt.
 Every error ends in one line on standard error and a non-zero exit status, never a traceback
@@ -69,6 +69,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument = add_unless_skipped
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook to read, by name or 0-based number "
+                            "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
@@ -120,21 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
                         help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
 
-    select = commands.add_parser(
-        "select", help="choose K and the covariance model by BIC, AIC or ICL",
-        description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
-                    "with the lowest criterion among those with no collapsed component.")
-    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    select.add_argument("--k", default="1-6", metavar="RANGE", help="the K to try: 1-6 or 2,3,5 (default 1-6)")
-    select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
-                        help="covariance models to try, comma-separated (default all four)")
-    select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
-                        help="lower is better (default bic)")
-    _add_fit_options(select, restarts_default=5, skip=("--k", "--covariance"))
-    select.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                        help="processes to use (default: every core)")
-    select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
-    select.add_argument("--quiet", "-q", action="store_true", help="print no table")
+    from emstudio.cli_select import add_parser as add_select_parser
+
+    add_select_parser(commands, _add_fit_options, _positive_int)
 
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
@@ -152,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -202,7 +193,7 @@ def _progress_printer(stream, max_iter: int, restarts: int):
     return show
 
 
-def _resolve_init(init: str, covariance_type: str):
+def _resolve_init(init: str, covariance_type: str, n_rows: int | None = None):
     from emstudio.core.init import INIT_METHODS
     from emstudio.errors import EmstudioError
 
@@ -217,14 +208,15 @@ def _resolve_init(init: str, covariance_type: str):
     if problem:
         raise EmstudioError(f"--init {init}: {problem}")
 
-    return read_params_file(init, covariance_type)
+    # A file of more components than the data has rows is refused before its matrices are built.
+    return read_params_file(init, covariance_type, max_components=n_rows)
 
 
-def _start_and_k(args):
+def _start_and_k(args, n_rows: int | None = None):
     """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
     from emstudio.errors import EmstudioError
 
-    init = _resolve_init(args.init, args.covariance)
+    init = _resolve_init(args.init, args.covariance, n_rows)
     if isinstance(init, str):
         return init, args.k or 2
     if args.k is not None and args.k != init.n_components:
@@ -232,11 +224,11 @@ def _start_and_k(args):
     return init, init.n_components
 
 
-def _settings_of(args):
-    """FitSettings from the fit options."""
+def _settings_of(args, n_rows: int | None = None):
+    """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
-    start, k = _start_and_k(args)
+    start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
@@ -249,12 +241,17 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns)
+    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None))
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation
 
     standardisation = Standardisation.of(loaded.values)
+    problem = standardisation.problem(loaded.columns)
+    if problem:  # values ~1e-300 or ~1e300: the result could not be given back in the data's units
+        from emstudio.errors import DataError
+
+        raise DataError(problem)
     return loaded, standardisation.apply(loaded.values), standardisation
 
 
@@ -268,7 +265,7 @@ def _load_and_fit(args, on_snapshot=None):
     from emstudio.errors import EmstudioError
 
     loaded, values, standardisation = _load_values(args)
-    settings = _settings_of(args)
+    settings = _settings_of(args, n_rows=values.shape[0])
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
@@ -318,9 +315,28 @@ def _print_summary(result, columns, stream) -> None:
         stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
-def command_fit(args) -> int:
-    from emstudio.core.checks import data_variances, reg_covar_warning
+def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
+    """What loading did and what to be warned of, on standard error, once the fit has succeeded
+    (an error stays one line). fit and plot print the same."""
+    from emstudio.core.checks import collapse_advice, data_variances, identical_warning, reg_covar_warning
 
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    variances = data_variances(values)
+    warning = reg_covar_warning(variances, reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(map(str, result.degenerate))
+        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
+        advice = collapse_advice(variances, reg_covar, loaded.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def command_fit(args) -> int:
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
 
@@ -336,16 +352,7 @@ def command_fit(args) -> int:
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    # What loading did, once the fit has succeeded (an error stays one line).
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if result.degenerate:
-        which = ", ".join(map(str, result.degenerate))
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
-                         "try a smaller K, another start or a larger --reg-covar\n")
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:
@@ -383,129 +390,52 @@ def _display_available() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-# What Qt's xcb platform (a real X display) loads, by Debian package. Qt aborts the process
-# with a page of text when one is missing; the window checks first and says which.
-_XCB_LIBRARIES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xkb.so.1": "libxcb-xkb1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1",
-}
+def _missing_qt_packages(window: bool = True) -> list[str]:
+    """Debian packages Qt needs here that this machine lacks (emstudio.system_libraries): the
+    offscreen set always, and for a ``window`` on an X display the X set too. Without this check
+    importing Qt raises ImportError and Qt's X platform aborts the process with a page of text."""
+    from emstudio.system_libraries import missing_packages
 
-
-def _missing_display_packages() -> list[str]:
-    """Debian packages Qt needs for an X display that this machine lacks (empty if not on X)."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or (platform and platform != "xcb"):
-        return []
-    import ctypes
+    on_x = window and bool(os.environ.get("DISPLAY")) and platform in ("", "xcb")
+    return missing_packages("x11" if on_x else "offscreen")
 
-    missing = []
-    for library, package in _XCB_LIBRARIES.items():
-        try:
-            ctypes.CDLL(library)
-        except OSError:
-            missing.append(package)
-    return missing
+
+def _check_qt_packages(what: str, window: bool = True) -> None:
+    missing = _missing_qt_packages(window)
+    if missing:
+        from emstudio.errors import EmstudioError
+        from emstudio.system_libraries import install_command
+
+        raise EmstudioError(f"{what} needs system libraries this machine lacks; install them with: "
+                            f"{install_command(missing)}")
 
 
 def command_select(args) -> int:
-    from emstudio.core.em import FitSettings
-    from emstudio.core.selection import parse_covariance_types, parse_k_range, select_models
-    from emstudio.errors import EmstudioError
+    """``emstudio select`` (in cli_select.py: the grid's limits and its interruption)."""
+    from emstudio.cli_select import command_select as run_select
 
-    ks = parse_k_range(args.k)
-    types = parse_covariance_types(args.covariance)
-    _check_outputs([args.out], args.data)
-    init = _resolve_init(args.init, types[0])
-    if not isinstance(init, str):
-        raise EmstudioError("select tries many K: --init takes a start method here, not a parameter file")
-    loaded, values, standardisation = _load_values(args)
-    base = FitSettings(k=1, init=init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
-    tty = sys.stderr.isatty()
-
-    def progress(cell, done, total):
-        if tty:
-            sys.stderr.write(f"\r{done}/{total} models fitted (last: {cell.covariance_type}, K={cell.k})\033[K")
-            sys.stderr.flush()
-
-    try:
-        selection = select_models(values, ks, types, base, criterion=args.criterion, jobs=args.jobs,
-                                  column_names=loaded.columns, on_cell=progress)
-    finally:
-        if tty:
-            sys.stderr.write("\r\033[K")
-    if standardisation is not None:
-        import dataclasses
-
-        cells = tuple(c if c.result is None else dataclasses.replace(c, result=standardisation.result_to_original(c.result))
-                      for c in selection.cells)
-        best = next((c for c in cells if selection.best is not None and c.covariance_type == selection.best.covariance_type
-                     and c.k == selection.best.k), None)
-        selection = dataclasses.replace(selection, cells=cells, best=best)
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    collapsed = [c for c in selection.cells if c.n_collapsed]
-    if collapsed:
-        sys.stderr.write(f"{PROG}: restarts that collapsed: " + ", ".join(
-            f"{c.covariance_type} K={c.k}: {c.n_collapsed}/{c.n_restarts}" for c in collapsed) + "\n")
-    if selection.best is None:
-        reasons = {c.error for c in selection.cells if c.error}
-        raise EmstudioError("no model could be fitted without a collapsed component" +
-                            (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
-    if args.out:
-        import json
-
-        from emstudio.io.results import selection_to_dict
-
-        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
-                                    n_dropped=loaded.report.n_dropped,
-                                    extra_settings={"standardize": True} if args.standardize else None)
-        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
-        if args.out == "-":
-            sys.stdout.write(text)
-        else:
-            from emstudio.io.atomic import atomic_write_text
-
-            atomic_write_text(args.out, text)
-    if not args.quiet and args.out != "-":
-        name = args.criterion.upper()
-        sys.stdout.write(f"{name} (lower is better); * = chosen, ! = every restart collapsed\n")
-        sys.stdout.write("      " + "".join(f"{'K=' + str(k):>14}" for k in ks) + "\n")
-        for t in types:
-            row = []
-            for c in (c for c in selection.cells if c.covariance_type == t):
-                if c.result is None:
-                    row.append(f"{'-':>14}")
-                else:
-                    mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
-                    row.append(f"{c.criterion(args.criterion):>13.2f}{mark}")
-            sys.stdout.write(f"{t:<10}" + "".join(row) + "\n")
-        best = selection.best
-        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} ({name} {best.criterion(args.criterion):.4f})\n")
-    return 0
+    return run_select(args, prog=PROG, check_outputs=_check_outputs, load_values=_load_values)
 
 
 def command_open(args) -> int:
     """The window (Qt is imported here only)."""
-    missing = _missing_display_packages()
-    if missing:
+    if not _display_available():
         from emstudio.errors import EmstudioError
 
-        raise EmstudioError(f"the window needs system libraries this machine lacks: apt-get install {' '.join(missing)}")
-    if not _display_available():
-        without = (f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
-                   f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
-                   f"  {PROG} --help for every option\n")
         if getattr(args, "command", None) == "gui":
-            from emstudio.errors import EmstudioError
-
             raise EmstudioError("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set)")
-        sys.stderr.write(f"{PROG}: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
-                         f"Without a window:\n{without}")
-        return 0
+        # The bare command is what a newcomer types first: say what works without a window.
+        # Still an error (exit 1): the window that was asked for did not open.
+        sys.stderr.write(f"{PROG}: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                         f"Without a window:\n"
+                         f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
+                         f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
+                         f"  {PROG} --help for every option\n"
+                         f"On a machine with no screen, a virtual one (README, \"Setting up\"): "
+                         f"xvfb-run -s \"-screen 0 1920x1080x24\" ./run\n")
+        return 1
+    _check_qt_packages("the window")
     settings = None
     data = getattr(args, "data", None)
     if getattr(args, "command", None) == "gui":
@@ -558,9 +488,11 @@ def command_plot(args) -> int:
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     size = _size_of(args)
     _check_outputs([args.out], args.data)
-    loaded, _, result = _load_and_fit(args)
+    _check_qt_packages("drawing the picture", window=False)  # before the fit, not after it
+    loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = _axes_of(args, names)
+    _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
     from emstudio.gui.picture import picture_title, render_picture
 
     state = "converged" if result.converged else "not converged"
@@ -578,14 +510,16 @@ def command_animate(args) -> int:
     check_animation_path(args.out)
     size = _size_of(args)
     _check_outputs([args.out], args.data)
+    _check_qt_packages("drawing the animation", window=False)  # before the fit, not after it
     runs: dict[int, list] = {}
 
     def keep(restart, snapshot) -> None:
         runs.setdefault(restart, []).append(snapshot)
 
-    loaded, _, result = _load_and_fit(args, on_snapshot=keep)
+    loaded, values, result = _load_and_fit(args, on_snapshot=keep)
     names = list(loaded.columns)
     axes = _axes_of(args, names)
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     snapshots = runs.get(result.best_restart, [])
     if args.standardize:  # the snapshots are in z-scores; draw them in the data's units
         import dataclasses

@@ -86,13 +86,11 @@ class AnimationExport(QtCore.QObject):
 
     def dialog(self) -> None:
         window = self.window
-        stem = Path(window.dataset.source).stem if window.dataset else "emstudio"
-        folder = window.store.value("export_dir", "") or (
-            str(Path(window.dataset.source).resolve().parent) if window.dataset else str(Path.home()))
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(window, "Export animation", os.path.join(folder, f"{stem}-run.gif"),
-                                                        "GIF animation (*.gif);;MP4 video (*.mp4)")
+        # The same dialog as the other exports: it opens in the last export's folder, else the data's.
+        exporter = window.exporter
+        path = exporter._save_path("Export animation", "GIF animation (*.gif);;MP4 video (*.mp4)",
+                                   f"{exporter._stem()}-run.gif")
         if path:
-            window.store.setValue("export_dir", str(Path(path).resolve().parent))
             self.export(path)
 
     def export(self, path: str) -> bool:
@@ -117,14 +115,14 @@ class AnimationExport(QtCore.QObject):
         except EmstudioError as exc:
             progress.close()
             if str(exc) != "cancelled":
-                window.show_error(f"Could not write the animation to {os.path.basename(path)}: {exc}")
+                window.report.show_error(f"Could not write the animation to {os.path.basename(path)}: {exc}")
             return False
         except OSError as exc:
             progress.close()
-            window.show_error(f"Could not write the animation to {os.path.basename(path)}: {exc.strerror or exc}")
+            window.report.show_error(f"Could not write the animation to {os.path.basename(path)}: {exc.strerror or exc}")
             return False
         progress.close()
-        window.status.setText(f"Wrote {os.path.basename(path)} ({count} frames)")
+        window.report.say(f"Wrote {os.path.basename(path)} ({count} frames)")
         return True
 
 

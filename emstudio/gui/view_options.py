@@ -116,7 +116,7 @@ class ViewOptions(QtCore.QObject):
             return
         self.preview_params = params
         self.plot.show_components(params)
-        self.window.status.setText(f"θ₀ of this start drawn (iteration 0, before any E-step): "
+        self.window.report.say(f"θ₀ of this start drawn (iteration 0, before any E-step): "
                                    f"Run or Step to begin from it.")
 
     def _forget_preview(self) -> None:

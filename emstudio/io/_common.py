@@ -176,6 +176,8 @@ class RawTable:
     reasons: dict[int, str] = field(default_factory=dict)  # non-numeric column -> why
     row_name_candidates: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheet names, in order
+    sheet: str | None = None  # the sheet read
 
 
 def resolve_columns(
