@@ -5,9 +5,7 @@ the window's axes, shading and aspect. ``install(window)`` adds the menu entry."
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from emstudio.animate import (
     DEFAULT_ANIMATION_SIZE,
@@ -73,16 +71,8 @@ class AnimationExport(QtCore.QObject):
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
-        self.action = QtGui.QAction("Export &animation…", window)
-        self.action.setToolTip("The run on screen, one frame per iteration, as a GIF (or MP4 with ffmpeg)")
-        self.action.triggered.connect(self.dialog)
-        self.action.setEnabled(False)
-        window.controller.history_changed.connect(lambda *_: self._enable())
-        window.controller.state_changed.connect(lambda *_: self._enable())
-
-    def _enable(self) -> None:
-        c = self.window.controller
-        self.action.setEnabled(bool(c.history) and c.state not in ("running", "stepping"))
+        # File ▸ Export animation… (actions.py) calls dialog; WorkerLink.on_state enables it.
+        self.action = window.actions["export_animation"]
 
     def dialog(self) -> None:
         window = self.window
@@ -128,14 +118,4 @@ class AnimationExport(QtCore.QObject):
 
 def install(window) -> AnimationExport:
     """Add File ▸ Export animation… (after Export picture) to ``window``."""
-    exporter = AnimationExport(window)
-    picture = window.actions.get("export_picture")
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and picture in menu.actions():
-            actions = menu.actions()
-            following = actions[actions.index(picture) + 1] if actions.index(picture) + 1 < len(actions) else None
-            menu.insertAction(following, exporter.action) if following else menu.addAction(exporter.action)
-            break
-    window.animation_export = exporter
-    return exporter
+    return AnimationExport(window)

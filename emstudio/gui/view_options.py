@@ -8,7 +8,7 @@ signals, its controls' ``settings_changed``, its plot and its View menu.
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore
 
 from emstudio.core.placement import equal_aspect_by_default
 
@@ -49,14 +49,8 @@ class ViewOptions(QtCore.QObject):
         self.window = window
         self.plot = window.plot
         self.controller = window.controller
-        self.action = QtGui.QAction("&Equal aspect (Σ = I is round)", window)
-        self.action.setCheckable(True)
-        self.action.setToolTip("One data unit as long on both axes, so that a covariance's shape is drawn "
-                               "as it is. On by default when the columns shown have comparable spreads "
-                               "(e.g. standardised columns).")
-        self.action.toggled.connect(self._toggled)
+        self.action = window.actions["equal_aspect"]  # View ▸ Equal aspect (actions.py) calls set_equal_aspect
         self._chosen_by_hand = False
-        self._setting = False
         self.generation = 0
         self.preview_params = None  # the θ₀ drawn before any run (None: no preview on screen)
         self.pool = QtCore.QThreadPool(self)
@@ -70,22 +64,18 @@ class ViewOptions(QtCore.QObject):
         window.controls.settings_changed.connect(self.request_preview)
 
     # ------------------------------------------------------------------ equal aspect
-    def _toggled(self, on: bool) -> None:
-        if not self._setting:
-            self._chosen_by_hand = True
+    def set_equal_aspect(self, on: bool) -> None:
+        """View ▸ Equal aspect chosen by hand: kept until other data is loaded."""
+        self._chosen_by_hand = True
+        self.action.setChecked(bool(on))
         self.plot.set_equal_aspect(on)
         self.plot.plot_item.getViewBox().autoRange(padding=0.04)
         self.plot.place_legend()
 
     def _set_checked(self, on: bool) -> None:
-        self._setting = True
-        try:
-            if self.action.isChecked() == on:
-                self.plot.set_equal_aspect(on)
-            else:
-                self.action.setChecked(on)
-        finally:
-            self._setting = False
+        """The default for the data on screen (not a choice by hand)."""
+        self.action.setChecked(bool(on))
+        self.plot.set_equal_aspect(on)
 
     def _default_aspect(self) -> None:
         dataset = getattr(self.window, "dataset", None)
@@ -129,11 +119,6 @@ class ViewOptions(QtCore.QObject):
 
 
 def install(window) -> ViewOptions:
-    """Add View ▸ Equal aspect and the θ₀ preview to ``window`` (a MainWindow)."""
-    options = ViewOptions(window)
-    for action in window.menuBar().actions():
-        if action.text().replace("&", "") == "View" and action.menu() is not None:
-            action.menu().addAction(options.action)
-            break
-    window.view_options = options
-    return options
+    """View ▸ Equal aspect (the action and its menu entry are made by actions.py) and the θ₀
+    preview, for ``window`` (a MainWindow)."""
+    return ViewOptions(window)
