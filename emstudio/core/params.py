@@ -148,7 +148,7 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
         try:
             np.linalg.cholesky(full[index])
         except np.linalg.LinAlgError:
-            which = "the tied covariance" if covariance_type == "tied" else f"covariance of component {index}"
+            which = "the tied covariance" if covariance_type == "tied" else f"covariance of component {index + 1}"
             raise ParameterError(f"{which} is not positive-definite") from None
     return MixtureParams(weights, means, covariances, covariance_type)
 

@@ -14,7 +14,7 @@ from tests.conftest import DATASETS
 @pytest.mark.parametrize("args, message", [
     (([0.5, 0.6], [[0], [1]], [1, 1], "spherical"), "sum to 1"),
     (([-0.5, 1.5], [[0], [1]], [1, 1], "spherical"), "non-negative"),
-    (([0.5, 0.5], [[0], [1]], [[[1]], [[-1]]], "full"), "component 1 is not positive-definite"),
+    (([0.5, 0.5], [[0], [1]], [[[1]], [[-1]]], "full"), "component 2 is not positive-definite"),  # numbered 1 … K
     (([0.5, 0.5], [[0, 0], [1, 1]], [[1, 2], [2, 1]], "tied"), "tied covariance is not positive-definite"),
     (([0.5, 0.5], [[0, 0], [1, 1]], [[[1, 0.5], [0.4, 1]]] * 2, "full"), "symmetric"),
     (([0.5, 0.5], [[0, 0], [1, 1]], [1, 1], "diag"), "shape"),
