@@ -476,7 +476,7 @@ def command_open(args) -> int:
     from emstudio.gui.app import run_window
 
     columns = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else None
-    return run_window(data, settings, columns=columns)
+    return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None))
 
 
 def command_plot(args) -> int:

@@ -51,7 +51,7 @@ class ExceptionDialogs:
         sys.excepthook = self.previous
 
 
-def run_window(data: str | None = None, settings=None, columns=None) -> int:
+def run_window(data: str | None = None, settings=None, columns=None, classes=None) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes."""
     app = application()
     from emstudio.gui.window import MainWindow, apply_settings
@@ -62,7 +62,7 @@ def run_window(data: str | None = None, settings=None, columns=None) -> int:
         apply_settings(window, settings)
     window.show()
     if data is not None:
-        window.load_file(data, columns=columns)
+        window.load_file(data, columns=columns, classes=classes)
     try:
         return app.exec()
     finally:

@@ -226,19 +226,21 @@ class MonotonicityCheck:
         return self.steps, self.falls
 
 
-def read_dataset(path: str, columns=None):
+def read_dataset(path: str, columns=None, classes=None):
     """Read a data file as the window uses it: a Dataset, or the one-line message of why not.
-    Pure reading (no Qt): it may run on a background thread."""
+    ``classes``: a column of known classes (io.data.load_data). Pure reading (no Qt): it may run
+    on a background thread."""
     from emstudio.core.checks import check_fit_data
     from emstudio.io.data import load_data
 
     try:
-        loaded = load_data(path, columns=columns, wait_for_writer=FIFO_WAIT_SECONDS)
+        loaded = load_data(path, columns=columns, classes=classes, wait_for_writer=FIFO_WAIT_SECONDS)
         check_fit_data(loaded.values, 1, loaded.columns)
     except EmstudioError as exc:
         return str(exc)
     return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines()),
-                   loaded.report.n_dropped)
+                   loaded.report.n_dropped, row_ids=loaded.row_ids(), cell_text=loaded.cell_text,
+                   text_columns=loaded.text_columns, classes=loaded.classes)
 
 
 class _Loads(QtCore.QObject):
@@ -403,6 +405,10 @@ class MainWindow(QtWidgets.QMainWindow):
             if isinstance(widget, (*TypingKeys.KEEPERS, QtWidgets.QAbstractButton)):
                 widget.installEventFilter(self._typing_keys)
 
+        # Hook: known classes (gui/classes.py) add their panel, View menu entry and point shapes.
+        from emstudio.gui import classes as known_classes
+        self.known_classes = known_classes.install(self)
+
         self.resize(1400, 860)
         self._restore_layout()
         self._on_state("empty")
@@ -517,7 +523,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.load_file(path)
 
-    def load_file(self, path: str, columns=None) -> bool:
+    def load_file(self, path: str, columns=None, classes=None) -> bool:
         """Load a data file; on error show it and keep what was there.
 
         A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
@@ -536,7 +542,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if size < BACKGROUND_LOAD_BYTES:
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
-                outcome = read_dataset(path, columns)
+                outcome = read_dataset(path, columns, classes)  # classes: hook of gui/classes.py
             finally:
                 QtWidgets.QApplication.restoreOverrideCursor()
             return self._loaded(self._load_id, path, outcome)
@@ -546,7 +552,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state_label.setText("loading…")
 
         def work() -> None:
-            outcome = read_dataset(path, columns)
+            outcome = read_dataset(path, columns, classes)
             try:
                 self._loads.done.emit(load_id, path, outcome)
             except RuntimeError:

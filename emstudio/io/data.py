@@ -346,22 +346,32 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None,
                     if j not in used_set and reasons.get(j) != "row names"}
     known = None
     if class_text is not None:
-        known = KnownClasses.from_values(names[class_column], per_kept_row(class_text))
-        if not known.names:
-            raise DataError(f"{source}: column {short(names[class_column])} has no values to read as classes")
-        if len(known.names) > MAX_CLASSES:
-            raise DataError(f"{source}: column {short(names[class_column])} has {len(known.names)} different "
-                            f"values; known classes are at most {MAX_CLASSES} groups")
+        try:
+            known = known_classes(names[class_column], per_kept_row(class_text))
+        except DataError as exc:
+            raise DataError(f"{source}: {exc}") from None
     return LoadedData(values=values, columns=columns, kept_rows=kept, report=report, row_names=row_names,
                       cell_text=cell_text, text_columns=text_columns, classes=known)
+
+
+def known_classes(column: str, text: np.ndarray) -> KnownClasses:
+    """Known classes from a column's cells (n,) str: a missing marker (``NA``, ``?``, "" …) is no
+    class. DataError when the column has no class at all, or more than MAX_CLASSES."""
+    text = np.asarray(text, dtype=str)
+    missing = np.isin(np.char.lower(np.char.strip(text)), list(MISSING_TOKENS))
+    known = KnownClasses.from_values(column, np.where(missing, "", text) if missing.any() else text)
+    if not known.names:
+        raise DataError(f"column {short(column)} has no values to read as classes")
+    if len(known.names) > MAX_CLASSES:
+        raise DataError(f"column {short(column)} has {len(known.names)} different values; known classes "
+                        f"are at most {MAX_CLASSES} groups")
+    return known
 
 
 def _class_text(source: str, raw: RawTable, name: str, j: int, column) -> np.ndarray:
     """(n_rows,) str: the cells of the class column as written, or its numbers as shortest text."""
     if j in raw.texts:
-        text = raw.texts[j]
-        missing = np.isin(np.char.lower(text), list(MISSING_TOKENS))  # NA, "", ? ...: no class
-        return np.where(missing, "", text) if missing.any() else text
+        return raw.texts[j]
     if j in raw.numeric:
         return number_texts(column(j))
     why = raw.reasons.get(j, "not read")
