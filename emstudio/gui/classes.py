@@ -54,6 +54,9 @@ class ClassesPanel(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.choose_button, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        # No wider a minimum than the panels it is tabbed with: a hidden tab's minimum still
+        # widens the column it sits in (and the window that remembers its size).
+        self.setMinimumWidth(60)
         self.show_hint("No known classes. Choose a text column of the data (a species, a diagnosis) to "
                        "compare the fit with it.")
 
