@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--labels", metavar="LABELS.csv",
                      help="write each sample's component and responsibilities here ('-' for standard output)")
     fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+    factor = fit.add_argument_group("factor models (--model fa|mfa; docs/factor-analysis.md)")
+    factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
+                        help="gmm: Gaussian mixture (default); fa: factor analysis; mfa: mixture of factor analysers")
+    factor.add_argument("--factors", type=_non_negative_int, default=None, metavar="Q",
+                        help="latent factors of --model fa|mfa (fewer than the columns)")
+    factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
+                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
 
     select = commands.add_parser(
         "select", help="choose K and the covariance model by BIC, AIC or ICL",
@@ -277,6 +284,14 @@ def _print_summary(result, columns, stream) -> None:
 def command_fit(args) -> int:
     from emstudio.core.checks import data_variances, reg_covar_warning
 
+    if args.model != "gmm":
+        from emstudio.cli_factor import command_fit_factor
+
+        return command_fit_factor(args, _load_values, _check_outputs)
+    if args.factors is not None:
+        from emstudio.errors import EmstudioError
+
+        raise EmstudioError("--factors is for --model fa or mfa")
     _check_outputs([args.out, args.labels], args.data)
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:

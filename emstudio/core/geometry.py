@@ -8,19 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emstudio.core.palette import palette  # noqa: F401 - the window's component colours, re-exported
 from emstudio.core.params import MixtureParams
-
-#: Component colours (RGB, 0–255), the window's palette; component k uses ``PALETTE[k % 10]``.
-PALETTE = np.array([
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
-], dtype=np.float64)
-
-
-def palette(k: int) -> np.ndarray:
-    """(K, 3) float RGB colours (0–255) of K components."""
-    return PALETTE[np.arange(k) % len(PALETTE)]
-
 
 def shown_columns(axes) -> list[int]:
     """The distinct data columns of the axes on screen: [i, j], or [i] for 1-D data (axes (i, i))."""

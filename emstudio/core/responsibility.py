@@ -13,10 +13,11 @@ from emstudio.core.geometry import bin_opacity
 from emstudio.core.params import MixtureParams
 
 #: The uncertainty colour map, light (certain) to dark (uncertain): stops at t = 0, ¼, ½, ¾, 1
-#: (RGB, 0–255). Sequential, so darker always means less certain; its light end is still
-#: visible on the plot's white background.
+#: (RGB, 0–255). Sequential: CIE lightness L* falls all the way (75 → 17), so darker always
+#: means less certain; its certain end is a muted blue-grey at L* ≈ 75, not a pale yellow
+#: (L* 90), so that points one component owns stay visible on the plot's white background.
 UNCERTAINTY_STOPS = np.array([
-    (254, 224, 139), (253, 174, 97), (244, 109, 67), (190, 30, 45), (90, 10, 60),
+    (172, 188, 206), (236, 148, 62), (216, 80, 50), (165, 25, 50), (80, 10, 56),
 ], dtype=np.float64)
 
 

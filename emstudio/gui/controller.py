@@ -8,6 +8,7 @@ frame (a ~60 Hz timer), with the newest frame only.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,14 @@ from emstudio.gui.worker import (
 )
 
 FRAME_INTERVAL_MS = 16
+#: The screen follows a run no faster than it can be drawn: after a drawing that took c ms the
+#: next comes at least c · (1 / DRAW_SHARE − 1) ms later (at most MAX_FRAME_INTERVAL_MS), so that
+#: drawing takes at most this share of the window thread's time. Drawing holds the GIL the worker
+#: needs: drawing every 16 ms whatever it cost made a K = 8 fit with restarts run 3× slower in the
+#: window than headless (colouring each point is the costly part). Frames between drawings are
+#: kept in the history, never lost; the newest is drawn.
+DRAW_SHARE = 0.5
+MAX_FRAME_INTERVAL_MS = 250
 
 
 @dataclass(frozen=True, eq=False)
@@ -466,10 +475,19 @@ class Controller(QtCore.QObject):
             return
         if colours is not None:
             self._last_colours = colours
+        started = time.perf_counter()
         self.display.emit(frame, colours)
         if self._history_dirty:
             self._history_dirty = False
             self.history_changed.emit(len(self.history), self.index)
+        self._pace_drawing(time.perf_counter() - started)
+
+    def _pace_drawing(self, seconds: float) -> None:
+        """Wait before the next drawing in proportion to what this one cost (see DRAW_SHARE)."""
+        wait_ms = seconds * 1000 * (1 / DRAW_SHARE - 1)
+        interval = int(min(MAX_FRAME_INTERVAL_MS, max(FRAME_INTERVAL_MS, wait_ms)))
+        if interval != self._timer.interval() or self._timer.isActive():
+            self._timer.setInterval(interval)  # restarts an active timer: the wait counts from now
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

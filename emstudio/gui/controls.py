@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.core.bins import MAX_CHOSEN_BINS
 from emstudio.core.em import FitSettings
 from emstudio.core.init import INIT_METHODS
 from emstudio.core.params import COVARIANCE_TYPES, MixtureParams
@@ -28,8 +29,14 @@ COVARIANCE_TIPS = {
     "diag": "each component has a diagonal covariance (axis-aligned ellipses)",
     "spherical": "each component has one variance (circles)",
 }
-PACES = [("As fast as possible", 0.0), ("60 iterations / s", 1 / 60), ("20 iterations / s", 0.05),
+#: (label, seconds waited after each iteration). The first, the default, waits for nothing: EM
+#: computes at full speed and the screen shows the newest iteration at every frame it draws (a
+#: 20 iterations/s default made a K = 8 fit with 4 restarts take a minute). The others slow a run
+#: down so that each iteration can be followed. Tests choose them by index: keep the order.
+PACES = [("Fastest", 0.0), ("60 iterations / s", 1 / 60), ("20 iterations / s", 0.05),
          ("5 iterations / s", 0.2), ("1 iteration / s", 1.0)]
+DEFAULT_PACE = 0
+AUTO_BINS = "auto"
 FILE_START = "file"
 START_EXPLANATIONS = {
     "seed-step0": "Step 0 of the first seed: every πₖ = 1/K and every Σₖ = I (round, unit-size components), "
@@ -71,6 +78,7 @@ class ControlPanel(QtWidgets.QWidget):
     settings_changed = QtCore.Signal(object)  # FitSettings
     pace_changed = QtCore.Signal(float)
     axes_changed = QtCore.Signal(int, int)
+    bins_changed = QtCore.Signal(int)  # the 1-D histogram's bins; 0: automatic
 
     def __init__(self, actions: dict[str, QtGui.QAction], parent=None) -> None:
         super().__init__(parent)
@@ -143,8 +151,10 @@ class ControlPanel(QtWidgets.QWidget):
         self.pace = QtWidgets.QComboBox()
         for label, seconds in PACES:
             self.pace.addItem(label, seconds)
-        self.pace.setCurrentIndex(2)
-        self.pace.setToolTip("How fast a run goes, so you can watch it (the computation itself is not slowed)")
+        self.pace.setCurrentIndex(DEFAULT_PACE)
+        self.pace.setToolTip("How fast a run goes. Fastest: EM at full speed, the screen showing the newest "
+                             "iteration as often as it can draw;\nthe others wait after each iteration so that "
+                             "you can watch every one (the computation itself is not slowed)")
         form.addRow("Pace", self.pace)
         layout.addWidget(stopping)
 
@@ -179,6 +189,19 @@ class ControlPanel(QtWidgets.QWidget):
         self.axes_box.setVisible(False)
         layout.addWidget(self.axes_box)
 
+        # -- the 1-D histogram
+        self.histogram_box = QtWidgets.QGroupBox("Histogram")
+        form = QtWidgets.QFormLayout(self.histogram_box)
+        self.bins = QtWidgets.QSpinBox()
+        self.bins.setRange(0, MAX_CHOSEN_BINS)
+        self.bins.setSpecialValueText(AUTO_BINS)  # 0: the Freedman–Diaconis number
+        self.bins.setToolTip("Bins of the histogram. auto: the Freedman–Diaconis rule, bin width "
+                             "2·IQR·n^(−1/3), which follows the data's spread; or type a number")
+        self.bins.setAccelerated(True)
+        form.addRow("Bins", self.bins)
+        self.histogram_box.setVisible(False)
+        layout.addWidget(self.histogram_box)
+
         # -- what was loaded
         self.report = QtWidgets.QLabel()
         self.report.setWordWrap(True)
@@ -199,6 +222,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.pace.currentIndexChanged.connect(lambda _: self.pace_changed.emit(self.pace_seconds()))
         self.x_axis.currentIndexChanged.connect(self._axes_changed)
         self.y_axis.currentIndexChanged.connect(self._axes_changed)
+        self.bins.valueChanged.connect(self.bins_changed.emit)
 
     # ------------------------------------------------------------------ settings
     def set_editable(self, editable: bool) -> None:
@@ -280,7 +304,12 @@ class ControlPanel(QtWidgets.QWidget):
             self.x_axis.setCurrentIndex(0)
             self.y_axis.setCurrentIndex(1)
         self.axes_box.setVisible(d > 2)
+        self.histogram_box.setVisible(d == 1)
         self.report.setText("\n".join(report_lines))
+
+    def show_bins(self, bins: int) -> None:
+        """Say how many bins "auto" gave (the plot's count after new data or a new choice)."""
+        self.bins.setSpecialValueText(f"{AUTO_BINS} ({bins})" if self.bins.value() == 0 else AUTO_BINS)
 
     def _axes_changed(self, *_) -> None:
         x, y = self.x_axis.currentIndex(), self.y_axis.currentIndex()

@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.geometry import palette, shown_columns
+from emstudio.core.numbers import format_number
 from emstudio.core.params import MixtureParams
 from emstudio.core.responsibility import (
     UNCERTAINTY_STOPS,
@@ -47,7 +48,7 @@ def nearest_within(points: np.ndarray, target, pixel_size, radius_px: float) -> 
 
 
 def _number(value: float) -> str:
-    return f"{value:.4g}"
+    return format_number(value)
 
 
 def _share(value: float) -> str:

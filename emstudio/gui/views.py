@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.core.bins import histogram_bins
 from emstudio.core.geometry import (
     blend_colours,
     component_densities,
@@ -53,6 +54,8 @@ def _style_plot(plot: pg.PlotItem) -> None:
 class MixturePlot(pg.PlotWidget):
     """The data and the components on two chosen axes (or one axis for 1-D data)."""
 
+    bins_drawn = QtCore.Signal(int)  # the 1-D histogram's number of bins, after new data or set_bins
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="w")
         self.plot_item: pg.PlotItem = self.getPlotItem()
@@ -64,6 +67,9 @@ class MixturePlot(pg.PlotWidget):
         self._labels: list[pg.TextItem] = []
         self._frozen: frozenset[int] = frozenset()
         self._one_d = False
+        self._chosen_bins: int | None = None  # the 1-D histogram's bins: None = Freedman–Diaconis
+        self.bins = 0  # bins of the histogram drawn (0: none)
+        self._hist_values = np.empty(0)  # (n,) the 1-D data the histogram counts
         self._points: np.ndarray | None = None  # (m, 2) drawn positions (scatter mode)
         self._scatter_mode = True
         self.axes = (0, 1)
@@ -139,8 +145,8 @@ class MixturePlot(pg.PlotWidget):
         if self._one_d:
             x = values[:, 0]
             self._grid = np.linspace(*padded_range(x, 0.08), 400)
-            edges, heights = histogram(x, bins=int(np.clip(np.sqrt(n), 15, 80)))
-            self.hist.setData(edges, heights)
+            self._hist_values = x
+            heights = self._draw_histogram()
             self._hist_top = float(heights.max()) if heights.size else 1.0
             idx = decimation_indices(n, SCATTER_LIMIT)
             rng = np.random.default_rng(1)
@@ -191,6 +197,27 @@ class MixturePlot(pg.PlotWidget):
             return
         drawn = codes[decimation_indices(self._n_rows, SCATTER_LIMIT)] if self._one_d else codes
         self.scatter.setSymbol(shapes[np.where(drawn >= 0, drawn % len(CLASS_SYMBOLS), len(CLASS_SYMBOLS))])
+
+    # ------------------------------------------------------------------ 1-D histogram bins
+    def set_bins(self, bins: int) -> None:
+        """The 1-D histogram's number of bins; 0 (or less): automatic, by Freedman–Diaconis."""
+        self._chosen_bins = int(bins) if bins and bins > 0 else None
+        if not self._one_d:
+            return
+        heights = self._draw_histogram()
+        # Narrower bins are taller: let the view grow to the new top (the strip stays below 0).
+        top = float(heights.max()) if heights.size else 0.0
+        (x0, x1), (y0, y1) = self.plot_item.getViewBox().viewRange()
+        if top * 1.05 > y1:
+            self.plot_item.setRange(xRange=(x0, x1), yRange=(y0, top * 1.2), padding=0)
+
+    def _draw_histogram(self) -> np.ndarray:
+        """Draw the histogram of the 1-D data with the chosen (or automatic) bins; its heights."""
+        self.bins = histogram_bins(self._hist_values, self._chosen_bins)
+        edges, heights = histogram(self._hist_values, bins=self.bins)
+        self.hist.setData(edges, heights)
+        self.bins_drawn.emit(self.bins)
+        return heights
 
     def _hover_data(self, n: int, columns, axes: tuple[int, int]) -> None:
         """Tell the hover what is drawn: which data rows the points are (the same rows the worker's

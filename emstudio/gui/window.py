@@ -387,6 +387,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.settings_changed.connect(c.set_settings)
         self.controls.pace_changed.connect(c.set_pace)
         self.controls.axes_changed.connect(c.set_axes)
+        # bound-pace hook (histogram bins): the Bins control sets the plot's bins, the plot says how many "auto" gave.
+        self.controls.bins_changed.connect(self.plot.set_bins)
+        self.plot.bins_drawn.connect(self.controls.show_bins)
         c.set_settings(self.controls.settings())
         c.set_pace(self.controls.pace_seconds())
         self.history_slider.valueChanged.connect(self._on_slider)

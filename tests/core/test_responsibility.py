@@ -90,3 +90,13 @@ def test_marginal_responsibilities_in_one_dimension():
     r = marginal_responsibilities(params, (0,), x[:, None])
     np.testing.assert_allclose(r, np.exp(log_resp), atol=1e-12)
     np.testing.assert_allclose(r.sum(axis=1), 1.0)
+
+
+def test_certain_points_stay_visible_on_white():
+    """The certain end of the uncertainty map is visibly darker than the white background and the
+    map's lightness falls all the way (a sequential map)."""
+    from emstudio.core.palette import srgb_to_lab
+
+    lightness = srgb_to_lab(uncertainty_map(np.linspace(0, 1, 400)))[:, 0]
+    assert lightness[0] <= 80  # white is 100
+    assert np.all(np.diff(lightness) < 0)
