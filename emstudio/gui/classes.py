@@ -212,10 +212,10 @@ class KnownClassesLink(QtCore.QObject):
             try:
                 known = known_classes(column, dataset.text_columns[column])
             except DataError as exc:
-                self.window.show_error(f"Cannot use it as known classes: {exc}")
+                self.controller.error.emit(f"Cannot use it as known classes: {exc}")
                 return False
         else:
-            self.window.show_error(f"No text column {column!r} in this data")
+            self.controller.error.emit(f"No text column {column!r} in this data")
             return False
         self._set_classes(known)
         self.dock.show()

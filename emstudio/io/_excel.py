@@ -125,6 +125,9 @@ def read_xlsx(path: str, source: str) -> RawTable:
             numeric.append(j)
     values = np.array([[c[j][1] for j in numeric] for c in data], dtype=np.float64)
     values = values.reshape(len(data), len(numeric))
+    # The text columns' cells, as the sheet shows them (known classes, row names).
+    body = rows[1:] if header else rows
+    texts = {j: np.array([_name(r[j]) for r in body], dtype=str) for j in reasons}
     return RawTable(format="xlsx", names=names, n_rows=len(data), numeric=numeric,
                     blocks=[(tuple(numeric), values)], reasons=reasons,
-                    row_name_candidates=row_name_candidates & set(numeric), notes=notes)
+                    row_name_candidates=row_name_candidates & set(numeric), notes=notes, texts=texts)

@@ -149,3 +149,30 @@ def test_quoted_and_spaced_cells_are_kept_as_read(tmp_path):
     assert data.cell_text.tolist() == [["1.50", "2"], ["3", "4.0"]]
     assert data.classes.names == ("x, y", "z")
     assert os.path.basename(data.report.source) == "q.csv"
+
+
+def test_classes_from_an_excel_text_column(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in (["x", "y", "species"], [1.5, 2, "a"], [3, 4, "b"], [4, 5, None], [6, 7, "a"]):
+        book.active.append(row)
+    path = tmp_path / "s.xlsx"
+    book.save(path)
+    data = load_data(str(path), classes="species")
+    assert data.columns == ("x", "y") and data.classes.names == ("a", "b")
+    assert data.classes.codes.tolist() == [0, 1, -1, 0]
+    assert "species" not in data.text_columns or data.text_columns["species"].tolist()[2] == ""
+
+
+def test_classes_from_a_parquet_string_column(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "s.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM (VALUES (1.5, 'a'), (2.5, NULL), (3.5, 'b')) t(x, kind)) TO '{path}' "
+                "(FORMAT parquet)")
+    con.close()
+    data = load_data(str(path), classes="kind")
+    assert data.columns == ("x",) and data.classes.names == ("a", "b")
+    assert data.classes.codes.tolist() == [0, -1, 1]
+    plain = load_data(str(path))
+    assert plain.text_columns["kind"].tolist() == ["a", "", "b"]
