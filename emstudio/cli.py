@@ -133,6 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
     select.add_argument("--quiet", "-q", action="store_true", help="print no table")
 
+    predict = commands.add_parser(
+        "predict", help="components, responsibilities and log density of new data under a fitted model",
+        description="Apply a fitted model (a result or selection file) to NEW: each row's component, "
+                    "responsibilities and log density. NEW's columns are found by the model's column names.")
+    predict.add_argument("data", metavar="NEW", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
+    predict.add_argument("--model", required=True, metavar="RESULT.json",
+                         help="a result file of `emstudio fit` (or a selection file: its best model)")
+    predict.add_argument("--labels", metavar="LABELS.csv",
+                         help="write each row's component and responsibilities here ('-' for standard output)")
+    predict.add_argument("--density", metavar="DENSITY.csv",
+                         help="write each row's log density here ('-' for standard output)")
+    predict.add_argument("--quiet", "-q", action="store_true", help="print no summary")
+
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
@@ -522,11 +535,17 @@ def command_plot(args) -> int:
     return 0
 
 
+def command_predict(args) -> int:
+    from emstudio.cli_predict import command_predict as predict
+
+    return predict(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"fit": command_fit, "select": command_select, "gui": command_open, "plot": command_plot,
-                None: command_open}
+                "predict": command_predict, None: command_open}
     from emstudio.errors import EmstudioError
 
     import warnings
