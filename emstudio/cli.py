@@ -67,7 +67,7 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
                        help="covariance model (default full)")
     group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
-                       help="start: kmeans, kmeans++, random, random-data, seed-step0, or a result/parameter "
+                       help="start: kmeans, kmeans++, random, random-data, seed-step0, hc, or a result/parameter "
                             "file (default kmeans)")
     group.add_argument("--restarts", type=_positive_int, default=restarts_default, metavar="N",
                        help=f"starts tried, best log-likelihood kept (default {restarts_default})")
@@ -117,21 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
                         help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
 
-    select = commands.add_parser(
-        "select", help="choose K and the covariance model by BIC, AIC or ICL",
-        description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
-                    "with the lowest criterion among those with no collapsed component.")
-    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    select.add_argument("--k", default="1-6", metavar="RANGE", help="the K to try: 1-6 or 2,3,5 (default 1-6)")
-    select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
-                        help="covariance models to try, comma-separated (default all four)")
-    select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
-                        help="lower is better (default bic)")
-    _add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
-    select.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                        help="processes to use (default: every core)")
-    select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
-    select.add_argument("--quiet", "-q", action="store_true", help="print no table")
+    from emstudio.cli_select import add_parser as add_select_parser
+
+    add_select_parser(commands, _add_fit_options, _positive_int)
 
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
@@ -395,81 +383,10 @@ def _missing_display_packages() -> list[str]:
 
 
 def command_select(args) -> int:
-    from emstudio.core.em import FitSettings
-    from emstudio.core.selection import parse_covariance_types, parse_k_range, select_models
-    from emstudio.errors import EmstudioError
+    """``emstudio select`` (in cli_select.py: the grid's limits and its interruption)."""
+    from emstudio.cli_select import command_select as run_select
 
-    ks = parse_k_range(args.k)
-    types = parse_covariance_types(args.covariance)
-    _check_outputs([args.out], args.data)
-    init = _resolve_init(args.init, types[0])
-    if not isinstance(init, str):
-        raise EmstudioError("select tries many K: --init takes a start method here, not a parameter file")
-    loaded, values, standardisation = _load_values(args)
-    base = FitSettings(k=1, init=init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
-    tty = sys.stderr.isatty()
-
-    def progress(cell, done, total):
-        if tty:
-            sys.stderr.write(f"\r{done}/{total} models fitted (last: {cell.covariance_type}, K={cell.k})\033[K")
-            sys.stderr.flush()
-
-    try:
-        selection = select_models(values, ks, types, base, criterion=args.criterion, jobs=args.jobs,
-                                  column_names=loaded.columns, on_cell=progress)
-    finally:
-        if tty:
-            sys.stderr.write("\r\033[K")
-    if standardisation is not None:
-        import dataclasses
-
-        cells = tuple(c if c.result is None else dataclasses.replace(c, result=standardisation.result_to_original(c.result))
-                      for c in selection.cells)
-        best = next((c for c in cells if selection.best is not None and c.covariance_type == selection.best.covariance_type
-                     and c.k == selection.best.k), None)
-        selection = dataclasses.replace(selection, cells=cells, best=best)
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    collapsed = [c for c in selection.cells if c.n_collapsed]
-    if collapsed:
-        sys.stderr.write(f"{PROG}: restarts that collapsed: " + ", ".join(
-            f"{c.covariance_type} K={c.k}: {c.n_collapsed}/{c.n_restarts}" for c in collapsed) + "\n")
-    if selection.best is None:
-        reasons = {c.error for c in selection.cells if c.error}
-        raise EmstudioError("no model could be fitted without a collapsed component" +
-                            (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
-    if args.out:
-        import json
-
-        from emstudio.io.results import selection_to_dict
-
-        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
-                                    n_dropped=loaded.report.n_dropped,
-                                    extra_settings={"standardize": True} if args.standardize else None)
-        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
-        if args.out == "-":
-            sys.stdout.write(text)
-        else:
-            from emstudio.io.atomic import atomic_write_text
-
-            atomic_write_text(args.out, text)
-    if not args.quiet and args.out != "-":
-        name = args.criterion.upper()
-        sys.stdout.write(f"{name} (lower is better); * = chosen, ! = every restart collapsed\n")
-        sys.stdout.write("      " + "".join(f"{'K=' + str(k):>14}" for k in ks) + "\n")
-        for t in types:
-            row = []
-            for c in (c for c in selection.cells if c.covariance_type == t):
-                if c.result is None:
-                    row.append(f"{'-':>14}")
-                else:
-                    mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
-                    row.append(f"{c.criterion(args.criterion):>13.2f}{mark}")
-            sys.stdout.write(f"{t:<10}" + "".join(row) + "\n")
-        best = selection.best
-        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} ({name} {best.criterion(args.criterion):.4f})\n")
-    return 0
+    return run_select(args, prog=PROG, check_outputs=_check_outputs, load_values=_load_values)
 
 
 def command_open(args) -> int:

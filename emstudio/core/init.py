@@ -5,6 +5,8 @@
 ``random``      random responsibilities (uniform, rows normalised), one M-step.
 ``random-data`` K distinct data points as means; πₖ = 1/K; every Σₖ = the data's covariance.
 ``seed-step0``  the first seed's step 0: means from K-means, πₖ = 1/K, Σₖ = I.
+``hc``          mclust's start: hierarchical agglomeration of the scaled data (core.hierarchical),
+                then one M-step from its partition; does not depend on the columns' units.
 A parameter file is read by ``emstudio.io``; :func:`params_for_type` adapts its covariances.
 """
 
@@ -16,7 +18,7 @@ from emstudio.core.mstep import make_positive_definite, m_step, sufficient_stati
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
-INIT_METHODS = ("kmeans", "kmeans++", "random", "random-data", "seed-step0")
+INIT_METHODS = ("kmeans", "kmeans++", "random", "random-data", "seed-step0", "hc")
 _DISTANCE_CHUNK = 65536
 
 
@@ -135,6 +137,10 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
         centres, _ = kmeans(X, k, rng, should_stop=should_stop)
         identity = from_full_covariances(np.broadcast_to(np.eye(d), (k, d, d)), covariance_type)
         return MixtureParams(np.full(k, 1.0 / k), centres, identity, covariance_type)
+    if method == "hc":
+        from emstudio.core.hierarchical import hc_labels
+
+        return params_from_labels(X, hc_labels(X, k, rng), k, covariance_type, reg_covar)
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
 
 

@@ -10,17 +10,20 @@ processes.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from emstudio.core.checks import count_distinct_rows
 from emstudio.core.em import FitResult, FitSettings, fit_mixture
 from emstudio.core.params import COVARIANCE_TYPES
+from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPool, available_cores, share_array
 from emstudio.errors import EmstudioError, FitError
 
 CRITERIA = ("bic", "aic", "icl")
+__all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "k_allowed_by_data", "k_range_parts",
+           "largest_k", "parse_covariance_types", "parse_k_range", "select_models"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,22 +55,64 @@ class Selection:
     best: Cell | None
 
 
-def parse_k_range(text: str) -> list[int]:
-    """"1-6" → [1..6]; "2,4,8" → [2, 4, 8]; "3" → [3]. Raises FitError for anything else."""
-    ks: set[int] = set()
+#: The most values of K one grid lists when nothing smaller bounds it (the data bound it first:
+#: K is at most the number of distinct rows).
+MOST_KS = 10_000
+
+
+def k_range_parts(text: str) -> list[tuple[int, int]]:
+    """"1-6" → [(1, 6)]; "2,4,8" → [(2, 2), (4, 4), (8, 8)]; nothing is listed, so "1-100000000"
+    costs nothing. Raises FitError (one line) for anything but whole numbers ≥ 1 and ranges that
+    go up."""
+    parts: list[tuple[int, int]] = []
     try:
         for part in text.split(","):
-            part = part.strip()
-            if "-" in part:
-                low, high = (int(v) for v in part.split("-", 1))
-                ks.update(range(low, high + 1))
-            else:
-                ks.add(int(part))
+            low, dash, high = part.strip().partition("-")
+            parts.append((int(low), int(high) if dash else int(low)))
     except ValueError:
         raise FitError(f"--k {text!r}: give a range like 1-6 or a list like 2,3,5") from None
-    if not ks or min(ks) < 1:
-        raise FitError(f"--k {text!r}: every K must be at least 1")
-    return sorted(ks)
+    for low, high in parts:
+        if min(low, high) < 1:
+            raise FitError(f"--k {text!r}: every K must be at least 1")
+        if high < low:
+            raise FitError(f"--k {text!r}: the range {low}-{high} is reversed; write {high}-{low}")
+    return parts
+
+
+def largest_k(text: str) -> int:
+    """The largest K that ``text`` asks for (FitError if it is not a valid K range)."""
+    return max(high for _, high in k_range_parts(text))
+
+
+def parse_k_range(text: str, at_most: int | None = None) -> list[int]:
+    """"1-6" → [1..6]; "2,4,8" → [2, 4, 8]; "3" → [3], sorted, each once. Raises FitError for
+    anything else.
+
+    ``at_most``: what the data allow (see :func:`k_allowed_by_data`); larger K are left out, and
+    FitError says so when none is left. Without it, more than MOST_KS values are refused: the list
+    is never made larger than that.
+    """
+    parts = k_range_parts(text)
+    if at_most is None:
+        count = sum(high - low + 1 for low, high in parts)
+        if count > MOST_KS:
+            raise FitError(f"--k {text!r}: {count} values of K; a grid tries at most {MOST_KS}")
+        limit = max(high for _, high in parts)
+    else:
+        limit = at_most
+    ks = sorted({k for low, high in parts for k in range(low, min(high, limit) + 1)})
+    if not ks:
+        raise FitError(f"--k {text!r}: the data allow K up to {at_most} only (K components need at least "
+                       "K distinct points)")
+    return ks
+
+
+def k_allowed_by_data(X: np.ndarray, wanted: int) -> int:
+    """The largest K up to ``wanted`` that X (n, d) can hold: K components need K distinct points.
+
+    Cheap when the data have plenty of distinct rows (only a prefix is looked at).
+    """
+    return min(wanted, count_distinct_rows(np.asarray(X), wanted))
 
 
 def parse_covariance_types(text: str) -> list[str]:
@@ -85,23 +130,30 @@ def cell_seed(seed: int, covariance_type: str, k: int) -> int:
 
 
 def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, column_names=None,
-             engine_options: dict | None = None) -> Cell:
-    """Fit one cell of the grid (its restarts, each seeded from the cell)."""
+             engine_options: dict | None = None, stop: Callable[[], bool] | None = None) -> Cell:
+    """Fit one cell of the grid (its restarts, each seeded from the cell).
+
+    ``stop()`` is asked before every EM iteration; when it answers True, Cancelled is raised.
+    """
     settings = dataclasses.replace(base, k=k, covariance_type=covariance_type,
                                    seed=cell_seed(base.seed, covariance_type, k))
     try:
-        result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options)
+        result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options, stop=stop)
     except EmstudioError as exc:
         return Cell(covariance_type, k, None, 0, 0, str(exc))
+    if result.stopped:
+        raise Cancelled
     return Cell(covariance_type, k, result, len(result.restart_degenerate), sum(result.restart_degenerate))
 
 
 # ------------------------------------------------------------------ worker processes
+# Each worker's own copy of the grid's constants, set once when it starts (the data themselves
+# are a view of one shared-memory block, see processes.share_array).
 _SHARED: dict = {}
 
 
-def _init_worker(X, base, column_names) -> None:
-    _SHARED.update(X=X, base=base, column_names=column_names)
+def _init_worker(data: SharedArray, base, column_names) -> None:
+    _SHARED.update(X=data.attach(), base=base, column_names=column_names)
 
 
 def _fit_shared(covariance_type: str, k: int) -> Cell:
@@ -116,39 +168,47 @@ def best_cell(cells: Sequence[Cell], criterion: str) -> Cell | None:
     return min(candidates, key=lambda c: (c.criterion(criterion), c.k)) if candidates else None
 
 
+def worker_count(jobs: int | None, n_cells: int) -> int:
+    """Processes for a grid of ``n_cells``: ``jobs`` (default every core), never more than the
+    cores this process may use (more would only share them and hold more memory) or the cells."""
+    cores = available_cores()
+    return max(1, min(jobs or cores, cores, n_cells))
+
+
 def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[str], base: FitSettings, *,
                   criterion: str = "bic", jobs: int | None = None, column_names=None,
                   on_cell: Callable[[Cell, int, int], None] | None = None,
-                  engine_options: dict | None = None) -> Selection:
-    """Fit every (covariance type, K) cell, over ``jobs`` processes (default: every core).
+                  engine_options: dict | None = None, stop: Callable[[], bool] | None = None) -> Selection:
+    """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`).
 
-    ``engine_options`` apply in this process (jobs = 1); worker processes use one thread each.
+    ``engine_options`` apply in this process (one process); worker processes use one thread each
+    and share one copy of X. ``stop()`` is asked often (before every EM iteration in this process,
+    every 50 ms while workers fit); when it answers True, Cancelled is raised. Cancelled, Ctrl+C
+    (KeyboardInterrupt) or an error in ``on_cell`` end the worker processes before going on.
     """
     if criterion not in CRITERIA:
         raise FitError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     X = np.ascontiguousarray(X, dtype=np.float64)
     grid = [(t, k) for t in covariance_types for k in ks]
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(grid)))
+    jobs = worker_count(jobs, len(grid))
     cells: dict[tuple[str, int], Cell] = {}
     if jobs == 1:
         for done, (t, k) in enumerate(grid, start=1):
-            cells[(t, k)] = fit_cell(X, base, t, k, column_names, engine_options)
+            if stop is not None and stop():
+                raise Cancelled
+            cells[(t, k)] = fit_cell(X, base, t, k, column_names, engine_options, stop)
             if on_cell:
                 on_cell(cells[(t, k)], done, len(grid))
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # "spawn": a forked child would inherit the parent's threads (BLAS, any engine) mid-state.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(X, base, column_names)) as pool:
-            # Big cells first, so the last process is not left with the slowest one.
-            order = sorted(grid, key=lambda cell: -cell[1])
-            futures = {pool.submit(_fit_shared, t, k): (t, k) for t, k in order}
-            for done, future in enumerate(as_completed(futures), start=1):
-                cells[futures[future]] = future.result()
-                if on_cell:
-                    on_cell(cells[futures[future]], done, len(grid))
+        # Big cells first, so the last process is not left with the slowest one.
+        order = sorted(grid, key=lambda cell: -cell[1])
+        with share_array(X) as shared, WorkerPool(jobs, _init_worker, (shared, base, column_names)) as pool:
+            try:
+                for done, (key, cell) in enumerate(pool.run(_fit_shared, order, stop=stop), start=1):
+                    cells[key] = cell
+                    if on_cell:
+                        on_cell(cell, done, len(grid))
+            except WorkerDied as exc:
+                raise FitError(str(exc)) from None
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion))

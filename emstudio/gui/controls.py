@@ -15,6 +15,7 @@ START_LABELS = {
     "random": "random responsibilities",
     "random-data": "random data points",
     "seed-step0": "k-means, Σ = I (step 0)",
+    "hc": "hierarchical (mclust)",
 }
 START_TIPS = {
     "kmeans": "k-means++ seeding and Lloyd iterations, then one M-step from the hard labels",
@@ -22,6 +23,8 @@ START_TIPS = {
     "random": "random responsibilities, then one M-step",
     "random-data": "K distinct data points as means; πₖ = 1/K; every Σₖ the data's covariance",
     "seed-step0": "means from k-means; πₖ = 1/K; Σₖ = I",
+    "hc": "mclust's start: Ward agglomeration of the scaled data (at most 2,000 rows), then one M-step; "
+          "the same whatever units the columns are in",
 }
 COVARIANCE_TIPS = {
     "full": "each component has its own full covariance (tilted ellipses)",

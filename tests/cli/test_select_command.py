@@ -43,3 +43,67 @@ def test_select_errors_are_one_line(tmp_path):
         code, _, stderr = emstudio("select", data, *args)
         assert_one_clear_line(code, stderr)
         assert fragment in stderr
+
+
+def _three_points(tmp_path):
+    data = tmp_path / "three.csv"
+    data.write_text("a,b\n" + "0,0\n1,0\n0,1\n" * 40)
+    return data
+
+
+def _limited_memory(limit_bytes):
+    def limit():
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return limit
+
+
+def test_k_is_bounded_by_the_data_before_the_grid_is_made(tmp_path):
+    """--k 1-100000000 once listed 1e8 numbers (7 GB) before any fit; now K stops at the number
+    of distinct rows, with a note, in the memory of a small program."""
+    import subprocess
+    import sys
+
+    data = _three_points(tmp_path)
+    out = tmp_path / "sel.json"
+    run = subprocess.run([sys.executable, "-m", "emstudio", "select", str(data), "--k", "1-100000000",
+                          "--covariance", "full", "--restarts", "1", "--out", str(out), "-q"],
+                         capture_output=True, text=True, timeout=120, preexec_fn=_limited_memory(4 << 30))
+    assert run.returncode == 0, run.stderr
+    assert "the data have 3 distinct rows, so K goes up to 3" in run.stderr
+    assert [m["k"] for m in json.loads(out.read_text())["models"]] == [1, 2, 3]
+
+
+def test_no_k_the_data_allow_is_one_clear_line(tmp_path):
+    code, _, stderr = emstudio("select", _three_points(tmp_path), "--k", "5-9")
+    assert_one_clear_line(code, stderr)
+    assert "up to 3" in stderr
+
+
+def test_a_reversed_k_range_says_so(tmp_path):
+    code, _, stderr = emstudio("select", _three_points(tmp_path), "--k", "5-1")
+    assert_one_clear_line(code, stderr)
+    assert "reversed; write 1-5" in stderr
+
+
+def test_jobs_beyond_the_cores_are_capped_and_said_so(tmp_path):
+    from emstudio.core.processes import available_cores
+
+    cores = available_cores()
+    code, _, stderr = emstudio("select", _three_points(tmp_path), "--k", "1-2", "--covariance", "full",
+                               "--restarts", "1", "--jobs", str(64 * cores), "-q")
+    assert code == 0, stderr
+    assert f"--jobs {64 * cores}: {cores} core{'s' * (cores != 1)} here, so {cores} processes" in stderr
+
+
+def test_a_start_file_is_refused_without_being_read(tmp_path):
+    """A grid has many K and a start file one: the file is refused by its name. A FIFO with no
+    writer would block any read forever, so this also shows it is never opened."""
+    import os
+
+    fifo = tmp_path / "start.json"
+    os.mkfifo(fifo)
+    code, _, stderr = emstudio("select", _three_points(tmp_path), "--init", fifo)
+    assert_one_clear_line(code, stderr)
+    assert "takes a start method" in stderr

@@ -4,7 +4,17 @@ import numpy as np
 import pytest
 
 from emstudio.core import FitSettings
-from emstudio.core.selection import parse_covariance_types, parse_k_range, select_models
+from emstudio.core.selection import (
+    Cancelled,
+    available_cores,
+    k_allowed_by_data,
+    k_range_parts,
+    largest_k,
+    parse_covariance_types,
+    parse_k_range,
+    select_models,
+    worker_count,
+)
 from emstudio.errors import FitError
 
 
@@ -67,3 +77,87 @@ def test_covariance_lists():
     assert parse_covariance_types("full, diag") == ["full", "diag"]
     with pytest.raises(FitError, match="choose from"):
         parse_covariance_types("full,round")
+
+
+def test_a_reversed_range_says_so():
+    with pytest.raises(FitError, match="reversed; write 1-5"):
+        parse_k_range("5-1")
+    with pytest.raises(FitError, match="at least 1"):
+        parse_k_range("0-3")
+
+
+def test_a_huge_range_is_never_listed():
+    """--k 1-100000000 once made a set of 1e8 numbers (7 GB) before any fit."""
+    assert k_range_parts("1-100000000") == [(1, 100_000_000)]
+    assert largest_k("2,1-100000000") == 100_000_000
+    assert parse_k_range("1-100000000", at_most=4) == [1, 2, 3, 4]
+    assert parse_k_range("2,7,9-100000000", at_most=8) == [2, 7]
+    with pytest.raises(FitError, match="at most"):
+        parse_k_range("1-100000000")  # nothing bounds it: refused, not listed
+    with pytest.raises(FitError, match="up to 3"):
+        parse_k_range("5-9", at_most=3)
+
+
+def test_k_is_bounded_by_the_distinct_rows():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]] * 1000)
+    assert k_allowed_by_data(X, 100_000_000) == 3
+    assert k_allowed_by_data(X, 2) == 2
+    assert k_allowed_by_data(_clusters(), 6) == 6
+
+
+def test_processes_are_bounded_by_the_cores_and_the_cells():
+    cores = available_cores()
+    assert worker_count(64 * cores, 1000) == cores
+    assert worker_count(None, 1000) == cores
+    assert worker_count(8, 1) == 1
+    assert worker_count(1, 1000) == 1
+
+
+def _stop_after(calls):
+    """A stop() that answers True from its ``calls``-th question on."""
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) >= calls
+    return stop
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_stop_cancels_the_grid_under_way(jobs, monkeypatch):
+    """stop() ends the grid in the middle of a cell (one process: it is asked every EM iteration)
+    or while the workers fit; no cell is reported after it, and no worker is left running."""
+    import multiprocessing
+
+    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)  # two workers even on one core
+    X = _clusters(300, seed=2)
+    seen = []
+    slow = FitSettings(restarts=30, tol=0.0, max_iter=100_000)  # minutes per cell unless stopped
+    with pytest.raises(Cancelled):
+        select_models(X, [1, 2, 3, 4, 5, 6], ["full", "diag"], slow, jobs=jobs,
+                      on_cell=lambda cell, done, total: seen.append(cell), stop=_stop_after(50))
+    assert seen == []
+    assert multiprocessing.active_children() == []
+
+
+def test_workers_read_one_shared_copy_of_the_data():
+    """The same grid on two processes with the data in shared memory, and without (the fallback
+    when shared memory has no room), gives the one-process answer."""
+    from emstudio.core import processes
+
+    X = _clusters(100, seed=5)
+    one = select_models(X, [1, 2], ["full"], FitSettings(restarts=2), jobs=1)
+    with processes.share_array(X) as shared:
+        assert shared.name is not None and shared.array is None  # only the block's name travels
+        assert np.array_equal(shared.attach(), X) and not shared.attach().flags.writeable
+    two = select_models(X, [1, 2], ["full"], FitSettings(restarts=2), jobs=2)
+    assert [c.result.log_likelihood for c in one.cells] == [c.result.log_likelihood for c in two.cells]
+
+
+def test_without_room_in_shared_memory_the_array_travels(monkeypatch):
+    from emstudio.core import processes
+
+    monkeypatch.setattr(processes, "_shared_memory_has_room", lambda nbytes: False)
+    X = _clusters(50)
+    with processes.share_array(X) as shared:
+        assert shared.name is None and np.array_equal(shared.attach(), X)

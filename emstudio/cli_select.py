@@ -1,0 +1,181 @@
+"""``emstudio select``: fit a grid of (covariance model, K) and choose one (see docs/select.md).
+
+Split from cli.py so that the grid's limits (K bounded by the data before the grid is made,
+--jobs bounded by the cores) and its interruption (Ctrl+C and SIGTERM end the workers at once,
+exit 130/143, one line saying what was not written) live in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell reports a Ctrl+C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl+C so that the same clean-up ends the workers."""
+
+
+def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentParser:
+    select = commands.add_parser(
+        "select", help="choose K and the covariance model by BIC, AIC or ICL",
+        description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
+                    "with the lowest criterion among those with no collapsed component. Ctrl+C stops at once "
+                    "(nothing is written).")
+    select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
+    select.add_argument("--k", default="1-6", metavar="RANGE",
+                        help="the K to try: 1-6 or 2,3,5 (default 1-6); K above the number of distinct "
+                             "rows of the data is left out")
+    select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
+                        help="covariance models to try, comma-separated (default all four)")
+    select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
+                        help="lower is better (default bic)")
+    add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
+    select.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                        help="processes to use (default and at most: the cores this program may use)")
+    select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
+    select.add_argument("--quiet", "-q", action="store_true", help="print no table")
+    return select
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
+def command_select(args, *, prog: str, check_outputs, load_values) -> int:
+    from emstudio.core.em import FitSettings
+    from emstudio.core.init import INIT_METHODS
+    from emstudio.core.selection import (
+        available_cores,
+        k_allowed_by_data,
+        largest_k,
+        parse_covariance_types,
+        parse_k_range,
+    )
+    from emstudio.errors import EmstudioError
+
+    def note(line: str) -> None:
+        sys.stderr.write(f"{prog}: {line}\n")
+
+    wanted = largest_k(args.k)  # the range's syntax, checked before anything is read
+    types = parse_covariance_types(args.covariance)
+    check_outputs([args.out], args.data)
+    if args.init not in INIT_METHODS:  # refused unread: a start file has one K, a grid many
+        raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
+                            f"({', '.join(INIT_METHODS)}), not a parameter file")
+    loaded, values, standardisation = load_values(args)
+    # K is bounded by the data before the grid is made: K components need K distinct points.
+    allowed = k_allowed_by_data(values, wanted)
+    ks = parse_k_range(args.k, at_most=allowed)
+    if allowed < wanted:
+        note(f"--k {args.k}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to "
+             f"{allowed}")
+    cores = available_cores()
+    if args.jobs is not None and args.jobs > cores:
+        note(f"--jobs {args.jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
+    base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
+                       tol=args.tol, reg_covar=args.reg_covar)
+    base.validate()
+    tty = sys.stderr.isatty()
+    fitted = {"done": 0, "total": len(ks) * len(types)}
+
+    def progress(cell, done, total):
+        fitted["done"] = done
+        if tty:
+            sys.stderr.write(f"\r{done}/{total} models fitted (last: {cell.covariance_type}, K={cell.k})\033[K")
+            sys.stderr.flush()
+
+    previous_term = _catch_sigterm()
+    try:
+        selection = _run_grid(values, ks, types, base, args, loaded.columns, progress)
+    except KeyboardInterrupt as exc:  # the workers have ended by now
+        if tty:
+            sys.stderr.write("\r\033[K")
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        unwritten = f"; {args.out} not written" if args.out and args.out != "-" else "; nothing written"
+        note(f"{what} after {fitted['done']} of {fitted['total']} models{unwritten}")
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    finally:
+        if tty:
+            sys.stderr.write("\r\033[K")
+        _restore_sigterm(previous_term)
+    return _report(selection, args, prog, loaded, ks, types, standardisation, note)
+
+
+def _catch_sigterm():
+    """SIGTERM raises Terminated while the grid runs (only the main thread may set it)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_grid(values, ks, types, base, args, columns, progress):
+    from emstudio.core.selection import select_models
+
+    return select_models(values, ks, types, base, criterion=args.criterion, jobs=args.jobs,
+                         column_names=columns, on_cell=progress)
+
+
+def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> int:
+    from emstudio.errors import EmstudioError
+
+    if standardisation is not None:
+        import dataclasses
+
+        cells = tuple(c if c.result is None else dataclasses.replace(c, result=standardisation.result_to_original(c.result))
+                      for c in selection.cells)
+        best = next((c for c in cells if selection.best is not None and c.covariance_type == selection.best.covariance_type
+                     and c.k == selection.best.k), None)
+        selection = dataclasses.replace(selection, cells=cells, best=best)
+    for line in loaded.report.lines():
+        note(line)
+    collapsed = [c for c in selection.cells if c.n_collapsed]
+    if collapsed:
+        note("restarts that collapsed: " + ", ".join(
+            f"{c.covariance_type} K={c.k}: {c.n_collapsed}/{c.n_restarts}" for c in collapsed))
+    if selection.best is None:
+        reasons = {c.error for c in selection.cells if c.error}
+        raise EmstudioError("no model could be fitted without a collapsed component" +
+                            (f" ({'; '.join(sorted(reasons))})" if reasons else ""))
+    if args.out:
+        import json
+
+        from emstudio.io.results import selection_to_dict
+
+        content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
+                                    n_dropped=loaded.report.n_dropped,
+                                    extra_settings={"standardize": True} if args.standardize else None)
+        text = json.dumps(content, indent=2, allow_nan=False) + "\n"
+        if args.out == "-":
+            sys.stdout.write(text)
+        else:
+            from emstudio.io.atomic import atomic_write_text
+
+            atomic_write_text(args.out, text)
+    if not args.quiet and args.out != "-":
+        name = args.criterion.upper()
+        sys.stdout.write(f"{name} (lower is better); * = chosen, ! = every restart collapsed\n")
+        sys.stdout.write("      " + "".join(f"{'K=' + str(k):>14}" for k in ks) + "\n")
+        for t in types:
+            row = []
+            for c in (c for c in selection.cells if c.covariance_type == t):
+                if c.result is None:
+                    row.append(f"{'-':>14}")
+                else:
+                    mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
+                    row.append(f"{c.criterion(args.criterion):>13.2f}{mark}")
+            sys.stdout.write(f"{t:<10}" + "".join(row) + "\n")
+        best = selection.best
+        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} ({name} {best.criterion(args.criterion):.4f})\n")
+    return 0
