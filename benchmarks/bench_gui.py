@@ -73,7 +73,7 @@ def measure(n: int, k: int, iterations: int, settings_path: str) -> dict:
     window.controls.pace.setCurrentIndex(0)
     window.show()
     app.processEvents()
-    window.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
+    window.files.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
     window.controls.k.setValue(k)
     window.controls.tol.setText("0")
     window.controls.max_iter.setValue(iterations)
@@ -85,7 +85,7 @@ def measure(n: int, k: int, iterations: int, settings_path: str) -> dict:
     redraws_before = window.plot.redraws
     started = time.perf_counter()
     probe.start()
-    window.run()
+    window.requests.run()
     loop.exec()
     elapsed = time.perf_counter() - started
     probe.stop()
@@ -108,6 +108,7 @@ def measure(n: int, k: int, iterations: int, settings_path: str) -> dict:
 def measure_load(path: str, background: bool, settings_path: str) -> dict:
     """The longest event-loop stall while the window opens ``path`` (read at once, or on the
     background thread as files of BACKGROUND_LOAD_BYTES and more are)."""
+    from emstudio.gui import files as files_module
     from emstudio.gui import window as window_module
     from emstudio.gui.app import application
 
@@ -116,19 +117,19 @@ def measure_load(path: str, background: bool, settings_path: str) -> dict:
     window = window_module.MainWindow(store)
     window.show()
     app.processEvents()
-    saved = window_module.BACKGROUND_LOAD_BYTES
-    window_module.BACKGROUND_LOAD_BYTES = 0 if background else 1 << 62
+    saved = files_module.BACKGROUND_LOAD_BYTES
+    files_module.BACKGROUND_LOAD_BYTES = 0 if background else 1 << 62
     probe = StallProbe()
     loop = QtCore.QEventLoop()
-    window.loading_finished.connect(lambda _ok: loop.quit())
+    window.files.loading_finished.connect(lambda _ok: loop.quit())
     started = time.perf_counter()
     probe.start()
-    if window.load_file(path) and background:
+    if window.files.load_file(path) and background:
         loop.exec()
     app.processEvents()  # the first frame of the loaded data counts too
     elapsed = time.perf_counter() - started
     probe.stop(count_tail=True)  # a read on the window's thread is one gap, never ticked
-    window_module.BACKGROUND_LOAD_BYTES = saved
+    files_module.BACKGROUND_LOAD_BYTES = saved
     rows = window.dataset.values.shape[0] if window.dataset is not None else 0
     window.close()
     app.processEvents()
@@ -145,19 +146,19 @@ def measure_stop(n: int, k: int, settings_path: str) -> float:
     window = MainWindow(QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat))
     window.controls.pace.setCurrentIndex(0)
     window.show()
-    window.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
+    window.files.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))
     window.controls.k.setValue(k)
     window.controls.tol.setText("0")
     window.controls.max_iter.setValue(100_000)
     c = window.controller
-    window.run()
+    window.requests.run()
     while len(c.history) < 5:
         app.processEvents()
     loop = QtCore.QEventLoop()
     answered = []
     c.worker.finished.connect(lambda _o: (answered.append(time.perf_counter()), loop.quit()))
     started = time.perf_counter()
-    window.stop()
+    window.requests.stop()
     if not answered:
         loop.exec()
     window.close()

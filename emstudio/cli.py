@@ -1,4 +1,4 @@
-"""The ``emstudio`` command (FORMATS.md "Command line").
+"""The ``emstudio`` command (docs/formats.md, "Command line").
 
 Imports only what each command needs, so ``emstudio fit`` starts fast and never loads Qt.
 Every error ends in one line on standard error and a non-zero exit status, never a traceback
@@ -62,6 +62,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument = add_unless_skipped
     group.add_argument("--columns", metavar="a,b,...",
                        help="columns of DATA to use, by name or 0-based number (default: every numeric column)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook to read, by name or 0-based number "
+                            "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
     group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
@@ -137,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -166,7 +169,7 @@ def _progress_printer(stream, max_iter: int, restarts: int):
     return show
 
 
-def _resolve_init(init: str, covariance_type: str):
+def _resolve_init(init: str, covariance_type: str, n_rows: int | None = None):
     from emstudio.core.init import INIT_METHODS
     from emstudio.errors import EmstudioError
 
@@ -181,14 +184,15 @@ def _resolve_init(init: str, covariance_type: str):
     if problem:
         raise EmstudioError(f"--init {init}: {problem}")
 
-    return read_params_file(init, covariance_type)
+    # A file of more components than the data has rows is refused before its matrices are built.
+    return read_params_file(init, covariance_type, max_components=n_rows)
 
 
-def _start_and_k(args):
+def _start_and_k(args, n_rows: int | None = None):
     """The start (a method name or parameters from a file) and K (--k, else the file's, else 2)."""
     from emstudio.errors import EmstudioError
 
-    init = _resolve_init(args.init, args.covariance)
+    init = _resolve_init(args.init, args.covariance, n_rows)
     if isinstance(init, str):
         return init, args.k or 2
     if args.k is not None and args.k != init.n_components:
@@ -196,11 +200,11 @@ def _start_and_k(args):
     return init, init.n_components
 
 
-def _settings_of(args):
-    """FitSettings from the fit options."""
+def _settings_of(args, n_rows: int | None = None):
+    """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
-    start, k = _start_and_k(args)
+    start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
                        max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
 
@@ -213,12 +217,18 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns, classes=getattr(args, "classes", None))
+    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None),
+                       classes=getattr(args, "classes", None))
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation
 
     standardisation = Standardisation.of(loaded.values)
+    problem = standardisation.problem(loaded.columns)
+    if problem:  # values ~1e-300 or ~1e300: the result could not be given back in the data's units
+        from emstudio.errors import DataError
+
+        raise DataError(problem)
     return loaded, standardisation.apply(loaded.values), standardisation
 
 
@@ -232,7 +242,7 @@ def _load_and_fit(args, on_snapshot=None):
     from emstudio.errors import EmstudioError
 
     loaded, values, standardisation = _load_values(args)
-    settings = _settings_of(args)
+    settings = _settings_of(args, n_rows=values.shape[0])
     d = loaded.values.shape[1]
     if not isinstance(settings.init, str) and settings.init.n_features != d:
         raise EmstudioError(f"--init {args.init} has d={settings.init.n_features} dimensions "
@@ -282,9 +292,28 @@ def _print_summary(result, columns, stream) -> None:
         stream.write(f"  component {k + 1}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
-def command_fit(args) -> int:
-    from emstudio.core.checks import data_variances, reg_covar_warning
+def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
+    """What loading did and what to be warned of, on standard error, once the fit has succeeded
+    (an error stays one line). fit and plot print the same."""
+    from emstudio.core.checks import collapse_advice, data_variances, identical_warning, reg_covar_warning
 
+    for line in loaded.report.lines():
+        sys.stderr.write(f"{PROG}: {line}\n")
+    variances = data_variances(values)
+    warning = reg_covar_warning(variances, reg_covar, loaded.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(str(k + 1) for k in result.degenerate)  # numbered 1 … K, as people read them
+        # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
+        advice = collapse_advice(variances, reg_covar, loaded.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def command_fit(args) -> int:
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
 
@@ -300,16 +329,7 @@ def command_fit(args) -> int:
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
-    # What loading did, once the fit has succeeded (an error stays one line).
-    for line in loaded.report.lines():
-        sys.stderr.write(f"{PROG}: {line}\n")
-    warning = reg_covar_warning(data_variances(values), args.reg_covar, loaded.columns)
-    if warning:
-        sys.stderr.write(f"{PROG}: warning: {warning}\n")
-    if result.degenerate:
-        which = ", ".join(str(k + 1) for k in result.degenerate)  # numbered 1 … K, as people read them
-        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); "
-                         "try a smaller K, another start or a larger --reg-covar\n")
+    _print_fit_notes(loaded, values, result, args.reg_covar)
     # Make every output first, then write: a failure leaves no half-updated pair of files.
     outputs = []
     if args.out:
@@ -355,31 +375,25 @@ def _display_available() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-# What Qt's xcb platform (a real X display) loads, by Debian package. Qt aborts the process
-# with a page of text when one is missing; the window checks first and says which.
-_XCB_LIBRARIES = {
-    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
-    "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
-    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
-    "libxcb-shape.so.0": "libxcb-shape0", "libxcb-xkb.so.1": "libxcb-xkb1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1",
-}
+def _missing_qt_packages(window: bool = True) -> list[str]:
+    """Debian packages Qt needs here that this machine lacks (emstudio.system_libraries): the
+    offscreen set always, and for a ``window`` on an X display the X set too. Without this check
+    importing Qt raises ImportError and Qt's X platform aborts the process with a page of text."""
+    from emstudio.system_libraries import missing_packages
 
-
-def _missing_display_packages() -> list[str]:
-    """Debian packages Qt needs for an X display that this machine lacks (empty if not on X)."""
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or (platform and platform != "xcb"):
-        return []
-    import ctypes
+    on_x = window and bool(os.environ.get("DISPLAY")) and platform in ("", "xcb")
+    return missing_packages("x11" if on_x else "offscreen")
 
-    missing = []
-    for library, package in _XCB_LIBRARIES.items():
-        try:
-            ctypes.CDLL(library)
-        except OSError:
-            missing.append(package)
-    return missing
+
+def _check_qt_packages(what: str, window: bool = True) -> None:
+    missing = _missing_qt_packages(window)
+    if missing:
+        from emstudio.errors import EmstudioError
+        from emstudio.system_libraries import install_command
+
+        raise EmstudioError(f"{what} needs system libraries this machine lacks; install them with: "
+                            f"{install_command(missing)}")
 
 
 def command_select(args) -> int:
@@ -391,22 +405,22 @@ def command_select(args) -> int:
 
 def command_open(args) -> int:
     """The window (Qt is imported here only)."""
-    missing = _missing_display_packages()
-    if missing:
+    if not _display_available():
         from emstudio.errors import EmstudioError
 
-        raise EmstudioError(f"the window needs system libraries this machine lacks: apt-get install {' '.join(missing)}")
-    if not _display_available():
-        without = (f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
-                   f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
-                   f"  {PROG} --help for every option\n")
         if getattr(args, "command", None) == "gui":
-            from emstudio.errors import EmstudioError
-
             raise EmstudioError("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set)")
-        sys.stderr.write(f"{PROG}: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
-                         f"Without a window:\n{without}")
-        return 0
+        # The bare command is what a newcomer types first: say what works without a window.
+        # Still an error (exit 1): the window that was asked for did not open.
+        sys.stderr.write(f"{PROG}: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                         f"Without a window:\n"
+                         f"  {PROG} fit DATA [--k K] [--covariance TYPE] [--out RESULT.json] [--labels LABELS.csv]\n"
+                         f"  {PROG} plot DATA [fit options] --out PICTURE.png|.svg\n"
+                         f"  {PROG} --help for every option\n"
+                         f"On a machine with no screen, a virtual one (README, \"Setting up\"): "
+                         f"xvfb-run -s \"-screen 0 1920x1080x24\" ./run\n")
+        return 1
+    _check_qt_packages("the window")
     settings = None
     data = getattr(args, "data", None)
     if getattr(args, "command", None) == "gui":
@@ -432,7 +446,8 @@ def command_plot(args) -> int:
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
     _check_outputs([args.out], args.data)
-    loaded, _, result = _load_and_fit(args)
+    _check_qt_packages("drawing the picture", window=False)  # before the fit, not after it
+    loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
     axes = None
     if args.axes:
@@ -443,6 +458,7 @@ def command_plot(args) -> int:
                      for a in picked)
         if -1 in axes:
             raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
     state = "converged" if result.converged else "not converged"
     title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
              f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")

@@ -42,23 +42,44 @@ def count_distinct_rows(X: np.ndarray, at_least: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class ColumnSummary:
-    """Per-column facts (d,) of the data: largest and smallest value and variance (NaN if any NaN)."""
+    """Per-column facts (d,) of the data: largest and smallest value, and the variance in column
+    units with the column scales (variance = scaled_variances · scale², which may overflow or
+    underflow float64: see :meth:`log10_variances`). NaN where a column holds a NaN."""
 
     top: np.ndarray
     bottom: np.ndarray
-    variances: np.ndarray
+    scaled_variances: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def variances(self) -> np.ndarray:
+        with np.errstate(over="ignore", under="ignore"):
+            return self.scaled_variances * self.scale * self.scale
+
+    def log10_variances(self) -> np.ndarray:
+        """log₁₀ of each variance, exact where the variance itself over- or underflows."""
+        with np.errstate(divide="ignore"):
+            return np.log10(self.scaled_variances) + 2.0 * np.log10(self.scale)
 
     @classmethod
-    def of_centred(cls, data_t: np.ndarray, centre: np.ndarray) -> "ColumnSummary":
-        """From data stored transposed and centred, (d, n): contiguous rows make this ~1 ms per 1e6."""
+    def of_centred(cls, data_t: np.ndarray, centre: np.ndarray, scale: np.ndarray | None = None) -> "ColumnSummary":
+        """From data stored transposed, centred and in column units (d, n) (core.scaling): contiguous
+        rows make this ~1 ms per 1e6."""
         n = data_t.shape[1]
+        scale = np.ones(data_t.shape[0]) if scale is None else np.asarray(scale, dtype=np.float64)
         variances = np.einsum("ij,ij->i", data_t, data_t) / max(n, 1)
-        return cls(data_t.max(axis=1) + centre, data_t.min(axis=1) + centre, variances)
+        return cls(data_t.max(axis=1) * scale + centre, data_t.min(axis=1) * scale + centre, variances, scale)
 
     @classmethod
     def of(cls, X: np.ndarray) -> "ColumnSummary":
-        centre = X.mean(axis=0)
-        return cls.of_centred(np.ascontiguousarray((X - centre).T), centre)
+        from emstudio.core.scaling import scaled_columns
+
+        data_t, centre, scale, _ = scaled_columns(X)
+        return cls.of_centred(data_t, centre, scale)
+
+
+def _power_of_ten(log10_value: float) -> str:
+    return f"1e{int(round(log10_value)):+d}"
 
 
 def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = None,
@@ -75,20 +96,36 @@ def check_fit_data(X: np.ndarray, k: int, column_names: Sequence[str] | None = N
     if n == 0:
         raise DataError("no usable samples (every row was dropped or the file has none)")
     summary = summary or ColumnSummary.of(X)
-    # A NaN makes max NaN; ±inf shows in max or min.
+    # A NaN makes max NaN; ±inf shows in max or min. (Finite values never overflow here: the
+    # summary is computed in column units.)
     if not (np.all(np.isfinite(summary.top)) and np.all(np.isfinite(summary.bottom))):
         raise DataError("the data contains NaN or infinite values")
-    if max(np.abs(summary.top).max(), np.abs(summary.bottom).max()) > LARGEST_SAFE_VALUE:
-        raise DataError("values are too large for the covariance to be computed in float64; "
-                        "standardise the data (--standardize)")
+    magnitude = np.maximum(np.abs(summary.top), np.abs(summary.bottom))
+    huge = np.flatnonzero(magnitude > LARGEST_SAFE_VALUE)
+    if len(huge):
+        names = ", ".join(_column_name(int(i), column_names) for i in huge)
+        largest = float(magnitude[huge].max())
+        # Dividing by this brings the largest value near 1e3.
+        divide = _power_of_ten(np.log10(largest) - 3)
+        spread_fits = bool(np.all(summary.log10_variances()[huge] < 290))
+        advice = (f"divide {'it' if len(huge) == 1 else 'them'} by a power of ten (e.g. {divide}) before fitting"
+                  + (", or use --standardize" if spread_fits else ""))
+        raise DataError(f"values of column {names} reach {largest:.3g}: beyond {LARGEST_SAFE_VALUE:.0e} their "
+                        f"squares overflow float64 (largest {np.finfo(np.float64).max:.3g}); {advice}")
     if k > n:
         raise FitError(f"K={k} components, but there are only {n} usable samples")
-    # Values so small that their squares underflow: distances and variances become 0.
-    tiny = np.flatnonzero((summary.top != summary.bottom) & (summary.variances < SMALLEST_SAFE_VARIANCE))
+    # Values so small that their variance underflows or has no precision left.
+    log_variances = summary.log10_variances()
+    tiny = np.flatnonzero((summary.top != summary.bottom) & (log_variances < np.log10(SMALLEST_SAFE_VARIANCE)))
     if n > 1 and len(tiny):
         names = ", ".join(_column_name(int(i), column_names) for i in tiny)
-        raise DataError(f"values of column {names} are too small for float64 variances; "
-                        "standardise the data (--standardize)")
+        smallest = float(log_variances[tiny].min())
+        # Multiplying by this brings the standard deviation near 1; --standardize cannot help: the
+        # covariances in the data's own units would underflow all the same.
+        multiply = _power_of_ten(-smallest / 2.0)
+        raise DataError(f"values of column {names} are too small: the variance (about {_power_of_ten(smallest)}) "
+                        f"is below what float64 holds with precision ({SMALLEST_SAFE_VARIANCE:.0e}); multiply "
+                        f"{'it' if len(tiny) == 1 else 'them'} by a power of ten (e.g. {multiply}) before fitting")
     constant = np.flatnonzero(summary.top == summary.bottom) if n > 1 else []
     if len(constant):
         names = ", ".join(_column_name(int(i), column_names) for i in constant)
@@ -107,23 +144,118 @@ def data_variances(X: np.ndarray | None = None, summary: ColumnSummary | None = 
 
 
 def empirical_eigenvalues(params: MixtureParams, reg_covar: float) -> np.ndarray:
-    """(K, d) ascending eigenvalues of each Σₖ − reg_covar·I (the part the data gave)."""
+    """(K, d) ascending eigenvalues of each Σₖ − reg_covar·I (the part the data gave), data's units."""
     full = params.full_covariances() - reg_covar * np.eye(params.n_features)[None]
     return np.linalg.eigvalsh(full)
 
 
+def _column_unit_eigen(params: MixtureParams, reg_covar: float, scale: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvalues (K, d) and unit eigenvectors (K, d, d) of each (Σₖ − reg_covar·I)/(s sᵀ), and
+    reg_covar per column in those units (d,). In column units a variance of 1e-16 beside one of
+    1e16 keeps its precision; in the data's units the small one is lost in the large one's rounding."""
+    d = params.n_features
+    scale = np.ones(d) if scale is None else np.asarray(scale, dtype=np.float64)
+    outer = np.outer(scale, scale)
+    with np.errstate(over="ignore"):
+        reg = np.minimum(reg_covar / (scale * scale), 1e300)
+    full = params.full_covariances() / outer - np.diag(reg)[None]
+    values, vectors = np.linalg.eigh(full)
+    return values, vectors, reg
+
+
+def _direction_weights(vectors: np.ndarray, per_column: np.ndarray) -> np.ndarray:
+    """(K, d) Σⱼ vⱼ² cⱼ for each eigenvector v (columns of vectors (K, d, d)) and per-column c (d,)."""
+    return np.einsum("kji,j->ki", vectors * vectors, per_column)
+
+
 def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, reg_covar: float,
-                          variance_floor: float = 0.0) -> list[int]:
+                          variance_floor: float | np.ndarray = 0.0, scale: np.ndarray | None = None) -> list[int]:
     """Indices of components that collapsed: a flat or vanished covariance, or Nₖ < d + 1.
 
-    ``variance_floor`` is the data's rounding noise for variances (MixtureEngine.variance_floor).
+    Judged in column units (``scale`` (d,), the data's column scales, MixtureEngine.scale; None
+    means the data's own units): a direction is flat below DEGENERATE_FLATNESS of the component's
+    largest, and has vanished when it fell to the reg_covar or the rounding noise that direction
+    got. ``variance_floor``: the data's rounding noise for variances in column units, per column
+    (d,) or one number (MixtureEngine.variance_floor).
     """
-    values = empirical_eigenvalues(params, reg_covar)
-    smallest, largest = values[:, 0], values[:, -1]
-    vanished = max(DEGENERATE_REG_FRACTION * reg_covar, 4.0 * variance_floor)
-    collapsed = (smallest <= vanished) | (smallest <= DEGENERATE_FLATNESS * largest)
+    noise = np.broadcast_to(np.asarray(variance_floor, dtype=np.float64), (params.n_features,))
     few = np.asarray(component_sizes) < params.n_features + 1
+    if params.covariance_type == "spherical":
+        # A sphere is round in the data's units (never flat there), though not in column units:
+        # it collapsed only when its variance fell to reg_covar or to the noisiest column's noise.
+        unit = np.ones(params.n_features) if scale is None else np.asarray(scale, dtype=np.float64)
+        vanished = max(DEGENERATE_REG_FRACTION * reg_covar, 4.0 * float((noise * unit * unit).max()))
+        collapsed = params.covariances - reg_covar <= vanished
+        return [int(i) for i in np.flatnonzero(collapsed | few)]
+    values, vectors, reg = _column_unit_eigen(params, reg_covar, scale)
+    vanished = np.maximum(DEGENERATE_REG_FRACTION * _direction_weights(vectors, reg),
+                          4.0 * _direction_weights(vectors, noise))
+    largest = values[:, -1:]
+    collapsed = np.any((values <= vanished) | (values <= DEGENERATE_FLATNESS * largest), axis=1)
     return [int(i) for i in np.flatnonzero(collapsed | few)]
+
+
+#: Two components whose means differ by less than this many of their standard deviations, and
+#: whose covariances agree to this relative tolerance, are one component counted twice.
+IDENTICAL_TOLERANCE = 1e-8
+
+
+def identical_components(params: MixtureParams) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of components with the same mean and covariance (to IDENTICAL_TOLERANCE).
+
+    EM cannot separate such a pair: both get the same responsibilities up to their weights, and the
+    M-step gives them the same mean and covariance again, forever. Compared in each component's
+    own standard deviations, so any scale of the data is judged alike.
+    """
+    full = params.full_covariances()
+    k = params.n_components
+    sd = np.sqrt(np.abs(np.diagonal(full, axis1=1, axis2=2)))  # (K, d)
+    sd = np.where(sd > 0, sd, 1.0)
+    pairs = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            unit = np.maximum(sd[i], sd[j])
+            if np.any(np.abs(params.means[i] - params.means[j]) > IDENTICAL_TOLERANCE * unit):
+                continue
+            if np.all(np.abs(full[i] - full[j]) <= IDENTICAL_TOLERANCE * np.outer(unit, unit)):
+                pairs.append((i, j))
+    return pairs
+
+
+def identical_warning(pairs: Sequence[tuple[int, int]], short: bool = False) -> str | None:
+    """One line naming the identical pairs (from :func:`identical_components`), or None.
+    ``short``: without the advice (the window's status line, where space is scarce)."""
+    if not pairs:
+        return None
+    text = "; ".join(f"{i + 1} and {j + 1}" for i, j in pairs)  # numbered 1 … K, as people read them
+    head = f"component{'s' if len(pairs) == 1 else ' pairs'} {text} are identical"
+    if short:
+        return head + ": EM cannot separate them"
+    return head + " (the same mean and covariance): EM cannot separate them; try another start or --seed, or a smaller K"
+
+
+def collapse_advice(variances: np.ndarray, reg_covar: float, column_names: Sequence[str] | None = None) -> str:
+    """What may help when components collapsed, given the data's column variances (d,) and reg_covar.
+
+    A larger reg_covar helps only while it is small against the data; when it already rivals a
+    column's variance it is itself what flattens the components (every Σₖ becomes ≈ reg_covar·I),
+    and when the columns' scales differ by many orders a single reg_covar cannot suit all of them.
+    """
+    variances = np.asarray(variances, dtype=np.float64)
+    positive = variances[variances > 0]
+    ratio = reg_covar / variances
+    worst = int(np.argmax(ratio)) if variances.size else 0
+    if variances.size and ratio[worst] > 1e-3:
+        return (f"--reg-covar {reg_covar:g} swamps the variance of column {_column_name(worst, column_names)} "
+                f"({variances[worst]:.3g}), so every covariance is about reg_covar·I; use a smaller --reg-covar "
+                f"(e.g. {1e-6 * float(variances.min()):.0e}, 1e-6 × the smallest variance)"
+                + (" or --standardize" if _standardising_helps(reg_covar) else ""))
+    if positive.size and positive.max() > 1e8 * positive.min():
+        return ("the columns' variances differ by a factor of "
+                f"{positive.max() / positive.min():.1g}, so no one --reg-covar suits them all; use --standardize, "
+                "or try a smaller K or another start")
+    return "try a smaller K, another start or a larger --reg-covar"
 
 
 def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Sequence[str] | None = None) -> str | None:
@@ -137,19 +269,27 @@ def reg_covar_warning(variances: np.ndarray, reg_covar: float, column_names: Seq
     if ratio[worst] <= 1e-3:
         return None
     return (f"--reg-covar {reg_covar:g} is large against the variance of column {_column_name(worst, column_names)} "
-            f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider --standardize "
-            "or a smaller --reg-covar")
+            f"({variances[worst]:.3g}); EM's log-likelihood may fall slightly. Consider "
+            + ("--standardize or a smaller --reg-covar" if _standardising_helps(reg_covar) else "a smaller --reg-covar"))
 
 
-def reg_covar_binds(params: MixtureParams, reg_covar: float, component_sizes: np.ndarray) -> bool:
+def _standardising_helps(reg_covar: float) -> bool:
+    """Whether --standardize makes reg_covar small against every column (all variances become 1)."""
+    return reg_covar <= 1e-3
+
+
+def reg_covar_binds(params: MixtureParams, reg_covar: float, component_sizes: np.ndarray,
+                    scale: np.ndarray | None = None) -> bool:
     """Whether adding reg_covar·I is far from Q's maximiser for some component of θ.
 
     True when a component's own covariance (Σₖ − reg_covar·I) has a direction within
     1000·reg_covar of zero, or it has fewer than d + 1 points (Σₖ is then reg_covar·I in some
     direction). Only there can EM's log-likelihood fall (docs/results.md); such a component is
-    also one the program flags as collapsing. component_sizes: (K,) the Nₖ.
+    also one the program flags as collapsing. component_sizes: (K,) the Nₖ; ``scale`` (d,): judge
+    in column units (MixtureEngine.scale), as :func:`degenerate_components` does.
     """
-    return bool(np.any(empirical_eigenvalues(params, reg_covar)[:, 0] < 1e3 * reg_covar)
+    values, vectors, reg = _column_unit_eigen(params, reg_covar, scale)
+    return bool(np.any(values < 1e3 * _direction_weights(vectors, reg))
                 or np.any(np.asarray(component_sizes) < params.n_features + 1))
 
 

@@ -38,13 +38,14 @@ def _check_index(params: MixtureParams, k: int) -> int:
 
 
 def collapse_report(params: MixtureParams, component_sizes: np.ndarray, reg_covar: float,
-                    variance_floor: float = 0.0) -> list[Collapse]:
+                    variance_floor: float | np.ndarray = 0.0, scale: np.ndarray | None = None) -> list[Collapse]:
     """(k, λmin, Nₖ) of every component :func:`degenerate_components` flags, in index order.
 
     component_sizes: (K,) the Nₖ = Σᵢ rᵢₖ; λmin is the smallest eigenvalue of Σₖ − reg_covar·I (the
     part of the covariance the data gave). Costs K eigen-decompositions of d × d: cheap per frame.
+    ``variance_floor`` and ``scale``: the data's column units (core.scaling.column_units).
     """
-    flagged = degenerate_components(params, component_sizes, reg_covar, variance_floor)
+    flagged = degenerate_components(params, component_sizes, reg_covar, variance_floor, scale)
     if not flagged:
         return []
     smallest = empirical_eigenvalues(params, reg_covar)[:, 0]

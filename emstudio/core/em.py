@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emstudio.core.checks import ColumnSummary, check_fit_data, degenerate_components
+from emstudio.core.checks import ColumnSummary, check_fit_data, degenerate_components, identical_components
 from emstudio.core.engine import MixtureEngine, PassResult
 from emstudio.core.estep import BoundTerms
 from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
@@ -145,6 +145,8 @@ class FitResult:
     best_restart: int = 0
     stopped: bool = False
     snapshots: tuple[Snapshot, ...] = field(default=(), repr=False)
+    #: pairs (i, j) of components with the same mean and covariance (checks.identical_components)
+    identical: tuple[tuple[int, int], ...] = ()
 
     @property
     def n_parameters(self) -> int:
@@ -203,7 +205,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     runs = []
     stopped = False
     with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine:
-        summary = ColumnSummary.of_centred(engine.data_t, engine.centre)
+        summary = ColumnSummary.of_centred(engine.data_t, engine.centre, engine.scale)
         check_fit_data(X, settings.k, column_names, summary)
         for index, seed in enumerate(seeds):
             if index > 0 and stop is not None and stop():
@@ -225,7 +227,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                     stopped = True
                     break
             degenerate = degenerate_components(last.params, last.component_sizes, settings.reg_covar,
-                                               engine.variance_floor)
+                                               engine.variance_floor, engine.scale)
             runs.append((last, snapshots, degenerate))
             if stopped:
                 break
@@ -253,6 +255,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         best_restart=best,
         stopped=stopped,
         snapshots=tuple(snapshots) if keep_snapshots else (),
+        identical=tuple(identical_components(last.params)),
     )
 
 

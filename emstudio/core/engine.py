@@ -4,7 +4,7 @@ A pass takes parameters θ and returns, without keeping any n × K array, everyt
 bound view need: log L(θ), Ent(q) and Q(θ | θ) for q = p(z | x, θ), the sufficient statistics the
 M-step turns into θₜ₊₁, and Σᵢ log maxₖ rᵢₖ for ICL.
 
-How (each choice measured, see DESIGN.md and benchmarks/bench_fit.py):
+How (each choice measured, see docs/design.md and benchmarks/bench_fit.py):
 - the data is centred once and stored transposed, (d, n), so every row operation is contiguous;
 - for full and tied covariances up to ``FEATURE_MAX_D`` dimensions, the log-densities of all
   components are ONE matrix product: features z = [1, x, xᵢxⱼ (i ≤ j)] times a (p, K) weight matrix
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emstudio.core.mstep import LOG_2PI, SufficientStats, variance_floor
-from emstudio.core.params import MixtureParams, check_covariance_type, precision_cholesky
+from emstudio.core.mstep import LOG_2PI, SufficientStats
+from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.scaling import noise_variance, scaled_columns, scaled_precision_cholesky
 
 FEATURE_MAX_D = 15
 # The features lose about eps · λmax(Pₖ) · max‖x − c‖² of log N to cancellation; above this the
@@ -105,7 +106,7 @@ class _Plan:
 
     k: int
     weights: np.ndarray | None = None
-    means_c: np.ndarray | None = None      # (K, d) means relative to the data's centre
+    means_c: np.ndarray | None = None      # (K, d) means relative to the data's centre, column units
     inv_chol: np.ndarray | None = None     # (K, d, d)
     constant: np.ndarray | None = None     # (K,) log πₖ − ½(d log 2π + log|Σₖ|)
 
@@ -116,6 +117,9 @@ class _Plan:
 
 class MixtureEngine:
     """Passes over fixed data X (n, d) for one covariance type.
+
+    Parameters come in and statistics go out in the data's units (SufficientStats carries the
+    column scales); inside, the data is held in column units (core.scaling).
 
     ``n_threads`` Python threads share the chunks; ``blas_threads`` is the BLAS thread count per
     Python thread during a pass (None leaves BLAS as it is; the limit is process-wide while a pass
@@ -130,21 +134,22 @@ class MixtureEngine:
             X = X[:, None]
         self.n_samples, self.n_features = X.shape
         self.covariance_type = covariance_type
-        # (d, n): each feature's values contiguous, centred so quadratic features keep precision.
-        # (Reductions over the rows of this copy are ~20× faster than over X's columns.)
-        self.data_t = np.array(X.T, order="C", copy=True)  # never a view: it is centred in place
-        self.centre = self.data_t.mean(axis=1)
-        self.data_t -= self.centre[:, None]
+        # (d, n): each feature's values contiguous (reductions over the rows of this copy are ~20×
+        # faster than over X's columns), centred so quadratic features keep precision, and in
+        # column units — each column divided by a power of two near its spread (exact) — so that
+        # every floor and threshold acts on each column in its own unit (see core.scaling).
+        self.data_t, self.centre, self.scale, magnitude = scaled_columns(X)
+        self.log_scale_sum = float(np.log(self.scale).sum())
+        # Rounding noise of each column's values as a variance in column units (the M-step's floor).
+        self.variance_floor = noise_variance(magnitude, self.scale)
         d = self.n_features
-        # max ‖x − c‖² (bounded by the per-column extremes) and the rounding noise of the values.
+        # max ‖u − c‖² in column units (bounded by the per-column extremes).
         if self.n_samples:
             extent = np.maximum(self.data_t.max(axis=1), -self.data_t.min(axis=1))
             with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN data: checks reject it later
                 self.radius_sq = float((extent ** 2).sum())
-            scale = float(np.max(np.abs(self.centre) + extent))
         else:
-            self.radius_sq, scale = 0.0, 1.0
-        self.variance_floor = variance_floor(scale)
+            self.radius_sq = 0.0
         self.quadratic = covariance_type in ("full", "tied")
         self.features_allowed = (not self.quadratic) or d <= FEATURE_MAX_D
         if self.quadratic:
@@ -204,9 +209,11 @@ class MixtureEngine:
         if params.n_features != self.n_features:
             raise ValueError(f"parameters have d={params.n_features}, the data d={self.n_features}")
         d = self.n_features
-        inv_chol, log_det = precision_cholesky(params)
-        means_c = params.means - self.centre
-        constant = np.log(params.weights) - 0.5 * (d * LOG_2PI + log_det)
+        # Everything below is in column units: u = (x − c)/s, Σ/(s sᵀ); log N(x) = log N(u) − Σ log s.
+        inv_chol, log_det = scaled_precision_cholesky(params.covariances, params.covariance_type, self.scale,
+                                                      params.n_components)
+        means_c = (params.means - self.centre) / self.scale
+        constant = np.log(params.weights) - 0.5 * (d * LOG_2PI + log_det) - self.log_scale_sum
         precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
         # λmax(Pₖ) ≤ ‖Lₖ⁻¹‖_F²; the features cancel on scale max(‖x − c‖², ‖μₖ − c‖²) · λmax(Pₖ).
         reach = np.maximum(self.radius_sq, (means_c ** 2).sum(axis=1))
@@ -369,5 +376,5 @@ class MixtureEngine:
             entropy=float(sums[1] - sums[2]),
             expected_complete=float(sums[2] + sums[0]),
             sum_log_max_resp=float(-sums[1]),
-            stats=SufficientStats(n_k, sum_x, sum_xx, origins, self.n_samples, self.variance_floor),
+            stats=SufficientStats(n_k, sum_x, sum_xx, origins, self.n_samples, self.variance_floor, self.scale),
         )

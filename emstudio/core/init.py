@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.mstep import make_positive_definite, m_step, sufficient_statistics, variance_floor
+from emstudio.core.mstep import make_positive_definite, m_step, sufficient_statistics
 from emstudio.core.params import MixtureParams, from_full_covariances
+from emstudio.core.scaling import noise_variance, scaled_columns
 from emstudio.errors import FitError
 
 INIT_METHODS = ("kmeans", "kmeans++", "random", "random-data", "seed-step0", "hc")
@@ -94,13 +95,58 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
 
 
 def data_covariance(X: np.ndarray, covariance_type: str, k: int, reg_covar: float) -> np.ndarray:
-    """The whole data's covariance (+ reg_covar) for every component, in the type's native shape."""
-    d = X.shape[1]
-    cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + reg_covar * np.eye(d)
+    """The whole data's covariance (+ reg_covar) for every component, in the type's native shape.
+
+    Computed in column units (core.scaling), so that a column of variance 1e-16 beside one of 1e16
+    keeps its variance and the lift below acts per column in that column's unit.
+    """
+    n, d = X.shape
+    data_t, _, scale, magnitude = scaled_columns(X)
+    with np.errstate(over="ignore"):
+        reg = np.minimum(reg_covar / (scale * scale), 1e300)
+    cov = data_t @ data_t.T / max(n, 1) + np.diag(reg)
     # Collinear columns with reg_covar = 0 give a singular matrix: lift it to the data's rounding.
-    cov = make_positive_definite(cov, max(reg_covar, variance_floor(float(np.max(np.abs(X)))),
-                                          np.finfo(np.float64).tiny))
+    floor = max(float(reg.min()), float(noise_variance(magnitude, scale).max()), np.finfo(np.float64).tiny)
+    cov = make_positive_definite(cov, floor) * np.outer(scale, scale)
     return from_full_covariances(np.broadcast_to(cov, (k, d, d)), covariance_type)
+
+
+#: Up to this many rows, random-data draws from np.unique's distinct rows (cheap at this size);
+#: above, it draws rows at random and keeps the first K distinct ones.
+UNIQUE_ROWS_LIMIT = 200_000
+
+
+def distinct_data_points(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """K distinct rows (K, d) of X (n, d), chosen at random; FitError when X has fewer than K.
+
+    Above UNIQUE_ROWS_LIMIT rows: random rows, each kept unless equal to one already kept (a set
+    of the rows' bytes: O(K) per draw, never O(n²)); if the draws keep hitting repeats (data with
+    few distinct points), the distinct rows are found once by sorting (O(n log n)) and drawn from.
+    """
+    n = X.shape[0]
+    if n <= UNIQUE_ROWS_LIMIT:
+        distinct = np.unique(X, axis=0)
+    else:
+        chosen: list[np.ndarray] = []
+        seen: set[bytes] = set()
+        budget = 20 * k + 1000
+        while budget > 0 and len(chosen) < k:
+            for index in rng.integers(n, size=min(budget, 4 * (k - len(chosen)) + 16)):
+                budget -= 1
+                row = np.ascontiguousarray(X[index])
+                key = row.tobytes()
+                if key not in seen:
+                    seen.add(key)
+                    chosen.append(row)
+                    if len(chosen) == k:
+                        break
+        if len(chosen) == k:
+            return np.array(chosen)
+        distinct = np.unique(X, axis=0)
+    if distinct.shape[0] < k:
+        raise FitError(f"K={k} components, but the data has only {distinct.shape[0]} distinct point"
+                       f"{'s' * (distinct.shape[0] != 1)}")
+    return distinct[rng.choice(distinct.shape[0], size=k, replace=False)]
 
 
 def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
@@ -127,10 +173,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
         resp /= resp.sum(axis=1, keepdims=True)
         return m_step(sufficient_statistics(X, resp, covariance_type), covariance_type, reg_covar)
     if method == "random-data":
-        distinct = np.unique(X, axis=0) if n <= 200_000 else X
-        if distinct.shape[0] < k:
-            raise FitError(f"K={k} components, but the data has only {distinct.shape[0]} distinct points")
-        means = distinct[rng.choice(distinct.shape[0], size=k, replace=False)]
+        means = distinct_data_points(X, k, rng)
         return MixtureParams(np.full(k, 1.0 / k), means, data_covariance(X, covariance_type, k, reg_covar),
                              covariance_type)
     if method == "seed-step0":

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emstudio.core.params import MixtureParams, check_covariance_type, precision_cholesky
+from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.scaling import noise_variance, scaled_columns, scaled_precision_cholesky
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 # scikit-learn adds this to every Nₖ so that an empty component divides by a tiny number, not 0.
@@ -25,11 +26,13 @@ EMPTY_COMPONENT_SIZE = 1e-8
 
 @dataclass(frozen=True, eq=False)
 class SufficientStats:
-    """K-sized summaries of (X, r), component k's measured from its origin oₖ.
+    """K-sized summaries of (X, r), component k's measured from its origin oₖ in column units.
 
-    n_k: (K,) Σᵢ rᵢₖ; sum_x: (K, d) Σᵢ rᵢₖ (xᵢ − oₖ); sum_xx: (K, d, d) Σᵢ rᵢₖ (xᵢ − oₖ)(xᵢ − oₖ)ᵀ
-    for full/tied, (K, d) its diagonal for diag/spherical; origins: (K, d); n_samples: n;
-    variance_floor: the smallest variance a covariance may have (rounding noise of the data).
+    With u = (x − oₖ) / s (s (d,) the column scales, powers of two; core.scaling):
+    n_k: (K,) Σᵢ rᵢₖ; sum_x: (K, d) Σᵢ rᵢₖ uᵢ; sum_xx: (K, d, d) Σᵢ rᵢₖ uᵢuᵢᵀ for full/tied, (K, d)
+    its diagonal for diag/spherical; origins: (K, d) in the data's units; n_samples: n;
+    variance_floor: the smallest variance a covariance may have, per column in column units (d,)
+    or one number (the rounding noise of the data); scale: (d,), None meaning 1 for every column.
     """
 
     n_k: np.ndarray
@@ -37,24 +40,27 @@ class SufficientStats:
     sum_xx: np.ndarray
     origins: np.ndarray
     n_samples: int
-    variance_floor: float = 0.0
+    variance_floor: float | np.ndarray = 0.0
+    scale: np.ndarray | None = None
+
+    def column_scale(self) -> np.ndarray:
+        """(d,) the column scales (ones when none were used)."""
+        return np.ones(self.sum_x.shape[1]) if self.scale is None else np.asarray(self.scale, dtype=np.float64)
 
 
 def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
                           centre: np.ndarray | None = None) -> SufficientStats:
-    """Sufficient statistics of data X (n, d) under responsibilities resp (n, K)."""
+    """Sufficient statistics of data X (n, d) under responsibilities resp (n, K), in column units."""
     X = np.asarray(X, dtype=np.float64)
-    centre = X.mean(axis=0) if centre is None else np.asarray(centre, dtype=np.float64)
-    Xc = X - centre
+    data_t, centre, scale, magnitude = scaled_columns(X, centre)
     n_k = resp.sum(axis=0)
-    sum_x = resp.T @ Xc
+    sum_x = resp.T @ data_t.T
     if covariance_type in ("full", "tied"):
-        sum_xx = np.einsum("nk,ni,nj->kij", resp, Xc, Xc, optimize=True)
+        sum_xx = np.einsum("nk,in,jn->kij", resp, data_t, data_t, optimize=True)
     else:
-        sum_xx = resp.T @ (Xc * Xc)
+        sum_xx = resp.T @ (data_t * data_t).T
     origins = np.broadcast_to(centre, (resp.shape[1], X.shape[1])).copy()
-    return SufficientStats(n_k, sum_x, sum_xx, origins, X.shape[0],
-                           variance_floor(float(np.max(np.abs(X))) if X.size else 1.0))
+    return SufficientStats(n_k, sum_x, sum_xx, origins, X.shape[0], noise_variance(magnitude, scale), scale)
 
 
 def variance_floor(largest_value: float) -> float:
@@ -62,6 +68,7 @@ def variance_floor(largest_value: float) -> float:
 
     Float64 rounding of such values; a covariance eigenvalue below it is noise (a component that
     collapsed with reg_covar = 0), and the M-step lifts it here so that precisions stay finite.
+    (One number for all columns; the engine uses core.scaling.noise_variance per column.)
     """
     scale = min(largest_value, 1e150)
     return max((64.0 * np.finfo(np.float64).eps * scale) ** 2, np.finfo(np.float64).tiny)
@@ -104,7 +111,9 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     diagonal and spherical variants), as scikit-learn computes them. A component whose Nₖ is below
     EMPTY_COMPONENT_SIZE keeps ``previous``'s mean and covariance; eigenvalues that rounding made
     negative, or that fell below the data's rounding noise (reg_covar = 0), are lifted to
-    max(reg_covar, stats.variance_floor). The result never holds NaN or a zero variance.
+    max(reg_covar, noise). The arithmetic is done in column units (u = (x − o)/s, Σ/(s sᵀ), reg_covar
+    as reg_covar/s² per column), where every floor acts per column in that column's unit, and the
+    result is given back in the data's units. The result never holds NaN or a zero variance.
 
     ``frozen`` (K,) bool with ``previous``: those components keep their weight, mean and
     covariance; the other weights share what is left in proportion to their Nₖ, and a tied
@@ -114,29 +123,42 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     check_covariance_type(covariance_type)
     n_k = stats.n_k + NK_FLOOR
     k, d = stats.sum_x.shape
-    floor = max(reg_covar, stats.variance_floor, np.finfo(np.float64).tiny)
-    means_rel = stats.sum_x / n_k[:, None]  # μₖ − oₖ
+    scale = stats.column_scale()
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(over="ignore"):
+        # reg_covar in column units; capped so that an absurd reg_covar stays finite.
+        reg = np.minimum(reg_covar / (scale * scale), 1e300)
+    noise = np.broadcast_to(np.asarray(stats.variance_floor, dtype=np.float64), (d,))
+    column_floor = np.maximum(np.maximum(reg, noise), tiny)  # (d,) per column, column units
+    # One number for an eigenvalue lift: a direction mixes columns, so the smallest reg_covar of
+    # any column (what every direction got added at least) or the noisiest column's noise.
+    eigen_floor = max(float(reg.min()), float(noise.max()), tiny)
+    means_rel = stats.sum_x / n_k[:, None]  # (μₖ − oₖ)/s
     empty = stats.n_k < EMPTY_COMPONENT_SIZE
     frozen = np.zeros(k, dtype=bool) if frozen is None or previous is None else np.asarray(frozen, dtype=bool)
     keep = empty | frozen
     if previous is not None and np.any(keep):
-        means_rel[keep] = previous.means[keep] - stats.origins[keep]
+        means_rel[keep] = (previous.means[keep] - stats.origins[keep]) / scale
     scatter = _scatter_about(stats, means_rel)
-    eye = np.eye(d)
+    outer = np.outer(scale, scale)
     if covariance_type == "full":
-        cov = scatter / n_k[:, None, None] + reg_covar * eye
+        cov = scatter / n_k[:, None, None] + np.diag(reg)
+        cov = np.stack([make_positive_definite(c, eigen_floor) for c in cov]) * outer
         if previous is not None and np.any(keep):
             cov[keep] = previous.covariances[keep]
-        cov = np.stack([make_positive_definite(c, floor) for c in cov])
     elif covariance_type == "tied":
-        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + reg_covar * eye, floor)
-    else:
-        variances = scatter / n_k[:, None] + reg_covar
-        if covariance_type == "spherical":
-            variances = variances.mean(axis=1)
+        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), eigen_floor) * outer
+    elif covariance_type == "diag":
+        cov = np.maximum(scatter / n_k[:, None] + reg, column_floor) * (scale * scale)
         if previous is not None and np.any(keep):
-            variances[keep] = previous.covariances[keep]
-        cov = np.maximum(variances, floor)
+            cov[keep] = previous.covariances[keep]
+    else:
+        # A sphere in the data's units: the mean of the per-column variances, in the data's units.
+        variances = (scatter / n_k[:, None]) * (scale * scale)
+        cov = np.maximum(variances.mean(axis=1) + reg_covar,
+                         max(reg_covar, float((noise * scale * scale).max()), tiny))
+        if previous is not None and np.any(keep):
+            cov[keep] = previous.covariances[keep]
     weights = n_k / n_k.sum()
     if np.any(frozen):
         free = ~frozen
@@ -144,7 +166,7 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         weights = previous.weights.copy()
         if np.any(free):
             weights[free] = left * n_k[free] / n_k[free].sum()
-    means = means_rel + stats.origins
+    means = means_rel * scale + stats.origins
     if np.any(keep):
         means[keep] = previous.means[keep]  # exactly, not through the origin and back
     return MixtureParams(weights, means, cov, covariance_type)
@@ -155,9 +177,12 @@ def expected_complete_log_likelihood(stats: SufficientStats, params: MixturePara
 
     Uses Σᵢ rᵢₖ (xᵢ−μₖ)ᵀPₖ(xᵢ−μₖ) = tr(Pₖ Sₖ), Sₖ the scatter about μₖ; no pass over the data.
     """
-    inv_chol, log_det = precision_cholesky(params)
+    scale = stats.column_scale()
+    inv_chol, log_det = scaled_precision_cholesky(params.covariances, params.covariance_type, scale,
+                                                  params.n_components)
+    log_det = log_det + 2.0 * float(np.log(scale).sum())
     precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
-    scatter = _scatter_about(stats, params.means - stats.origins)
+    scatter = _scatter_about(stats, (params.means - stats.origins) / scale)
     d = params.n_features
     if scatter.ndim == 3:
         mahalanobis = np.einsum("kij,kji->k", precisions, scatter)

@@ -136,8 +136,13 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
     for name, array in (("weights", weights), ("means", means), ("covariances", covariances)):
         if not np.all(np.isfinite(array)):
             raise ParameterError(f"{name} contain NaN or infinite values")
-    if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-6:
-        raise ParameterError(f"weights must be non-negative and sum to 1, they sum to {weights.sum():.6g}")
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        first = int(negative[0])
+        raise ParameterError(f"weights must be non-negative: component {first + 1} has weight {weights[first]:.6g}"
+                             + (f" ({negative.size} negative in all)" if negative.size > 1 else ""))
+    if abs(weights.sum() - 1.0) > 1e-6:
+        raise ParameterError(f"weights must sum to 1, they sum to {weights.sum():.6g}")
     weights = weights / weights.sum()
     full = to_full_covariances(covariances, covariance_type, k, d)
     if not np.allclose(full, np.swapaxes(full, 1, 2), rtol=1e-8, atol=1e-12 * np.abs(full).max()):

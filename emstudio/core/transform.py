@@ -13,8 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.core.em import FitResult
-from emstudio.core.params import MixtureParams
-from emstudio.errors import DataError
+from emstudio.core.checks import SMALLEST_SAFE_VARIANCE
+from emstudio.core.params import MixtureParams, make_params
+from emstudio.errors import DataError, ParameterError
+
+#: Above this a variance (10^this) leaves no room for the covariances' sums in float64.
+LARGEST_SAFE_LOG10_VARIANCE = 300.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +38,38 @@ class Standardisation:
         scaled = X / magnitude
         scale = scaled.std(axis=0) * magnitude
         return cls(scaled.mean(axis=0) * magnitude, np.where(scale > 0, scale, 1.0))
+
+    def problem(self, column_names=None) -> str | None:
+        """Why a fit on z cannot be given back in x's units, or None.
+
+        A covariance in x's units is the one in z's units times scaleᵢ scaleⱼ: with scale ~1e-300 it
+        underflows to 0 (a result file of zero covariances, no valid start), with scale ~1e160 it
+        overflows. Standardising cannot help such data; rescaling it by a power of ten can.
+        """
+        log_variance = 2.0 * np.log10(self.scale)
+        names = list(column_names) if column_names is not None else [str(i) for i in range(self.scale.size)]
+
+        def which(mask):
+            picked = [repr(names[i]) if column_names is not None else names[i] for i in np.flatnonzero(mask)]
+            one = len(picked) == 1
+            return ("column " if one else "columns ") + ", ".join(picked), ("it" if one else "them"), \
+                ("its variance" if one else "their variance")
+
+        small = log_variance < np.log10(SMALLEST_SAFE_VARIANCE)
+        if np.any(small):
+            columns, pronoun, variance = which(small)
+            worst = float(log_variance[small].min())
+            return (f"--standardize cannot help {columns}: {variance} (about 1e{worst:+.0f}) underflows "
+                    f"float64, so the fitted covariances would be 0 in the data's own units; multiply {pronoun} "
+                    f"by a power of ten (e.g. 1e{-worst / 2:+.0f}) before fitting")
+        large = log_variance > LARGEST_SAFE_LOG10_VARIANCE
+        if np.any(large):
+            columns, pronoun, variance = which(large)
+            worst = float(log_variance[large].max())
+            return (f"--standardize cannot help {columns}: {variance} (about 1e{worst:+.0f}) overflows "
+                    f"float64, so the fitted covariances would be infinite in the data's own units; divide "
+                    f"{pronoun} by a power of ten (e.g. 1e{worst / 2:+.0f}) before fitting")
+        return None
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """(X − loc) / scale, (n, d)."""
@@ -73,6 +109,11 @@ class Standardisation:
         if not np.all(np.isfinite(params.covariances)):
             raise DataError("the fitted covariances overflow float64 in the data's own units; "
                             "rescale the data (e.g. divide by a power of ten) before fitting")
+        try:  # any result must be a valid start: finite, positive definite, in the data's units
+            make_params(params.weights, params.means, params.covariances, params.covariance_type)
+        except ParameterError as exc:
+            raise DataError(f"the fitted parameters cannot be expressed in the data's own units ({exc}); "
+                            "rescale the data by a power of ten before fitting") from None
         return dataclasses.replace(
             result,
             params=params,

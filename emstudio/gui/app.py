@@ -53,6 +53,10 @@ class ExceptionDialogs:
 
 def run_window(data: str | None = None, settings=None, columns=None, classes=None) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes."""
+    from emstudio.gui.controls import check_window_settings
+
+    if settings is not None:
+        check_window_settings(settings)  # before any window: a refusal is one line, exit 1
     app = application()
     from emstudio.gui.window import MainWindow, apply_settings
 
@@ -62,7 +66,7 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
         apply_settings(window, settings)
     window.show()
     if data is not None:
-        window.load_file(data, columns=columns, classes=classes)
+        window.files.load_file(data, columns=columns, classes=classes)
     try:
         return app.exec()
     finally:

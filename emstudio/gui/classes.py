@@ -143,6 +143,9 @@ class KnownClassesLink(QtCore.QObject):
         self.dock = QtWidgets.QDockWidget("Known classes", window)
         self.dock.setObjectName("known_classes")
         self.dock.setWidget(self.panel)
+        self.dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
+                              | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # A tab beside the lower bound panel: a table of classes needs height, which the right
         # column has none to spare of.

@@ -49,12 +49,34 @@ START_EXPLANATIONS = {
 }
 
 
-class _NumberEdit(QtWidgets.QLineEdit):
-    """A line edit for a non-negative float like 1e-6; red when what is typed is not one."""
+#: The largest K the window offers: what `emstudio fit --k` accepts (any K up to the number of
+#: samples, which the fit itself checks and explains).
+MAX_K = 1_000_000
+SPIN_MAX = 2_000_000_000  # a spin box holds a 32-bit int
+MAX_RESTARTS = 10_000
 
-    def __init__(self, value: float, parent=None) -> None:
+
+def check_window_settings(settings: FitSettings) -> None:
+    """Raise EmstudioError (one line) if the Fit panel cannot show ``settings`` as they are."""
+    from emstudio.errors import EmstudioError
+
+    if not 1 <= settings.k <= MAX_K:
+        raise EmstudioError(f"--k {settings.k}: the window takes K from 1 to {MAX_K:,}")
+    for name, value, most in (("--seed", settings.seed, SPIN_MAX), ("--restarts", settings.restarts, MAX_RESTARTS),
+                              ("--max-iter", settings.max_iter, SPIN_MAX)):
+        if value > most:
+            raise EmstudioError(f"{name} {value}: the window takes at most {most:,}")
+
+
+class _NumberEdit(QtWidgets.QLineEdit):
+    """A line edit for a non-negative float like 1e-6; red when what is typed is not one. ``name``:
+    the field's name, for the message that says which field is wrong."""
+
+    def __init__(self, value: float, name: str = "", parent=None) -> None:
         super().__init__(f"{value:g}", parent)
+        self.name = name
         self._value = value
+        self._ok = True
         self.textChanged.connect(self._check)
         self.setMaximumWidth(120)
 
@@ -66,7 +88,11 @@ class _NumberEdit(QtWidgets.QLineEdit):
             ok = False
         if ok:
             self._value = value
+        self._ok = ok
         self.setStyleSheet("" if ok else "background: #fde2e1;")
+
+    def is_valid(self) -> bool:
+        return self._ok
 
     def value(self) -> float:
         return self._value
@@ -96,7 +122,7 @@ class ControlPanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(model)
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.k = QtWidgets.QSpinBox()
-        self.k.setRange(1, 30)
+        self.k.setRange(1, MAX_K)
         self.k.setValue(3)
         self.k.setToolTip("K, the number of Gaussian components")
         form.addRow("Components K", self.k)
@@ -118,11 +144,11 @@ class ControlPanel(QtWidgets.QWidget):
         self.init.setToolTip("How EM's first parameters θ₀ are chosen (File ▸ Import start parameters… adds a file)")
         form.addRow("Method", self.init)
         self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2_000_000_000)
+        self.seed.setRange(0, SPIN_MAX)
         self.seed.setToolTip("Random seed: the same seed gives the same start and the same fit")
         form.addRow("Seed", self.seed)
         self.restarts = QtWidgets.QSpinBox()
-        self.restarts.setRange(1, 100)
+        self.restarts.setRange(1, MAX_RESTARTS)
         self.restarts.setToolTip("Starts tried when Run begins afresh; the best log-likelihood is kept "
                                  "(collapsed starts lose to healthy ones)")
         form.addRow("Restarts", self.restarts)
@@ -139,15 +165,15 @@ class ControlPanel(QtWidgets.QWidget):
         stopping = QtWidgets.QGroupBox("Convergence")
         form = QtWidgets.QFormLayout(stopping)
         self.max_iter = QtWidgets.QSpinBox()
-        self.max_iter.setRange(0, 1_000_000)
+        self.max_iter.setRange(0, SPIN_MAX)
         self.max_iter.setValue(500)
         self.max_iter.setToolTip("Most EM iterations (one iteration = one E-step then one M-step)")
         form.addRow("Max iterations", self.max_iter)
-        self.tol = _NumberEdit(1e-6)
+        self.tol = _NumberEdit(1e-6, "Tolerance")
         self.tol.setToolTip("Stop when the mean per-sample log-likelihood rises by less than this; "
                             "0 runs exactly Max iterations")
         form.addRow("Tolerance", self.tol)
-        self.reg_covar = _NumberEdit(1e-6)
+        self.reg_covar = _NumberEdit(1e-6, "reg_covar")
         self.reg_covar.setToolTip("Added to every covariance's diagonal after each M-step "
                                   "(keeps components from collapsing onto a point)")
         form.addRow("reg_covar", self.reg_covar)
@@ -226,12 +252,21 @@ class ControlPanel(QtWidgets.QWidget):
         self.x_axis.currentIndexChanged.connect(self._axes_changed)
         self.y_axis.currentIndexChanged.connect(self._axes_changed)
         self.bins.valueChanged.connect(self.bins_changed.emit)
+        # A choice's longest item never sets the column's width (its list opens as wide as it needs).
+        for combo in self.findChildren(QtWidgets.QComboBox):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
 
     # ------------------------------------------------------------------ settings
     def set_editable(self, editable: bool) -> None:
         """Settings are locked while EM runs (the run and step buttons follow their actions)."""
         for box in self._settings_boxes + [self.axes_box]:
             box.setEnabled(editable)
+
+    def invalid_fields(self) -> list[str]:
+        """One message for each field whose text is not a value it takes (empty: all are)."""
+        return [f"{edit.name} is “{edit.text()}”, not a number ≥ 0" for edit in (self.tol, self.reg_covar)
+                if not edit.is_valid()]
 
     def pace_seconds(self) -> float:
         return float(self.pace.currentData())

@@ -19,7 +19,8 @@ def result_of(values: np.ndarray, params: MixtureParams, settings: FitSettings, 
     """A FitResult for parameters on screen, measured on all the data (one pass)."""
     with MixtureEngine(values, params.covariance_type) as engine:
         measured = engine.run_pass(params)
-        degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor)
+        degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor,
+                                           engine.scale)
     settings = FitSettings(k=params.n_components, covariance_type=params.covariance_type, init=settings.init,
                            seed=settings.seed, restarts=settings.restarts, max_iter=settings.max_iter,
                            tol=settings.tol, reg_covar=settings.reg_covar)

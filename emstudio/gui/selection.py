@@ -11,12 +11,9 @@ its fit as the current state.
 from __future__ import annotations
 
 import dataclasses
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from emstudio.core.em import FitSettings
@@ -27,174 +24,26 @@ from emstudio.core.selection import (
     Selection,
     best_cell,
     parse_k_range,
-    select_models,
 )
 from emstudio.errors import EmstudioError
-from emstudio.gui.views import INK, _style_plot
-from emstudio.gui.worker import Gate, engine_options
+from emstudio.gui.selection_plot import SelectionPlot
+from emstudio.gui.selection_plot import (  # noqa: F401 - the colours and symbols are reached from here too
+    DEGENERATE_COLOUR,
+    TYPE_COLOURS,
+    TYPE_SYMBOLS,
+    legend_html,
+)
+from emstudio.gui.selection_worker import SelectionRequest, SelectionWorker, Sender
+from emstudio.gui.worker import Gate
 
-TYPE_COLOURS = {"full": "#1f77b4", "tied": "#ff7f0e", "diag": "#2ca02c", "spherical": "#9467bd"}
-TYPE_SYMBOLS = {"full": "o", "tied": "s", "diag": "t", "spherical": "d"}
-DEGENERATE_COLOUR = "#d62728"
+HOW_TO_READ = ("Lower is better; one line per covariance type, its points side by side at each K. Red ×: every "
+               "restart collapsed (never chosen). Red ring: the chosen model. Click a point to load that fit "
+               "on the Mixture tab; hover it for its numbers.")
 CRITERION_TIPS = {
     "bic": "BIC = −2 log L + p ln n (lower is better)",
     "aic": "AIC = −2 log L + 2p (lower is better; favours larger K than BIC)",
     "icl": "ICL = BIC − 2 Σᵢ log maxₖ rᵢₖ (lower is better; penalises overlapping components)",
 }
-
-
-@dataclass(frozen=True)
-class SelectionRequest:
-    """One grid: data X (n, d), the Ks and covariance types, the base settings of every fit."""
-
-    X: np.ndarray
-    ks: tuple[int, ...]
-    covariance_types: tuple[str, ...]
-    base: FitSettings
-    criterion: str
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class SelectionWorker(QtCore.QObject):
-    """Runs one grid at a time on the panel's thread; asks the gate after every cell."""
-
-    cell_done = QtCore.Signal(int, object, int, int)  # job id, Cell, cells done, cells in all
-    finished = QtCore.Signal(int, str, object, str)  # job id, "done"/"cancelled"/"failed", Selection, message
-
-    def __init__(self, gate: Gate) -> None:
-        super().__init__()
-        self.gate = gate
-
-    @QtCore.Slot(int, object)
-    def compute(self, job: int, request: SelectionRequest) -> None:
-        if not self.gate.alive(job):
-            self.finished.emit(job, "cancelled", None, "")
-            return
-
-        def on_cell(cell: Cell, done: int, total: int) -> None:
-            self.cell_done.emit(job, cell, done, total)
-            if not self.gate.alive(job):
-                raise _Cancelled
-
-        try:
-            selection = select_models(request.X, request.ks, request.covariance_types, request.base,
-                                      criterion=request.criterion, jobs=1, on_cell=on_cell,
-                                      engine_options=engine_options())
-        except _Cancelled:
-            self.finished.emit(job, "cancelled", None, "")
-        except EmstudioError as exc:
-            self.finished.emit(job, "failed", None, str(exc))
-        except Exception:  # noqa: BLE001 - shown in the panel, never silent
-            text = traceback.format_exc()
-            self.finished.emit(job, "failed", None, f"internal error: {text.strip().splitlines()[-1]}")
-        else:
-            self.finished.emit(job, "done", selection, "")
-
-
-class SelectionPlot(pg.PlotWidget):
-    """The criterion against K: one line per covariance type, degenerate cells as a red ×, the
-    chosen cell ringed. Clicking a point emits its cell."""
-
-    cell_clicked = QtCore.Signal(object)  # Cell
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent, background="w")
-        self.plot_item = self.getPlotItem()
-        _style_plot(self.plot_item)
-        self.plot_item.setMenuEnabled(False)
-        self.plot_item.setLabel("bottom", "K (components)", color=INK)
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextColor=INK, labelTextSize="9pt",
-                                               brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
-        self.lines: dict[str, pg.PlotDataItem] = {}
-        for name in COVARIANCE_TYPES:
-            colour = TYPE_COLOURS[name]
-            line = pg.PlotDataItem(connect="finite", pen=pg.mkPen(colour, width=2))
-            self.lines[name] = line
-            self.plot_item.addItem(line)
-        # The points, one clickable item for all cells (their Cell is each point's data).
-        self.points = pg.ScatterPlotItem(size=10, pxMode=True, hoverable=True, tip=self._tip)
-        self.points.setZValue(5)
-        self.points.sigClicked.connect(self._on_click)
-        self.plot_item.addItem(self.points)
-        self.degenerate = pg.ScatterPlotItem(size=14, symbol="x", pen=None, brush=pg.mkBrush(DEGENERATE_COLOUR))
-        self.degenerate.setZValue(6)
-        self.plot_item.addItem(self.degenerate)
-        self.chosen = pg.ScatterPlotItem(size=22, symbol="o", brush=None, pen=pg.mkPen("#d62728", width=2.5))
-        self.chosen.setZValue(4)
-        self.plot_item.addItem(self.chosen)
-        self.selected = pg.ScatterPlotItem(size=28, symbol="s", brush=None,
-                                           pen=pg.mkPen(INK, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
-        self.selected.setZValue(3)
-        self.plot_item.addItem(self.selected)
-        self.cells: list[Cell] = []
-        self.criterion = "bic"
-        self.setToolTip("The criterion of each fitted (covariance type, K), lower is better; one line per "
-                        "covariance type.\nRed ×: every restart collapsed (never chosen). Red ring: the chosen "
-                        "model. Click a point to load that fit into the main view.")
-        self.setMinimumHeight(160)
-
-    def _tip(self, x, y, data) -> str:
-        cell = data
-        text = f"{cell.covariance_type}, K = {cell.k}\n{self.criterion.upper()} = {y:.6g}"
-        if cell.degenerate:
-            text += "\ndegenerate: every restart collapsed"
-        elif cell.n_collapsed:
-            text += f"\n{cell.n_collapsed} of {cell.n_restarts} restarts collapsed"
-        return text + "\nclick to load this fit"
-
-    def show_cells(self, cells, criterion: str, best: Cell | None, selected: Cell | None = None) -> None:
-        self.cells = list(cells)
-        self.criterion = criterion
-        self.plot_item.setLabel("left", f"{criterion.upper()}  (lower is better)", color=INK)
-        self.legend.clear()
-        spots = []
-        bad_x, bad_y = [], []
-        for name in COVARIANCE_TYPES:
-            own = sorted((c for c in self.cells if c.covariance_type == name and c.result is not None),
-                         key=lambda c: c.k)
-            line = self.lines[name]
-            if not own:
-                line.setData([], [])
-                continue
-            ks = np.array([c.k for c in own], dtype=float)
-            values = np.array([c.criterion(criterion) for c in own])
-            healthy = np.array([not c.degenerate for c in own])
-            line.setData(ks, np.where(healthy, values, np.nan))
-            self.legend.addItem(line, name)
-            colour = TYPE_COLOURS[name]
-            for cell, x, y, ok in zip(own, ks, values, healthy):
-                spots.append({"pos": (x, y), "data": cell, "symbol": TYPE_SYMBOLS[name],
-                              "brush": pg.mkBrush(colour) if ok else pg.mkBrush(255, 255, 255, 0),
-                              "pen": pg.mkPen("w" if ok else colour, width=1)})
-                if not ok:
-                    bad_x.append(x)
-                    bad_y.append(y)
-        self.points.setData(spots)
-        self.degenerate.setData(bad_x, bad_y)
-        self._mark(self.chosen, best)
-        self._mark(self.selected, selected)
-        if self.cells:
-            ks = sorted({c.k for c in self.cells})
-            self.plot_item.getAxis("bottom").setTicks([[(k, str(k)) for k in ks]])
-        self.plot_item.enableAutoRange()
-
-    def _mark(self, item: pg.ScatterPlotItem, cell: Cell | None) -> None:
-        if cell is None or cell.result is None:
-            item.setData([], [])
-        else:
-            item.setData([cell.k], [cell.criterion(self.criterion)])
-
-    def point_of(self, cell: Cell) -> QtCore.QPoint:
-        """Where ``cell``'s point is drawn, in this widget's coordinates (for tests and tours)."""
-        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(cell.k, cell.criterion(self.criterion)))
-        return self.mapFromScene(scene)
-
-    def _on_click(self, _item, points, *_) -> None:
-        if len(points):
-            self.cell_clicked.emit(points[0].data())
 
 
 class SelectionPanel(QtWidgets.QWidget):
@@ -226,7 +75,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self.worker = SelectionWorker(self.gate)
         self.worker.moveToThread(self.thread)
         queued = QtCore.Qt.ConnectionType.QueuedConnection
-        self._send = _Sender()
+        self._send = Sender()
         self._send.compute.connect(self.worker.compute, queued)
         self.worker.cell_done.connect(self._on_cell, queued)
         self.worker.finished.connect(self._on_finished, queued)
@@ -247,6 +96,7 @@ class SelectionPanel(QtWidgets.QWidget):
             box.setChecked(name in ("full", "diag"))
             box.setToolTip(f"Try the {name} covariance model")
             box.toggled.connect(self._update_buttons)
+            box.toggled.connect(self._show_grid_size)
             types_row.addWidget(box)
             self.type_boxes[name] = box
         types_row.addStretch(1)
@@ -298,7 +148,15 @@ class SelectionPanel(QtWidgets.QWidget):
         layout.addWidget(self.summary)
         self.plot = SelectionPlot()
         self.plot.cell_clicked.connect(self.choose)
+        self.legend = QtWidgets.QLabel(legend_html())
+        self.legend.setToolTip("The covariance types: one line and one marker each")
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
+        self.legend_note = QtWidgets.QLabel(HOW_TO_READ)
+        self.legend_note.setWordWrap(True)
+        self.legend_note.setStyleSheet("color: #555;")
+        layout.addWidget(self.legend_note)
+        self._show_grid_size()
         self._update_buttons()
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
@@ -313,8 +171,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self.cells = []
         self._selected = None
         self.plot.show_cells([], self.criterion_name(), None)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._show_grid_size()
         self.summary.setText("Compute to fit the grid.")
         self._update_buttons()
 
@@ -334,7 +191,20 @@ class SelectionPanel(QtWidgets.QWidget):
         except EmstudioError:
             ok = False
         self.k_range.setStyleSheet("" if ok else "background: #fde2e1;")
+        self._show_grid_size()
         self._update_buttons()
+
+    def _show_grid_size(self, *_) -> None:
+        """Before Compute, the progress bar counts the cells the grid will fit (0 / Ks × types)."""
+        if self.state == "computing":
+            return
+        try:
+            total = len(self.ks()) * len(self.covariance_types())
+        except EmstudioError:
+            total = 0
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat("%v / %m cells" if total else "no cells")
 
     def _update_buttons(self, *_) -> None:
         computing = self.state == "computing"
@@ -476,7 +346,3 @@ class SelectionPanel(QtWidgets.QWidget):
         self.cancel()
         self.thread.quit()
         self.thread.wait()
-
-
-class _Sender(QtCore.QObject):
-    compute = QtCore.Signal(int, object)

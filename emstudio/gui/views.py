@@ -49,6 +49,15 @@ def _style_plot(plot: pg.PlotItem) -> None:
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)
     plot.getViewBox().setBackgroundColor("w")
+    plot.hideButtons()  # pyqtgraph's "A" (auto-range) button: the plots range themselves
+
+
+def show_axis_values(plot: pg.PlotItem, shown: bool) -> None:
+    """The axes' numbers, or none while a plot is empty (an empty plot has no 0–1 to show)."""
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        if axis.style["showValues"] != shown:
+            axis.setStyle(showValues=shown)
 
 
 class MixturePlot(pg.PlotWidget):
@@ -109,11 +118,8 @@ class MixturePlot(pg.PlotWidget):
         self.uncertainty_bar.setZValue(30)
         self.uncertainty_bar.setVisible(False)
         self.hover = ResponsibilityHover(self)
-        self.setToolTip("The data coloured by responsibility (each point mixes its components' colours), "
-                        "each component's mean (large dot) and its 1σ (solid) and 2σ (dashed) ellipse.\n"
-                        "A red ring marks the mean of a component that is collapsing.\n"
-                        "Hover a point for its responsibilities rᵢₖ and uncertainty; U shades by uncertainty.\n"
-                        "Drag to pan, wheel to zoom, right-drag to stretch an axis.")
+        # No tooltip over the whole plot: it would cover the data (the hover box tells about a point;
+        # Help ▸ Keyboard shortcuts and mouse tells what the mouse does).
 
     # ------------------------------------------------------------------ data
     def set_data(self, values: np.ndarray, columns, axes: tuple[int, int]) -> None:
@@ -232,6 +238,7 @@ class MixturePlot(pg.PlotWidget):
             self.hover.set_data(None, np.empty(0, dtype=np.intp), (columns[i], columns[j]), (i, j), "density")
 
     def _set_k(self, k: int) -> None:
+        self.legend.setVisible(k > 0)  # no legend of ellipses (or densities) before there are any
         if k == self._k:
             return
         for label in self._labels:
@@ -373,10 +380,7 @@ class LikelihoodPlot(pg.PlotWidget):
                                     brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
         self.legend.setParentItem(self.plot_item.getViewBox())
         self.legend.setVisible(False)
-        self.setToolTip("The log-likelihood per sample after every EM iteration: it never decreases.\n"
-                        "The red mark is the iteration on screen. After a run with restarts, the grey curves "
-                        "are the other restarts (red dashed: collapsed) and the blue one is the restart kept.\n"
-                        "An orange diamond is a change made by hand (an edit): log L may jump there either way.")
+        show_axis_values(self.plot_item, False)  # empty until there is a fit
         self.setMinimumHeight(140)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
@@ -413,6 +417,7 @@ class LikelihoodPlot(pg.PlotWidget):
         dots = "o" if len(iterations) <= MAX_DOTS else None
         if self.curve.opts["symbol"] != dots:
             self.curve.setSymbol(dots)
+        show_axis_values(self.plot_item, len(iterations) > 0)
         self.curve.setData(iterations, log_l)
         if edited is not None and np.any(edited):
             self.edits.setData(iterations[edited], log_l[edited])

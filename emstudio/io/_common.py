@@ -194,6 +194,8 @@ class RawTable:
     # Readers keep the text columns (known classes, row names) and, for a small table, the
     # numeric ones (so that a labels file writes every value as it was read).
     texts: dict[int, np.ndarray] = field(default_factory=dict)
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheet names, in order
+    sheet: str | None = None  # the sheet read
 
 
 def find_column(source: str, label: str | int, names: Sequence[str]) -> int:

@@ -8,6 +8,7 @@ import numpy as np
 
 from emstudio.errors import DataError
 from emstudio.io._common import RawTable, one_line, unique_names
+from emstudio.io._limits import check_zip_member
 
 _NUMBER_KINDS = "iuf"
 
@@ -42,6 +43,10 @@ def read_npz(path: str, source: str) -> RawTable:
                     f"{source}: the .npz file holds several arrays ({shown}); "
                     "name the one to fit X or data, or save only that array"
                 )
+            # The member's declared sizes are checked first: a small .npz can expand to gigabytes.
+            names = archive.zip.namelist()
+            member = key + ".npy" if key + ".npy" in names else key
+            check_zip_member(archive.zip.getinfo(member), source, f"array {key!r}")
             arr = archive[key]
     except DataError:
         raise

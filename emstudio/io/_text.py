@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
+import lzma
 import os
 import re
 import warnings
@@ -55,6 +55,7 @@ from emstudio.io._common import (
     to_float,
     unique_names,
 )
+from emstudio.io._limits import decompressing_reader
 
 BLOCK_BYTES = 4 << 20  # bytes read per block of the body
 HEAD_STEP = 256 << 10
@@ -64,6 +65,7 @@ SAMPLE_RECORDS = 200  # records used to sniff the delimiter, the header and the 
 SCORE_CELLS = 20_000  # at most this many cells per candidate delimiter are tried as numbers
 KIND_CELLS = 200_000  # at most this many cells are looked at to find text columns
 CELL_TEXT_CELLS = 1_000_000  # the used cells' text is kept for tables up to this many cells
+UNKNOWN_ENCODING_SHARE = 0.3  # text that is not UTF-8 with more bytes > 127 than this is refused
 
 WHITESPACE = " "  # stands for "runs of spaces and tabs"
 SINGLE = "\x1f"  # stands for "one column": a byte that does not occur in real text
@@ -74,26 +76,27 @@ _DELIM_NAMES = {"\t": "tab", ";": "';'", ",": "','", "|": "'|'", WHITESPACE: "sp
 _WS_TOKEN = re.compile(r'"((?:[^"]|"")*)"|(\S+)')
 _SEP_HINT = re.compile(rb'^"?sep=(.)"?[,;\t]*$')
 
-_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+_GZIP_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 class _Source:
     """The file's bytes, block after block, decompressed and with line ends made ``\\n``."""
 
-    def __init__(self, path: str | io.BytesIO, source: str, gzipped: bool) -> None:
+    def __init__(self, path: str | io.BytesIO, source: str, compression: str | None) -> None:
         self.source = source
-        self.gzipped = gzipped
+        self.compression = compression  # "gzip", "bzip2", "xz" or None
         try:
             # The loader gives the bytes of an input that can be read only once (a pipe).
             raw: BinaryIO = path if isinstance(path, io.BytesIO) else open(path, "rb")
         except OSError as exc:
             raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
-        self._file: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+        # Compressed text is refused past a ratio or a size (a decompression bomb), as it is read.
+        self._file: BinaryIO = decompressing_reader(raw, compression, source) if compression else raw
         self._raw = raw
         self.cr_only = False
         self.prefix = 0  # bytes of the file before the head as the reader sees it (a BOM)
         try:
-            self.size: int | None = (None if gzipped else len(raw.getvalue()) if isinstance(raw, io.BytesIO)
+            self.size: int | None = (None if compression else len(raw.getvalue()) if isinstance(raw, io.BytesIO)
                                      else os.fstat(raw.fileno()).st_size)
         except OSError:
             self.size = None
@@ -102,7 +105,7 @@ class _Source:
         try:
             data = self._file.read(n)
         except _GZIP_ERRORS as exc:
-            what = "gzip data" if self.gzipped else "file"
+            what = f"{self.compression} data" if self.compression else "file"
             raise DataError(f"{self.source}: cannot read the {what} ({one_line(str(exc))})") from None
         if self.cr_only:
             data = data.replace(b"\r", b"\n")
@@ -112,7 +115,7 @@ class _Source:
         """Go on reading from ``data`` instead (used after re-encoding UTF-16 as UTF-8)."""
         self.close()
         self._file = io.BytesIO(data)
-        self.gzipped = False
+        self.compression = None
 
     def close(self) -> None:
         try:
@@ -122,10 +125,11 @@ class _Source:
 
 
 def read_text(path: str | io.BytesIO, source: str, requested: Sequence[str | int] | None, ext: str,
-              gzipped: bool = False, keep_text: Sequence[str | int] = ()) -> RawTable:
+              gzipped: bool = False, compression: str | None = None,
+              keep_text: Sequence[str | int] = ()) -> RawTable:
     """The raw table of a text file. ``keep_text``: columns (names or numbers) whose cells' text
     must be kept whatever they hold (a column of known classes)."""
-    src = _Source(path, source, gzipped)
+    src = _Source(path, source, compression or ("gzip" if gzipped else None))
     try:
         return _TextReader(src, source, requested, ext, keep_text).read()
     finally:
@@ -141,8 +145,8 @@ class _TextReader:
         self.requested = requested
         self.ext = ext
         self.notes: list[str] = []
-        if src.gzipped:
-            self.notes.append("gzip-compressed")
+        if src.compression:
+            self.notes.append(f"{src.compression}-compressed")
 
     # ------------------------------------------------------------------ head of the file
     def _read_head(self) -> tuple[bytes, bool]:
@@ -189,6 +193,7 @@ class _TextReader:
             return head, at_eof, "utf-8"
         except UnicodeDecodeError:
             pass
+        self._reject_unknown_encoding(head)
         try:
             codecs.getincrementaldecoder("cp1252")().decode(head, final=at_eof)
             self.notes.append("encoding latin-1 (Windows-1252)")
@@ -196,6 +201,19 @@ class _TextReader:
         except UnicodeDecodeError:
             self.notes.append("encoding latin-1")
             return head, at_eof, "latin-1"
+
+    def _reject_unknown_encoding(self, head: bytes) -> None:
+        """Not UTF-8, and mostly bytes above 127: no table in Latin-1 looks like that (its
+        numbers, separators and most letters are ASCII). Read as Latin-1 it would be one long
+        header line and "no data rows", which says nothing of the real problem."""
+        visible = len(head) - sum(head.count(c) for c in b" \t\r\n")
+        high = len(head.translate(None, bytes(range(128))))
+        if visible and high > UNKNOWN_ENCODING_SHARE * visible:
+            raise DataError(
+                f"{self.source}: not text in a known encoding (UTF-8, UTF-16, Windows-1252 or "
+                f"Latin-1): {100 * high // visible}% of its first {len(head):,} bytes are not ASCII; "
+                "readable formats: CSV/TSV/text, .npy, .npz, .xlsx, .parquet"
+            )
 
     def _reject_binary(self, head: bytes) -> None:
         if not head:
@@ -458,9 +476,10 @@ class _TextReader:
             return "tsv"
         if delim == WHITESPACE:
             return "text"
-        if self.ext in (".csv", ".csv.gz"):
+        plain = self.ext.split(".")[1] if self.ext else ""  # ".csv.gz" -> "csv"
+        if plain == "csv":
             return "csv"
-        if self.ext in (".tsv", ".tab", ".tsv.gz"):
+        if plain in ("tsv", "tab"):
             return "tsv"
         return "text"
 

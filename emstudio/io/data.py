@@ -1,7 +1,7 @@
 """Loading a data file into the float array a fit uses, with a report of what was left out.
 
 Readable: delimited text (CSV, semicolon CSV with decimal commas, TSV, whitespace-separated;
-optionally gzip-compressed), NumPy ``.npy`` / ``.npz``, Excel ``.xlsx`` and Apache Parquet.
+optionally gzip-, bzip2- or xz-compressed), NumPy ``.npy`` / ``.npz``, Excel ``.xlsx`` and Apache Parquet.
 The format is recognised from the file's first bytes, the extension only breaks ties.
 
 Everything that makes a file unusable raises :class:`emstudio.errors.DataError` with one line
@@ -43,6 +43,7 @@ MAX_CLASSES = 100
 
 #: File name endings the loader is made for (the window's file dialog filter uses these).
 READABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".csv.gz", ".tsv.gz", ".txt.gz",
+                     ".csv.bz2", ".tsv.bz2", ".txt.bz2", ".csv.xz", ".tsv.xz", ".txt.xz",
                      ".npy", ".npz", ".xlsx", ".xlsm", ".parquet", ".pq")
 
 _READABLE = "CSV/TSV/text, .npy, .npz, .xlsx, .parquet"
@@ -57,8 +58,6 @@ _FOREIGN_MAGIC = (
     (b"GIF8", "a GIF image, not a data table"),
     (b"SQLite format 3\x00", "an SQLite database, not a data table"),
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file, which is not read; export the table as CSV, .npy or Parquet"),
-    (b"BZh", "a bzip2-compressed file; decompress it first (gzip is read as is)"),
-    (b"\xfd7zXZ\x00", "an xz-compressed file; decompress it first (gzip is read as is)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive; extract the table first"),
     (b"Rar!", "a RAR archive; extract the table first"),
 )
@@ -78,16 +77,19 @@ class LoadReport:
     n_rows_read: int  # data rows in the file
     n_dropped: int  # rows dropped for missing/NaN/infinite values in the used columns
     notes: tuple[str, ...] = ()  # "decimal comma", "encoding latin-1", ...
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names, in order (empty for other formats)
+    sheet: str | None = None  # the workbook's sheet that was read
 
     @property
     def n_rows_used(self) -> int:
         return self.n_rows_read - self.n_dropped
 
-    def lines(self) -> list[str]:
-        """Short human-readable lines for standard error or the window."""
+    def lines(self, source: str | None = None) -> list[str]:
+        """Short human-readable lines for standard error or the window; ``source`` names the file
+        instead of the path as given (the window shows the file's name, never the machine's path)."""
         d = len(self.columns_used)
         out = [
-            f"{self.source} ({self.format}): {self.n_rows_used} of {self.n_rows_read} rows, "
+            f"{self.source if source is None else source} ({self.format}): {self.n_rows_used} of {self.n_rows_read} rows, "
             f"{d} column{'s' if d != 1 else ''}: {name_list(self.columns_used)}"
         ]
         groups: dict[str, list[str]] = {}
@@ -131,7 +133,8 @@ class LoadedData:
 
 
 def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
-              classes: str | int | None = None, wait_for_writer: float | None = None) -> LoadedData:
+              sheet: str | int | None = None, classes: str | int | None = None,
+              wait_for_writer: float | None = None) -> LoadedData:
     """Read a data file; raise DataError with one clear line for anything unusable.
 
     ``path`` may also be a pipe, a FIFO, a device or ``-`` (standard input): such an input is
@@ -143,6 +146,10 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
     Without it every numeric column is used. Rows with a missing, NaN or infinite value in a
     used column are dropped and counted in the report.
 
+    ``sheet`` picks a workbook's sheet by name or by 0-based number (a string of digits that is
+    not a sheet name is a number); by default the first visible sheet holding data. Any other
+    format with a ``sheet`` is an error.
+
     ``classes`` names a column (or gives its 0-based number) of known classes: text or
     integers, at most MAX_CLASSES different values; it is never a data column, and a row with
     an empty or missing cell there has no class (it is still fitted).
@@ -152,27 +159,52 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
         columns = [c for c in columns.split(",")]
     requested = None if columns is None else list(columns)
     opened = open_input(name, wait_for_writer=wait_for_writer)
-    raw = _read(opened, requested, classes)
-    return _finish(opened.source, raw, requested, classes)
+    raw = _read(opened, requested, sheet, classes)
+    if sheet is not None and raw.format != "xlsx":
+        raise DataError(f"{opened.source}: a sheet was chosen ({sheet}), but this is not an Excel "
+                        f"workbook ({raw.format})")
+    try:
+        return _finish(opened.source, raw, requested, classes)
+    except DataError as exc:
+        if sheet is None and len(raw.sheets) > 1:  # the first sheet with data may not be the data
+            from emstudio.io._excel import other_sheets_hint
+
+            raise DataError(f"{exc} {other_sheets_hint(raw.sheets, raw.sheet or '')}") from None
+        raise
 
 
 # ---------------------------------------------------------------------------- dispatch
-def _suffix(name: str) -> tuple[str, bool]:
-    """(lower-case suffix without a trailing .gz, whether it ended in .gz)."""
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+def _suffix(name: str) -> tuple[str, str]:
+    """(lower-case suffix without a trailing .gz/.bz2/.xz, that compression suffix or "")."""
     lower = os.path.basename(name).lower()
-    gz = lower.endswith(".gz")
-    if gz:
-        lower = lower[:-3]
-    return os.path.splitext(lower)[1], gz
+    compressed = next((c for c in _COMPRESSED_SUFFIXES if lower.endswith(c)), "")
+    if compressed:
+        lower = lower[:-len(compressed)]
+    return os.path.splitext(lower)[1], compressed
 
 
-def _read(opened: Input, requested: list[str] | None, classes: str | int | None = None) -> RawTable:
+def _compression(magic: bytes) -> str | None:
+    """The compression of a text file from its first bytes: "gzip", "bzip2", "xz" or None."""
+    if magic.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if magic.startswith(b"BZh") and magic[3:4].isdigit() and magic[3:4] != b"0":
+        return "bzip2"
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    return None
+
+
+def _read(opened: Input, requested: list[str] | None, sheet: str | int | None = None,
+          classes: str | int | None = None) -> RawTable:
     """The raw table of an opened input. One open only: a regular file is handed on by name; a
     pipe, FIFO, device or standard input was read once, whole, and every reader gets those
     bytes (a second open would find them gone, or wait for a writer that never comes)."""
     source = opened.source
     magic = opened.head
-    ext, gz = _suffix(source)
+    ext, compressed = _suffix(source)
     if not magic:
         raise DataError(f"{source}: the file is empty")
 
@@ -189,7 +221,7 @@ def _read(opened: Input, requested: list[str] | None, classes: str | int | None 
         if kind == "xlsx":
             from emstudio.io._excel import read_xlsx
 
-            return read_xlsx(opened.reader_input(), source)
+            return read_xlsx(opened.reader_input(), source, sheet)
         raise DataError(f"{source}: a zip archive that is neither an .npz nor an .xlsx file; "
                         "extract the table first")
     if magic.startswith(b"PAR1"):
@@ -202,13 +234,13 @@ def _read(opened: Input, requested: list[str] | None, classes: str | int | None 
     for prefix, what in _FOREIGN_MAGIC:
         if magic.startswith(prefix):
             raise DataError(f"{source}: {what}")
-    gzipped = magic.startswith(b"\x1f\x8b")
-    if not gzipped and ext in _BINARY_SUFFIXES:
+    compression = _compression(magic)
+    if compression is None and ext in _BINARY_SUFFIXES:
         raise DataError(f"{source}: not {_BINARY_SUFFIXES[ext]} file (damaged, or the name does "
                         "not match the contents)")
     from emstudio.io._text import read_text
 
-    return read_text(opened.reader_input(), source, requested, ext + (".gz" if gz else ""), gzipped=gzipped,
+    return read_text(opened.reader_input(), source, requested, ext + compressed, compression=compression,
                      keep_text=() if classes is None else (classes,))
 
 
@@ -329,6 +361,8 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None,
         n_rows_read=n,
         n_dropped=n - values.shape[0],
         notes=tuple(raw.notes),
+        sheets=tuple(raw.sheets),
+        sheet=raw.sheet,
     )
     all_rows = kept.shape[0] == n
 

@@ -1,4 +1,4 @@
-"""Result files (FORMATS.md "Result file"), parameter files as starts, and labels files.
+"""Result files, start (parameter) files, selection files and labels files (docs/formats.md).
 
 Every file is written atomically. Any result file is also a valid ``--init`` file: reading one as a
 start needs only ``weights``, ``means`` and ``covariances`` (K full d×d matrices).
@@ -6,6 +6,7 @@ start needs only ``weights``, ``means`` and ``covariances`` (K full d×d matrice
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import math
@@ -18,7 +19,7 @@ import numpy as np
 from emstudio.core.em import FitResult
 from emstudio.core.params import MixtureParams, from_full_covariances, make_params
 from emstudio.errors import EmstudioError, ParameterError
-from emstudio.io._common import number_texts
+from emstudio.io._common import number_texts, one_line
 from emstudio.io.atomic import atomic_write_text
 from emstudio.io.inputs import read_input_bytes
 
@@ -40,6 +41,11 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
                    extra_settings: dict | None = None) -> dict:
     """The result file's content for ``result`` (``extra_settings`` join ``settings``)."""
     params = result.params
+    try:  # any result file is also a valid --init start: never write one that would be refused
+        make_params(params.weights, params.means, params.covariances, params.covariance_type)
+    except ParameterError as exc:
+        raise EmstudioError(f"the fitted parameters are not a valid start ({exc}), so no result file is "
+                            "written; rescale the data by a power of ten and fit again") from None
     settings = result.settings
     init = settings.init if isinstance(settings.init, str) else "file"
     out = {
@@ -95,24 +101,74 @@ def read_json_file(path: str | os.PathLike) -> dict:
     # Opened once, whatever it is (a FIFO or a pipe has nothing left for a second open), and read
     # up to a limit (a start file from /dev/zero must not fill the memory).
     data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file")
+    return parse_json_document(data, name)
+
+
+#: Integers longer than this are read as floats (a 400-digit integer is out of float range and
+#: reads as infinity, which the checks then refuse; Python refuses to parse 4,301 digits or more).
+_LONGEST_INTEGER = 30
+
+
+class _NotJSON(ValueError):
+    """A token JSON does not have (NaN, Infinity), found while parsing."""
+
+
+def _refuse_constant(token: str):
+    raise _NotJSON(f"{token} is not a JSON number")
+
+
+def _parse_integer(text: str):
+    return int(text) if len(text) <= _LONGEST_INTEGER else float(text)
+
+
+def parse_json_document(data: bytes, name: str) -> dict:
+    """The JSON object in ``data`` (UTF-8, a byte-order mark allowed), or EmstudioError with one line.
+
+    Hostile documents are bad input like any other: nesting deeper than the parser's recursion
+    limit, integers of any length, ``NaN``/``Infinity`` tokens (not JSON) and documents too
+    large for the memory each give one line, never an internal error.
+    """
+    if data.startswith(codecs.BOM_UTF8):  # Notepad and Excel write one; data files accept it too
+        data = data[len(codecs.BOM_UTF8):]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise EmstudioError(f"{name}: cannot read: {exc}") from None
+        raise EmstudioError(f"{name}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                            f"{exc.start}); a start file is JSON") from None
     try:
-        content = json.loads(text)
+        content = json.loads(text, parse_int=_parse_integer, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise EmstudioError(f"{name}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except _NotJSON as exc:
+        raise EmstudioError(f"{name}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise EmstudioError(f"{name}: not a start file (JSON nested too deeply)") from None
+    except MemoryError:
+        raise EmstudioError(f"{name}: too large for the memory") from None
+    except ValueError as exc:  # anything else the parser refuses
+        raise EmstudioError(f"{name}: not valid JSON ({one_line(str(exc), 120)})") from None
     if not isinstance(content, dict):
         raise EmstudioError(f"{name}: expected a JSON object")
     return content
 
 
-def params_from_dict(content: dict, covariance_type: str, *, name: str = "parameter file") -> MixtureParams:
-    """Parameters from a result/parameter document (``weights``, ``means``, full ``covariances``)."""
+#: The most components a start file may have. Far more than any mixture worth fitting; its
+#: purpose is to refuse a file of millions of components at once, before their matrices are
+#: built and checked one by one.
+MAX_START_COMPONENTS = 10_000
+
+
+def params_from_dict(content: dict, covariance_type: str, *, name: str = "parameter file",
+                     max_components: int | None = None) -> MixtureParams:
+    """Parameters from a result/parameter document (``weights``, ``means``, full ``covariances``).
+
+    ``max_components``: the most components the data allow (its number of rows); a file with
+    more, or with more than MAX_START_COMPONENTS, is refused before any array is built.
+    """
     missing = [key for key in ("weights", "means", "covariances") if key not in content]
     if missing:
         raise ParameterError(f"{name}: missing {', '.join(missing)}")
+    _check_component_count(content, name, max_components)
     try:
         weights = np.asarray(content["weights"], dtype=np.float64)
         means = np.asarray(content["means"], dtype=np.float64)
@@ -134,15 +190,28 @@ def params_from_dict(content: dict, covariance_type: str, *, name: str = "parame
     return make_params(full_params.weights, full_params.means, native, covariance_type)
 
 
-def read_params_file(path: str | os.PathLike, covariance_type: str) -> MixtureParams:
+def _check_component_count(content: dict, name: str, max_components: int | None) -> None:
+    """Refuse K above the cap or above the data's rows from the length of a list alone (the
+    shapes are checked afterwards, on arrays)."""
+    k = max((len(content[key]) for key in ("weights", "means", "covariances")
+             if isinstance(content[key], list)), default=0)
+    if k > MAX_START_COMPONENTS:
+        raise ParameterError(f"{name}: {k:,} components; a start has at most {MAX_START_COMPONENTS:,}")
+    if max_components is not None and k > max_components:
+        raise ParameterError(f"{name}: {k:,} components, more than the data's {max_components:,} "
+                             f"row{'s' * (max_components != 1)}")
+
+
+def read_params_file(path: str | os.PathLike, covariance_type: str, *,
+                     max_components: int | None = None) -> MixtureParams:
     """Starting parameters from a result, parameter or selection file (its best model), in
-    ``covariance_type``."""
+    ``covariance_type``; ``max_components`` as in :func:`params_from_dict`."""
     content = read_json_file(path)
     if content.get("format") == SELECTION_FORMAT:
         if not isinstance(content.get("best"), dict):
             raise ParameterError(f"{Path(path).name}: the selection file has no best model")
         content = content["best"]
-    return params_from_dict(content, covariance_type, name=Path(path).name)
+    return params_from_dict(content, covariance_type, name=Path(path).name, max_components=max_components)
 
 
 LABELS_VERSION = 2
@@ -206,7 +275,7 @@ SELECTION_FORMAT = "emstudio.model-selection"
 
 def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropped: int = 0,
                       extra_settings: dict | None = None) -> dict:
-    """The selection file's content (FORMATS.md "Selection file"); ``best`` is a whole result file.
+    """The selection file's content (docs/formats.md, "Selection file"); ``best`` is a whole result file.
 
     Each model lists how many of its restarts collapsed; a cell that could not be fitted at all
     (K above the number of distinct points, say) carries an ``error`` instead of numbers.

@@ -1,6 +1,7 @@
 """`emstudio fit` end to end: files in, result and labels out, one clear line for every error."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -205,22 +206,35 @@ def test_same_seed_same_result_file(tmp_path, csv_file):
 
 
 def test_window_names_missing_x_libraries_instead_of_aborting(monkeypatch, capsys):
-    import ctypes
+    from emstudio import cli, system_libraries
 
-    from emstudio import cli
-
-    real = ctypes.CDLL
-
-    def fake(name, *a, **k):
-        if name == "libxcb-icccm.so.4":
-            raise OSError("not found")
-        return real(name, *a, **k) if not name.startswith("libx") else None
-
-    monkeypatch.setattr(ctypes, "CDLL", fake)
+    monkeypatch.setattr(system_libraries, "_loads", lambda library: library != "libxcb-icccm.so.4")
+    monkeypatch.setattr(system_libraries, "_has_a_font", lambda: True)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     assert cli.main(["gui"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "apt-get install libxcb-icccm4" in err
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # no X display needed: nothing to check
-    assert cli._missing_display_packages() == []
+    assert err.count("\n") == 1 and "sudo apt-get update && sudo apt-get install -y libxcb-icccm4" in err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # no X display needed: nothing more to check
+    assert cli._missing_qt_packages() == []
+
+
+def test_window_and_plot_name_missing_qt_libraries_instead_of_a_traceback(monkeypatch, capsys, tmp_path):
+    """Without libglib (a bare Debian) importing Qt raises ImportError: the command says which
+    packages instead, for the window on any platform and for plot before it fits."""
+    from emstudio import cli, system_libraries
+
+    monkeypatch.setattr(system_libraries, "_loads", lambda library: library != "libglib-2.0.so.0")
+    monkeypatch.setattr(system_libraries, "_has_a_font", lambda: False)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert cli.main(["gui"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "apt-get update && apt-get install -y libglib2.0-0 fonts-dejavu-core" in err
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(40)))
+    assert cli.main(["plot", str(data), "--out", str(tmp_path / "p.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "drawing the picture needs system libraries" in err
+    assert not (tmp_path / "p.png").exists()

@@ -66,10 +66,23 @@ def test_constant_column_is_a_clear_error_naming_it():
         fit_mixture(X, FitSettings(k=2), column_names=["width", "height"])
 
 
-def test_huge_values_ask_for_standardising():
+def test_huge_values_say_they_overflow_and_how_to_rescale():
+    # A spread of 1e200: the variance 1e400 overflows in any units, so --standardize cannot help.
     X = np.random.default_rng(0).normal(size=(50, 2)) * 1e200
-    with pytest.raises(DataError, match="standardi"):
+    with pytest.raises(DataError, match=r"overflow float64.*divide them by a power of ten \(e.g. 1e\+197\)") as caught:
         fit_mixture(X, FitSettings(k=2))
+    assert "standardize" not in str(caught.value)
+    # Huge values with a spread whose variance fits: --standardize is offered as well.
+    Y = 2e151 + np.random.default_rng(0).normal(size=(50, 2)) * 1e144
+    with pytest.raises(DataError, match="or use --standardize"):
+        fit_mixture(Y, FitSettings(k=2))
+
+
+def test_values_near_the_largest_float_are_not_called_infinite():
+    X = np.random.default_rng(1).uniform(-1, 1, size=(50, 2)) * 1.7e308
+    with pytest.raises(DataError, match=r"reach 1\.\d+e\+308.*overflow") as caught:
+        fit_mixture(X, FitSettings(k=2))
+    assert "NaN" not in str(caught.value) and "infinite" not in str(caught.value)
 
 
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
@@ -104,9 +117,10 @@ def test_reg_covar_warning_only_when_large_against_the_variances():
     assert "'tiny'" in message and "--standardize" in message
 
 
-def test_tiny_values_ask_for_standardising():
+def test_tiny_values_ask_for_rescaling_not_standardising():
+    # The variance 1e-600 underflows in the data's own units, so --standardize cannot help.
     X = np.random.default_rng(0).normal(size=(50, 2)) * 1e-300
-    with pytest.raises(DataError, match="too small.*standardi"):
+    with pytest.raises(DataError, match=r"too small.*about 1e-600.*multiply them by a power of ten \(e.g. 1e\+300\)"):
         fit_mixture(X, FitSettings(k=2))
 
 

@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+TEST_SCREEN = (1600, 1000)
 
 
 @pytest.fixture
@@ -36,6 +37,9 @@ def make_window(qtbot, settings_file):
     def make(pace_index=0):
         store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
         window = MainWindow(store)
+        if not store.contains("window/geometry"):
+            # As on a common desktop screen (the offscreen platform's own is 800 × 800).
+            window.docks.fit_screen(QtCore.QRect(0, 0, *TEST_SCREEN))
         qtbot.addWidget(window)
         window.controls.pace.setCurrentIndex(pace_index)  # as fast as possible unless asked
         window.show()

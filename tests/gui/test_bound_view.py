@@ -4,19 +4,20 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
+from emstudio.core.numbers import format_number
 from emstudio.gui.bound import WINDOW, half_step_series, visible_window, y_range
 from tests.gui.conftest import sample, wait_outcome
 
 
 def _load(window, name="overlapping.csv", k=3, init="seed-step0"):
-    assert window.load_file(sample(name))
+    assert window.files.load_file(sample(name))
     window.controls.k.setValue(k)
     window.controls.init.setCurrentIndex(window.controls.init.findData(init))
     return window
 
 
 def _step(qtbot, window, kind):
-    wait_outcome(qtbot, window, lambda: window.step(kind))
+    wait_outcome(qtbot, window, lambda: window.requests.step(kind))
 
 
 def _marker_x(view):
@@ -66,7 +67,7 @@ def test_step_e_and_step_m_draw_the_bound_touching_then_separating(window, qtbot
     caption = view.caption.text()
     assert "M-step 1" in caption and "cannot fall" in caption and "E-step" not in caption
     m_terms = window.controller.current.terms
-    assert view.values["kl"].text() == f"{m_terms.kl:.3g}".replace("-", "−")
+    assert view.values["kl"].text() == format_number(m_terms.kl / 500, 3)  # per sample, as the plot
 
     _step(qtbot, window, "E")
     _step(qtbot, window, "M")
@@ -96,14 +97,14 @@ def test_the_marker_follows_the_history_slider(window, qtbot):
         _step(qtbot, window, kind)
     assert len(window.controller.history) == 3  # start, M1, M2
     assert _marker_x(view) == [3]
-    window.history_slider.setValue(1)
+    window.history.slider.setValue(1)
     assert view.series.shown == 1 and _marker_x(view) == [1]
     assert "M-step 1" in view.caption.text()
     assert view.series.labels == ("E1", "M1", "E2", "M2")  # scrubbing keeps the whole series
-    window.history_slider.setValue(0)  # the start: θ₀, no q
+    window.history.slider.setValue(0)  # the start: θ₀, no q
     assert view.series.shown is None and _marker_x(view) == [] and not view.plot.line.isVisible()
     assert "no q yet" in view.caption.text() and view.values["kl"].text() == "—"
-    window.history_slider.setValue(2)
+    window.history.slider.setValue(2)
     assert view.series.shown == 3 and _marker_x(view) == [3]
 
 
@@ -118,7 +119,7 @@ def test_step_e_plus_m_is_both_half_steps(window, qtbot):
 
 def test_a_run_gives_two_half_steps_per_iteration(window, qtbot):
     _load(window, "separated.csv", init="kmeans")
-    outcome = wait_outcome(qtbot, window, window.run)
+    outcome = wait_outcome(qtbot, window, window.requests.run)
     assert outcome.state == "converged"
     c = window.controller
     view = window.bound_view
@@ -139,7 +140,7 @@ def test_a_run_gives_two_half_steps_per_iteration(window, qtbot):
     assert len(view.plot.log_l_curve.xData) == len(s)
     view.all_box.setChecked(False)
     # scrubbing back to an early iteration brings its half-steps into the drawn window
-    window.history_slider.setValue(1)
+    window.history.slider.setValue(1)
     assert s is not view.series and view.series.shown == 1 and _marker_x(view) == [1]
     assert 1 in view.plot.log_l_curve.xData
 
@@ -149,11 +150,11 @@ def test_a_live_run_updates_the_view(make_window, qtbot):
     _load(window)
     window.controls.tol.setText("0")  # a run that is still going when it is stopped
     c = window.controller
-    window.run()
+    window.requests.run()
     qtbot.waitUntil(lambda: len(c.history) >= 4, timeout=10000)
     qtbot.waitUntil(lambda: len(window.bound_view.series) >= 6, timeout=10000)
     assert window.bound_view.series.kinds[:2] == ("E", "M")
-    wait_outcome(qtbot, window, window.stop)
+    wait_outcome(qtbot, window, window.requests.stop)
     s = window.bound_view.series
     assert s.shown == len(s) - 1 and s.labels[-1] == f"M{c.history[-1].iteration}"
     # Every half-step of the kept iterations, or of the latest of a long history (only those are drawn).
@@ -166,7 +167,7 @@ def test_new_data_and_reinitialise_clear_the_view(window, qtbot):
     for kind in "EME":
         _step(qtbot, window, kind)
     assert len(view.series) == 3
-    wait_outcome(qtbot, window, window.reinitialise)
+    wait_outcome(qtbot, window, window.requests.reinitialise)
     assert len(view.series) == 0 and view.series.shown is None
     assert "no q yet" in view.caption.text()
     assert len(view.plot.log_l_curve.xData if view.plot.log_l_curve.xData is not None else []) == 0
@@ -237,10 +238,10 @@ def test_a_converged_m_step_is_not_called_a_fall():
 
 
 def test_a_long_history_draws_its_window_and_all_on_request(window, qtbot):
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     window.controls.tol.set_value(0)
     window.controls.max_iter.setValue(60)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     panel = window.bound_view
     series = panel.series
     assert series.labels[-1] == "M60" and series.labels[series.shown] == "M60"
@@ -248,8 +249,96 @@ def test_a_long_history_draws_its_window_and_all_on_request(window, qtbot):
     panel.all_box.setChecked(True)
     assert len(panel.series) == 120 and panel.series.labels[0] == "E1"
     assert panel.plot.window == (0, 119)
-    window.history_slider.setValue(20)  # scrub back: the window follows, the labels stay true
+    window.history.slider.setValue(20)  # scrub back: the window follows, the labels stay true
     panel.all_box.setChecked(False)
     assert panel.series.labels[panel.series.shown] == "M20"
     first, last = panel.plot.window
     assert first <= panel.series.shown <= last
+
+
+# ---------------------------------------------------------------------- one unit, the gap, repeats
+def test_plot_numbers_and_caption_share_one_unit(window, qtbot):
+    from emstudio.gui.bound import PER_SAMPLE, SUMS
+
+    _load(window)
+    view = window.bound_view
+    for kind in "EMEM":
+        _step(qtbot, window, kind)
+    s = view.series
+    assert view.unit == PER_SAMPLE
+    m2 = window.controller.current.terms
+    np.testing.assert_allclose(view.plot.log_l_curve.yData, s.log_l)
+    assert float(view.values["log_l"].text().replace("−", "-")) == pytest.approx(m2.log_likelihood / 500, abs=1e-3)
+    assert "per sample" in view.where.text() and "per sample" in view.caption.text()
+    assert "per sample" in view.plot.plot_item.getAxis("left").labelText
+
+    view.set_unit(SUMS)
+    np.testing.assert_allclose(view.plot.log_l_curve.yData, s.log_l * 500)
+    np.testing.assert_allclose(view.plot.bound_curve.yData, s.bound * 500)
+    # To the digits that show this gap (KL of a few units in sums: two decimals).
+    assert float(view.values["log_l"].text().replace("−", "-")) == pytest.approx(m2.log_likelihood, abs=0.01)
+    assert float(view.values["bound"].text().replace("−", "-")) == pytest.approx(m2.lower_bound, abs=0.01)
+    assert "sums" in view.where.text() and "sums" in view.caption.text()
+    assert "sum" in view.plot.plot_item.getAxis("left").labelText
+    _, high = view.plot.plot_item.getViewBox().viewRange()[1]
+    assert high > m2.log_likelihood  # the range is in sums too
+    view.set_unit(PER_SAMPLE)
+    np.testing.assert_allclose(view.plot.log_l_curve.yData, s.log_l)
+
+
+def test_the_numbers_show_the_gap(window, qtbot):
+    """After an M-step log L and F differ by KL: the values have the digits to show it."""
+    assert window.load_file(sample("one_d.csv"))
+    window.controls.k.setValue(3)
+    window.controls.max_iter.setValue(12)
+    wait_outcome(qtbot, window, window.run)
+    view = window.bound_view
+    t = window.controller.current.terms
+    assert 0 < t.kl / 400 < 1e-3  # a small gap, late in the fit
+    log_l, bound = view.values["log_l"].text(), view.values["bound"].text()
+    assert log_l != bound
+    difference = float(log_l.replace("−", "-")) - float(bound.replace("−", "-"))
+    assert difference == pytest.approx(t.kl / 400, rel=0.05)
+
+
+def test_the_gap_is_drawn_at_the_m_steps_only(window, qtbot):
+    _load(window)
+    view = window.bound_view
+    for kind in "EMEME":
+        _step(qtbot, window, kind)
+    s = view.series
+    x, foot, height = view.plot.gap_data()
+    np.testing.assert_array_equal(x, [1, 3])  # M1, M2
+    np.testing.assert_allclose(foot, s.bound[[1, 3]])
+    np.testing.assert_allclose(height, s.kl[[1, 3]], atol=1e-12)
+    bottom, top = view.plot.plot_item.getViewBox().viewRange()[1]
+    assert bottom <= foot.min() and top >= (foot + height).max()  # the first gaps in full
+
+
+def test_a_second_e_step_changes_nothing_and_says_why(window, qtbot):
+    _load(window)
+    view = window.bound_view
+    _step(qtbot, window, "E")
+    values = {key: label.text() for key, label in view.values.items()}
+    _step(qtbot, window, "E")
+    assert view.series.labels == ("E1",)
+    assert {key: label.text() for key, label in view.values.items()} == values
+    caption = view.caption.text()
+    assert "E-step 1 again" in caption and "nothing changed" in caption and "posterior" in caption
+
+
+def test_a_second_m_step_changes_nothing_and_says_why(window, qtbot):
+    _load(window)
+    view = window.bound_view
+    _step(qtbot, window, "E")
+    _step(qtbot, window, "M")
+    values = {key: label.text() for key, label in view.values.items()}
+    _step(qtbot, window, "M")
+    assert view.series.labels == ("E1", "M1")
+    assert {key: label.text() for key, label in view.values.items()} == values
+    caption = view.caption.text()
+    assert "M-step 1 again" in caption and "already maximises Q" in caption
+    # Scrubbing away and back is no repeat.
+    window.history_slider.setValue(0)
+    window.history_slider.setValue(1)
+    assert "again" not in view.caption.text()

@@ -24,12 +24,12 @@ def _write_classes_csv(tmp_path, n_per=60, seed=0):
 
 def _finish(qtbot, window, k=3):
     window.controls.k.setValue(k)
-    return wait_outcome(qtbot, window, window.run)
+    return wait_outcome(qtbot, window, window.requests.run)
 
 
 def test_choosing_a_text_column_shapes_points_and_compares(window, qtbot, tmp_path):
     link = window.known_classes
-    assert window.load_file(_write_classes_csv(tmp_path))
+    assert window.files.load_file(_write_classes_csv(tmp_path))
     assert window.dataset.columns == ("x", "y")
     assert link.columns() == ["species"]
     assert not link.dock.isVisible()
@@ -53,19 +53,19 @@ def test_choosing_a_text_column_shapes_points_and_compares(window, qtbot, tmp_pa
 
 def test_the_panel_follows_the_history(window, qtbot, tmp_path):
     link = window.known_classes
-    window.load_file(_write_classes_csv(tmp_path))
+    window.files.load_file(_write_classes_csv(tmp_path))
     link.choose("species")
     _finish(qtbot, window)
     qtbot.waitUntil(lambda: link.comparison is not None)
     final = link.comparison
-    window.history_slider.setValue(0)
+    window.history.slider.setValue(0)
     qtbot.waitUntil(lambda: "the start" in link.panel.summary.text() or "iteration 0" in link.panel.summary.text())
     assert link.comparison is not None and link.comparison.table.sum() == final.table.sum()
 
 
 def test_no_classes_clears_the_shapes(window, qtbot, tmp_path):
     link = window.known_classes
-    window.load_file(_write_classes_csv(tmp_path))
+    window.files.load_file(_write_classes_csv(tmp_path))
     link.choose("species")
     assert link.choose(None)
     assert set(window.plot.scatter.data["symbol"]) == {"o"}
@@ -77,7 +77,7 @@ def test_classes_given_when_opening(window, qtbot, tmp_path):
     rng = np.random.default_rng(1)
     rows = [f"{t},{rng.normal() + 5 * t:.3f},{rng.normal():.3f}" for t in (1, 2) for _ in range(30)]
     path.write_text("type,a,b\n" + "\n".join(rows) + "\n")
-    assert window.load_file(str(path), classes="type")
+    assert window.files.load_file(str(path), classes="type")
     qtbot.waitUntil(lambda: window.known_classes.classes is not None)
     link = window.known_classes
     assert window.dataset.columns == ("a", "b")
@@ -91,9 +91,9 @@ def test_new_data_forgets_the_classes(window, qtbot, tmp_path):
     from tests.gui.conftest import sample
 
     link = window.known_classes
-    window.load_file(_write_classes_csv(tmp_path))
+    window.files.load_file(_write_classes_csv(tmp_path))
     link.choose("species")
-    window.load_file(sample("separated.csv"))
+    window.files.load_file(sample("separated.csv"))
     qtbot.waitUntil(lambda: link.classes is None)
     assert link.columns() == [] and set(window.plot.scatter.data["symbol"]) == {"o"}
 
@@ -103,7 +103,7 @@ def test_large_data_is_compared_off_the_window_thread(window, qtbot, tmp_path, m
 
     monkeypatch.setattr(classes, "SYNC_ROWS", 10)
     link = window.known_classes
-    window.load_file(_write_classes_csv(tmp_path))
+    window.files.load_file(_write_classes_csv(tmp_path))
     link.choose("species")
     _finish(qtbot, window)
     qtbot.waitUntil(lambda: link.comparison is not None and link.comparison.ari == pytest.approx(1.0))
@@ -120,10 +120,10 @@ def test_labels_export_has_row_ids_and_values_as_read(window, qtbot, tmp_path):
     path = tmp_path / "cars.csv"
     path.write_text(',mpg,wt\n"Mazda RX4",21.0,2.620\n"Datsun 710",22.8,2.32\n"Valiant",18.1,3.460\n'
                     '"Duster",14.3,3.57\n"Merc 240D",24.4,3.19\n"Fiat 128",32.4,2.2\n')
-    assert window.load_file(str(path))
+    assert window.files.load_file(str(path))
     _finish(qtbot, window, k=2)
     out = tmp_path / "labels.csv"
-    assert window.export_labels(str(out))
+    assert window.exporter.export_labels(str(out))
     lines = out.read_text().splitlines()
     assert lines[0] == "row,mpg,wt,component,p1,p2"
     assert lines[1].startswith("Mazda RX4,21.0,2.620,") and lines[3].startswith("Valiant,18.1,3.460,")

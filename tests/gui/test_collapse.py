@@ -27,7 +27,7 @@ def _on_the_duplicates():
 def _collapsed(window, qtbot, steps=3, tmp_path=None):
     """Data with a duplicated cluster, a start on the duplicates (File ▸ Import start when
     ``tmp_path`` is given, else controller.start_from) and ``steps`` iterations of EM."""
-    window.set_dataset(Dataset(_duplicated_cluster(), ("a", "b"), "dup.csv"))
+    window.files.set_dataset(Dataset(_duplicated_cluster(), ("a", "b"), "dup.csv"))
     window.controls.max_iter.setValue(steps)
     window.controls.tol.setText("0")  # exactly ``steps`` iterations
     start = _on_the_duplicates()
@@ -37,9 +37,9 @@ def _collapsed(window, qtbot, steps=3, tmp_path=None):
         path = tmp_path / "start.json"
         path.write_text(json.dumps({"weights": start.weights.tolist(), "means": start.means.tolist(),
                                     "covariances": start.covariances.tolist()}))
-        wait_outcome(qtbot, window, lambda: window.import_start(str(path)))
+        wait_outcome(qtbot, window, lambda: window.files.import_start(str(path)))
     assert window.controller.current.collapse == ()  # the start itself is healthy
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     c = window.controller
     assert c.current.iteration == steps
     return c
@@ -63,15 +63,15 @@ def test_a_collapsing_component_is_marked(window, qtbot):
     bar = window.collapse_bar
     assert bar.isVisible() and "Component 1 is collapsing" in bar.label.text() and "Nₖ = 30.0" in bar.label.text()
     assert bar.remove_button.text() == "Remove component 1" and bar.remove_button.isEnabled()
-    menu = window.component_actions(0)
+    menu = window.edits.component_actions(0)
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
         "Freeze component 1", "Delete component 1", "Raise reg_covar ×10", "Re-seed component 1"]
-    assert [a.text() for a in window.component_actions(1).actions()] == ["Freeze component 2", "Delete component 2"]
+    assert [a.text() for a in window.edits.component_actions(1).actions()] == ["Freeze component 2", "Delete component 2"]
     # scrubbing back to the healthy start clears the marks
-    window.history_slider.setValue(0)
+    window.history.slider.setValue(0)
     assert table.marked == [] and table.isColumnHidden(table.LAMBDA_COLUMN) and not bar.isVisible()
     assert len(window.plot.collapse_rings.getData()[0]) == 0
-    window.history_slider.setValue(window.history_slider.maximum())
+    window.history.slider.setValue(window.history.slider.maximum())
     assert table.marked == [0] and bar.isVisible()
     QtWidgets.QApplication.processEvents()  # let the layouts settle before the picture
     window.grab().save("/tmp/collapse.png")
@@ -88,16 +88,16 @@ def test_remove_component(window, qtbot, tmp_path):
     np.testing.assert_allclose(c.current.params.means, before.means[1:])
     assert c.current.collapse == () and not window.collapse_bar.isVisible()
     window.controls.max_iter.setValue(100)
-    assert wait_outcome(qtbot, window, window.run).state in ("converged", "max-iter")
+    assert wait_outcome(qtbot, window, window.requests.run).state in ("converged", "max-iter")
     assert c.history[-1].params.n_components == 2 and c.history[0].iteration == 0
-    window.undo()  # and the fix can be undone
+    window.edits.undo()  # and the fix can be undone
     assert c.current.params is before and window.controls.k.value() == 3
 
 
 def test_reseed_component(window, qtbot):
     c = _collapsed(window, qtbot)
     before = c.current.params
-    wait_outcome(qtbot, window, lambda: window.fix_reseed(0))
+    wait_outcome(qtbot, window, lambda: window.edits.fix_reseed(0))
     after = c.current.params
     assert c.current.kind == "edit" and c.current.note == "re-seeded component 1" and after.n_components == 3
     assert not np.allclose(after.means[0], before.means[0])  # the mean moved
@@ -105,7 +105,7 @@ def test_reseed_component(window, qtbot):
     np.testing.assert_allclose(after.means[1:], before.means[1:])
     assert after.weights[0] == pytest.approx(1 / 3)
     window.controls.max_iter.setValue(100)
-    assert wait_outcome(qtbot, window, window.run).state in ("converged", "max-iter")
+    assert wait_outcome(qtbot, window, window.requests.run).state in ("converged", "max-iter")
 
 
 def test_raise_reg_covar_continues_the_fit(window, qtbot, tmp_path):

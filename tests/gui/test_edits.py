@@ -46,11 +46,11 @@ def drag(handle, end, steps=3):
 
 
 def _fitted(window, qtbot, name="separated.csv", k=3, max_iter=None):
-    assert window.load_file(sample(name))
+    assert window.files.load_file(sample(name))
     window.controls.k.setValue(k)
     if max_iter is not None:
         window.controls.max_iter.setValue(max_iter)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     return window.controller
 
 
@@ -71,7 +71,7 @@ def test_drag_a_mean_moves_the_component_and_is_undoable(window, qtbot):
     np.testing.assert_array_equal(edited.params.means[[0, 2]], before.params.means[[0, 2]])
     assert edited.iteration == before.iteration and c.history[-1] is edited
     assert edited.log_likelihood < before.log_likelihood  # moved off the maximum
-    assert "moved component 2" in window.history_label.text()
+    assert "moved component 2" in window.history.label.text()
     assert "hand edit" in window.bound_view.caption.text()  # the bound view says it is no EM step
     assert len(window.likelihood.edits.getData()[0]) == 1  # an orange diamond on the curve
     # the drawn mean follows
@@ -93,14 +93,14 @@ def test_run_goes_on_from_the_edit(window, qtbot):
     converged_at = c.current.iteration
     handle = window.editor.mean_handles[0]
     _edit(qtbot, window, lambda: drag(handle, (handle.pos().x() + 2, handle.pos().y() + 2)))
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     kinds = [f.kind for f in c.history]
     assert kinds.count("edit") == 1 and kinds[-1] == "iteration"
     edit_at = kinds.index("edit")
     assert c.history[edit_at + 1].iteration == converged_at + 1
     after = [f.log_likelihood for f in c.history[edit_at:]]
     assert np.all(np.diff(after) >= -1e-9 * np.abs(after[1:]))  # EM climbs again from the edit
-    assert window.monotone_label.text().startswith("✓")
+    assert window.report.monotone_label.text().startswith("✓")
     series = window.bound_view.series  # the bound view marks where the edit split the half-steps
     assert len(series.edits) == 1 and series.kinds[int(series.edits[0] + 0.5)] == "E"
 
@@ -125,8 +125,8 @@ def test_stretch_and_turn_an_ellipse(window, qtbot):
     # the minor handle makes it fatter at right angles
     _edit(qtbot, window, lambda: drag(window.editor.minor, (mean[0] + 1.0, mean[1])))
     np.testing.assert_allclose(np.sqrt(np.linalg.eigvalsh(c.current.params.covariances[0])), [1.0, 3.0], rtol=1e-9)
-    window.undo()
-    window.undo()
+    window.edits.undo()
+    window.edits.undo()
     np.testing.assert_allclose(c.current.params.covariances, c.history[-1].params.covariances)
     assert c.current.kind == "iteration"
 
@@ -147,7 +147,7 @@ def test_stretch_in_one_dimension(window, qtbot):
 def test_add_and_delete_components(window, qtbot):
     c = _fitted(window, qtbot, k=3)
     fitted = c.current
-    _edit(qtbot, window, lambda: window.add_component_at((1.0, 2.0)))
+    _edit(qtbot, window, lambda: window.edits.add_component_at((1.0, 2.0)))
     added = c.current.params
     assert added.n_components == 4 and window.table.rowCount() == 4
     np.testing.assert_allclose(added.means[3], [1.0, 2.0])
@@ -159,9 +159,9 @@ def test_add_and_delete_components(window, qtbot):
     _edit(qtbot, window, lambda: qtbot.keyClick(window, QtCore.Qt.Key.Key_Delete))
     assert c.current.params.n_components == 3 and c.current.note == "deleted component 1"
     np.testing.assert_allclose(c.current.params.means[2], [1.0, 2.0])
-    window.undo()
+    window.edits.undo()
     assert c.current.params.n_components == 4 and window.controls.k.value() == 4
-    window.undo()
+    window.edits.undo()
     assert c.current is fitted and window.controls.k.value() == 3
     # a double-click on the plot adds one there
     _edit(qtbot, window, lambda: window.editor.add_requested.emit((-2.0, 0.5)))
@@ -172,7 +172,7 @@ def test_add_and_delete_components(window, qtbot):
 def test_delete_the_only_component_is_refused(window, qtbot):
     _fitted(window, qtbot, k=1)
     window.editor.select(0)
-    assert not window.delete_component()
+    assert not window.edits.delete_component()
     assert "cannot remove the only component" in window.banner.label.text()
 
 
@@ -189,31 +189,31 @@ def test_freeze_keeps_a_component_while_em_runs(window, qtbot):
     assert c.frozen.tolist() == [False, True, False]  # a drag keeps the flags
     held = c.current.params
     window.controls.max_iter.setValue(60)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     final = c.current.params
     np.testing.assert_array_equal(final.means[1], held.means[1])
     np.testing.assert_array_equal(final.covariances[1], held.covariances[1])
     assert final.weights[1] == pytest.approx(held.weights[1])
     assert not np.allclose(final.means[[0, 2]], held.means[[0, 2]])
-    assert window.monotone_label.text().startswith("✓")
+    assert window.report.monotone_label.text().startswith("✓")
     # Step E / Step M respect it too
-    wait_outcome(qtbot, window, lambda: window.step("EM"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("EM"))
     np.testing.assert_array_equal(c.current.params.means[1], held.means[1])
     # free it again (the row's menu), then undo that
-    menu = window.component_actions(1)
+    menu = window.edits.component_actions(1)
     assert menu.actions()[0].text() == "Free component 2"
     _edit(qtbot, window, menu.actions()[0].trigger)
     assert c.frozen is None  # no component frozen
-    window.undo()
+    window.edits.undo()
     assert c.frozen.tolist() == [False, True, False]
 
 
 def test_drag_during_a_run_pauses_it(make_window, qtbot):
     window = make_window(pace_index=4)  # one iteration a second: the run is surely on
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     c = window.controller
     with qtbot.waitSignal(c.display, timeout=10000):
-        window.run()
+        window.requests.run()
     assert c.state == "running"
     handle = window.editor.mean_handles[0]
     qtbot.waitUntil(handle.isVisible, timeout=5000)  # placed with the panels, ~10 times a second
@@ -225,31 +225,31 @@ def test_drag_during_a_run_pauses_it(make_window, qtbot):
 def test_monotonicity_indicator_names_a_fall(window, qtbot):
     c = _fitted(window, qtbot, max_iter=6)
     history = list(c.history)
-    assert window.monotone_label.text().startswith("✓")
+    assert window.report.monotone_label.text().startswith("✓")
     # A made-up fall where reg_covar does not bind: called a fault, with its iteration.
     broken = history[:3] + [dataclasses.replace(history[3], log_likelihood=history[2].log_likelihood - 1.0)]
-    window._show_monotonicity(broken)
-    assert window.monotone_label.text().startswith("✗") and "iteration 3" in window.monotone_label.text()
-    window.go_to_first_fall()
-    assert window.history_slider.value() == 3
+    window.report.show_monotonicity(broken)
+    assert window.report.monotone_label.text().startswith("✗") and "iteration 3" in window.report.monotone_label.text()
+    window.report.go_to_first_fall()
+    assert window.history.slider.value() == 3
     # The same fall where reg_covar binds: the documented effect, not a fault.
     explained = broken[:3] + [dataclasses.replace(broken[3], reg_covar_binds=True)]
-    window._show_monotonicity(explained)
-    assert window.monotone_label.text().startswith("⚠") and "reg_covar" in window.monotone_label.text()
+    window.report.show_monotonicity(explained)
+    assert window.report.monotone_label.text().startswith("⚠") and "reg_covar" in window.report.monotone_label.text()
     # The same fall made by a hand edit: not an EM step, not checked.
     edited = broken[:3] + [dataclasses.replace(broken[3], kind="edit")]
-    window._show_monotonicity(edited)
-    assert window.monotone_label.text().startswith("✓")
+    window.report.show_monotonicity(edited)
+    assert window.report.monotone_label.text().startswith("✓")
 
 
 def test_new_data_forgets_the_edits(window, qtbot):
     c = _fitted(window, qtbot)
     window.editor.select(0)
-    _edit(qtbot, window, window.toggle_freeze)
+    _edit(qtbot, window, window.edits.toggle_freeze)
     assert window.actions["undo"].isEnabled()
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     assert not window.actions["undo"].isEnabled() and c.frozen is None
-    assert window.monotone_label.text() == ""
+    assert window.report.monotone_label.text() == ""
 
 
 def test_seed_step0_start_is_explained(window):
@@ -281,35 +281,35 @@ def test_a_model_change_after_an_edit_is_no_fall(window, qtbot):
     c = _fitted(window, qtbot, "elongated.csv", k=2)
     window.controls.covariance.setCurrentIndex(window.controls.covariance.findData("spherical"))
     window.editor.select(0)
-    _edit(qtbot, window, window.toggle_freeze)
-    _edit(qtbot, window, window.toggle_freeze)
-    wait_outcome(qtbot, window, window.run)
+    _edit(qtbot, window, window.edits.toggle_freeze)
+    _edit(qtbot, window, window.edits.toggle_freeze)
+    wait_outcome(qtbot, window, window.requests.run)
     kinds = [(f.kind, f.params.covariance_type) for f in c.history]
     assert ("iteration", "spherical") in kinds and ("edit", "full") in kinds
-    assert window.monotone_label.text().startswith("✓")
+    assert window.report.monotone_label.text().startswith("✓")
 
 
 def test_frozen_flags_belong_to_their_moment_of_the_history(window, qtbot):
     c = _fitted(window, qtbot, "overlapping.csv", k=3, max_iter=6)
     window.editor.select(2)
-    _edit(qtbot, window, window.toggle_freeze)
+    _edit(qtbot, window, window.edits.toggle_freeze)
     assert c.frozen.tolist() == [False, False, True]
-    window.history_slider.setValue(2)  # before the freeze
+    window.history.slider.setValue(2)  # before the freeze
     assert c.frozen is None and not window.table.item(2, 0).text().endswith("❄")
     held = c.current.params
     window.controls.max_iter.setValue(40)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     assert "edit" not in [f.kind for f in c.history]  # the freeze came later: it was cut
     assert not np.array_equal(c.current.params.means[2], held.means[2])  # so component 3 moved
 
 
 def test_a_grab_during_a_run_edits_the_newest_iteration(make_window, qtbot):
     window = make_window(pace_index=1)  # 60 iterations a second: frames keep coming
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     c = window.controller
     window.controls.tol.set_value(0)
     with qtbot.waitSignal(c.display, timeout=10000):
-        window.run()
+        window.requests.run()
     qtbot.waitUntil(lambda: len(c.history) > 5, timeout=10000)
     handle = window.editor.mean_handles[1]
     qtbot.waitUntil(handle.isVisible, timeout=5000)
@@ -326,9 +326,9 @@ def test_the_bound_curves_break_at_an_edit(window, qtbot):
     c = _fitted(window, qtbot, "overlapping.csv", k=3, max_iter=3)
     handle = window.editor.mean_handles[0]
     _edit(qtbot, window, lambda: drag(handle, (handle.pos().x() - 1.0, handle.pos().y())))
-    wait_outcome(qtbot, window, lambda: window.step("E"))
-    assert "E-step 4 on screen" in window.history_label.text()
-    wait_outcome(qtbot, window, lambda: window.step("M"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
+    assert window.history.label.text().startswith("iteration 4: E-step")
+    wait_outcome(qtbot, window, lambda: window.requests.step("M"))
     plot = window.bound_view.plot
     assert np.isnan(plot.log_l_curve.getData()[1]).sum() == 1  # the curve is not drawn across the edit
     assert np.isnan(plot.bound_curve.getData()[1]).sum() == 1
@@ -343,8 +343,8 @@ def test_k_follows_an_edit_of_a_file_start(window, qtbot):
     result = fit_mixture(window.dataset.values, FitSettings(k=3, covariance_type="full"))
     from emstudio.core.selection import Cell
 
-    wait_outcome(qtbot, window, lambda: window.load_cell(Cell("full", 3, result, 1, 0)))
-    _edit(qtbot, window, lambda: window.add_component_at((0.0, 3.0)))
+    wait_outcome(qtbot, window, lambda: window.requests.load_cell(Cell("full", 3, result, 1, 0)))
+    _edit(qtbot, window, lambda: window.edits.add_component_at((0.0, 3.0)))
     assert c.current.params.n_components == 4 and window.controls.k.value() == 4
     assert window.controls.init.currentText() == "file: hand edit"
     settings = window.controls.settings()
@@ -383,7 +383,7 @@ def test_a_failed_edit_keeps_redo_and_says_what_failed(window, qtbot):
     c = _fitted(window, qtbot)
     handle = window.editor.mean_handles[0]
     _edit(qtbot, window, lambda: drag(handle, (handle.pos().x() + 1, handle.pos().y())))
-    window.undo()
+    window.edits.undo()
     assert window.actions["redo"].isEnabled()
     before = c.current
 
@@ -391,6 +391,6 @@ def test_a_failed_edit_keeps_redo_and_says_what_failed(window, qtbot):
         from emstudio.errors import FitError
         raise FitError("no such point")
 
-    _edit(qtbot, window, lambda: window.apply_edit(impossible, "re-seeded component 1"))
+    _edit(qtbot, window, lambda: window.edits.apply_edit(impossible, "re-seeded component 1"))
     assert c.current is before and window.actions["redo"].isEnabled()
     assert window.banner.label.text() == "Could not make the edit (re-seeded component 1): no such point"

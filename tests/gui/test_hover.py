@@ -19,7 +19,7 @@ def _fit(qtbot, window, k=3, max_iter=None):
     window.controls.k.setValue(k)
     if max_iter is not None:
         window.controls.max_iter.setValue(max_iter)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     # The outcome's last frame carries the colours of the final state (the worker made them).
     return window.controller.current.params
 
@@ -51,7 +51,7 @@ def _quantised(rgb):
 
 
 def test_hovering_a_point_shows_its_responsibilities(window, qtbot):
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     params = _fit(qtbot, window)
     plot, X = window.plot, window.dataset.values
     expected = responsibilities(X, params)
@@ -76,7 +76,7 @@ def test_hovering_a_point_shows_its_responsibilities(window, qtbot):
 
 
 def test_nothing_is_shown_far_from_points_or_outside_the_plot(window, qtbot):
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     _fit(qtbot, window)
     plot, X = window.plot, window.dataset.values
     row = _isolated_row(plot, X, range(len(X)))
@@ -97,7 +97,7 @@ def test_nothing_is_shown_far_from_points_or_outside_the_plot(window, qtbot):
 
 
 def test_leaving_the_plot_hides_the_box(window, qtbot):
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     _fit(qtbot, window)
     plot, X = window.plot, window.dataset.values
     row = _isolated_row(plot, X, range(len(X)))
@@ -108,23 +108,23 @@ def test_leaving_the_plot_hides_the_box(window, qtbot):
 
 def test_the_box_follows_a_new_state(window, qtbot):
     """A box left open over a point shows the new q after Step E."""
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     window.controls.k.setValue(3)
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     plot, X = window.plot, window.dataset.values
     row = _isolated_row(plot, X, range(len(X)))
     assert plot.hover.hover_at(_scene(plot, *X[row]))
     before = plot.hover.reading.resp.copy()
-    wait_outcome(qtbot, window, lambda: window.step("EM"))  # M-step: q unchanged
+    wait_outcome(qtbot, window, lambda: window.requests.step("EM"))  # M-step: q unchanged
     np.testing.assert_array_equal(plot.hover.reading.resp, before)
-    wait_outcome(qtbot, window, lambda: window.step("E"))  # E-step: the new q
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))  # E-step: the new q
     np.testing.assert_allclose(plot.hover.reading.resp,
                                responsibilities(X, window.controller.current.params)[row], atol=1e-6)
     assert not np.allclose(plot.hover.reading.resp, before)
 
 
 def test_uncertainty_shading_toggles_the_brushes_and_back(window, qtbot):
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     params = _fit(qtbot, window)
     plot, X = window.plot, window.dataset.values
     action = window.actions["shade_uncertainty"]
@@ -147,7 +147,7 @@ def test_uncertainty_shading_toggles_the_brushes_and_back(window, qtbot):
     assert "1 − 1/3" in plot.uncertainty_bar.labels()[2] and "0.667" in plot.uncertainty_bar.labels()[2]
 
     # it stays on for new frames
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     np.testing.assert_allclose(_brush_rgb(plot), _quantised(uncertainty_colours(
         responsibilities(X, window.controller.current.params))), atol=4)
 
@@ -160,7 +160,7 @@ def test_uncertainty_shading_toggles_the_brushes_and_back(window, qtbot):
 
 def test_density_mode_hover_and_shading(window, qtbot):
     X = blob_data(8000, seed=3, k=3)
-    window.set_dataset(Dataset(X, ("a", "b"), "big.npy"))
+    window.files.set_dataset(Dataset(X, ("a", "b"), "big.npy"))
     params = _fit(qtbot, window, k=3, max_iter=8)
     plot = window.plot
     assert plot.density.isVisible() and not plot.scatter.isVisible()
@@ -191,7 +191,7 @@ def test_density_mode_hover_and_shading(window, qtbot):
 
 def test_density_mode_with_more_axes_says_marginal(window, qtbot):
     X = blob_data(7000, seed=4, d=4, k=3)
-    window.set_dataset(Dataset(X, ("a", "b", "c", "d"), "big4.npy"))
+    window.files.set_dataset(Dataset(X, ("a", "b", "c", "d"), "big4.npy"))
     params = _fit(qtbot, window, k=3, max_iter=5)
     plot = window.plot
     assert plot.hover.hover_at(_scene(plot, *X[5, :2]))
@@ -203,7 +203,7 @@ def test_density_mode_with_more_axes_says_marginal(window, qtbot):
 
 def test_one_dimension_points_and_r_of_x(window, qtbot):
     x = np.concatenate([np.random.default_rng(0).normal(size=3500), np.random.default_rng(1).normal(size=3000) + 5])
-    window.set_dataset(Dataset(x[:, None], ("x",), "many.npy"))
+    window.files.set_dataset(Dataset(x[:, None], ("x",), "many.npy"))
     params = _fit(qtbot, window, k=2)
     plot = window.plot
     drawn = decimation_indices(len(x), SCATTER_LIMIT)

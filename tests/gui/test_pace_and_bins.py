@@ -1,5 +1,7 @@
 """Pace: Run at full speed by default. Bins: the 1-D histogram follows the data, and a control sets it."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6 import QtGui
@@ -26,7 +28,7 @@ def test_a_new_window_runs_at_full_speed(make_window):
 
 
 def test_one_d_histogram_bins_follow_the_data_and_the_control(window, qtbot):
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     x = window.dataset.values[:, 0]
     controls, plot = window.controls, window.plot
     assert not controls.histogram_box.isHidden()
@@ -50,16 +52,16 @@ def test_one_d_histogram_bins_follow_the_data_and_the_control(window, qtbot):
 
 
 def test_the_chosen_bins_survive_a_fit_and_new_data(window, qtbot):
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     window.controls.bins.setValue(12)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     assert window.plot.bins == 12
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     assert window.plot.bins == 12
 
 
 def test_two_d_data_has_no_histogram_control(window):
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     assert window.controls.histogram_box.isHidden()
 
 
@@ -74,3 +76,11 @@ def test_drawing_waits_in_proportion_to_its_cost(window):
     assert controller._timer.interval() == round(40 * (1 / DRAW_SHARE - 1))
     controller._pace_drawing(5.0)
     assert controller._timer.interval() == MAX_FRAME_INTERVAL_MS
+
+
+def test_the_data_report_names_the_file_not_the_path(window):
+    """The Data box shows in every picture of the window: no path of the machine in it."""
+    path = sample("one_d.csv")
+    assert window.load_file(path)
+    text = window.controls.report.text()
+    assert text.startswith("one_d.csv (csv): 400 of 400 rows") and str(Path(path).parent) not in text

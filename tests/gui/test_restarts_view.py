@@ -19,11 +19,11 @@ def _segments(item):
 def test_a_run_with_restarts_shows_every_restart(window, qtbot):
     from emstudio.core.em import fit_mixture
 
-    assert window.load_file(sample("overlapping.csv"))
+    assert window.files.load_file(sample("overlapping.csv"))
     window.controls.k.setValue(4)
     window.controls.restarts.setValue(4)
     window.controls.init.setCurrentIndex(window.controls.init.findData("random-data"))
-    outcome = wait_outcome(qtbot, window, window.run)
+    outcome = wait_outcome(qtbot, window, window.requests.run)
     assert outcome.state in ("converged", "max-iter")
     expected = fit_mixture(window.dataset.values, window.controller.settings)
     n = window.dataset.values.shape[0]
@@ -43,15 +43,15 @@ def test_a_run_with_restarts_shows_every_restart(window, qtbot):
                                                   if r != expected.best_restart)
     assert plot.legend.isVisible() and "kept" in plot.legend.items[0][1].text
     # scrubbing keeps them; a new start forgets them
-    window.history_slider.setValue(0)
+    window.history.slider.setValue(0)
     assert len(_segments(plot.others) + _segments(plot.collapsed)) == 3
-    wait_outcome(qtbot, window, window.reinitialise)
+    wait_outcome(qtbot, window, window.requests.reinitialise)
     assert window.controller.restarts is None
     assert _segments(plot.others) == [] and _segments(plot.collapsed) == [] and not plot.legend.isVisible()
 
 
 def test_a_run_without_restarts_shows_one_curve(window, qtbot):
-    assert window.load_file(sample("separated.csv"))
-    wait_outcome(qtbot, window, window.run)
+    assert window.files.load_file(sample("separated.csv"))
+    wait_outcome(qtbot, window, window.requests.run)
     assert window.controller.restarts is None
     assert _segments(window.likelihood.others) == [] and not window.likelihood.legend.isVisible()

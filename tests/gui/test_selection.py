@@ -6,15 +6,16 @@ from PySide6 import QtCore
 
 from emstudio.core.em import FitSettings
 from emstudio.core.selection import select_models
+from emstudio.gui.selection_plot import type_offset
 from tests.gui.conftest import sample, wait_outcome
 
 TYPES = ("full", "spherical")
 
 
 def _open_panel(window, qtbot, restarts=2):
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     window.actions["select_models"].trigger()
-    assert window.selection_dock.isVisible()
+    assert window.tabs.currentWidget() is window.selection and window.selection.isVisible()
     panel = window.selection
     panel.k_range.setText("1-4")
     for name, box in panel.type_boxes.items():
@@ -33,11 +34,13 @@ def _compute(qtbot, panel):
 
 def test_the_menu_opens_the_panel(window):
     assert not window.actions["select_models"].isEnabled()  # no data yet
-    assert window.load_file(sample("separated.csv"))
+    assert window.files.load_file(sample("separated.csv"))
     assert window.actions["select_models"].isEnabled()
     assert "Choose" in window.actions["select_models"].text()
     window.actions["select_models"].trigger()
-    assert window.selection_dock.isVisible()
+    # a tab of its own beside the mixture plot
+    assert window.tabs.currentWidget() is window.selection and window.selection.isVisible()
+    assert window.tabs.tabText(window.tabs.indexOf(window.selection)) == "Choose K and model"
 
 
 def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
@@ -58,13 +61,15 @@ def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
     # the plot: one line per type over K, the chosen cell ringed
     for name in TYPES:
         line = panel.plot.lines[name]
-        np.testing.assert_array_equal(line.xData, [1, 2, 3, 4])
+        # each type's points beside K (types side by side), so every point can be clicked
+        np.testing.assert_allclose(line.xData, np.array([1, 2, 3, 4]) + type_offset(name))
         cells = [c for c in selection.cells if c.covariance_type == name]
         values = [np.nan if c.degenerate else c.criterion("bic") for c in cells]
         np.testing.assert_allclose(line.yData, values)
     assert len(panel.plot.points.data) == 8
     chosen = panel.plot.chosen.getData()
-    assert (chosen[0][0], chosen[1][0]) == (3, pytest.approx(selection.best.criterion("bic")))
+    assert (chosen[0][0], chosen[1][0]) == (3 + type_offset(selection.best.covariance_type),
+                                            pytest.approx(selection.best.criterion("bic")))
     assert "K = 3" in panel.summary.text()
     # another criterion re-ranks without refitting
     panel.criterion.setCurrentIndex(panel.criterion.findData("aic"))
@@ -78,7 +83,7 @@ def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
     # 40 points, four of them repeated: large K collapses components onto the repeated points
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(size=(36, 2)), np.repeat([[5.0, 5.0]], 4, axis=0)])
-    window.set_dataset(Dataset(X, ("a", "b"), "collapse.npy"))
+    window.files.set_dataset(Dataset(X, ("a", "b"), "collapse.npy"))
     panel = window.selection
     panel.k_range.setText("1-3")
     for name, box in panel.type_boxes.items():
@@ -90,7 +95,7 @@ def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
     assert len(xs) == len(degenerate)
     assert selection.best is None or not selection.best.degenerate
     for cell in degenerate:
-        assert cell.k in list(xs)
+        assert cell.k + type_offset(cell.covariance_type) in list(xs)
 
 
 def test_cancel_stops_between_cells(window, qtbot):
@@ -127,14 +132,13 @@ def test_cancel_stops_between_cells(window, qtbot):
 def test_clicking_a_cell_loads_its_fit(window, qtbot):
     panel = _open_panel(window, qtbot)
     selection = _compute(qtbot, panel)
-    panel.resize(500, 420)
-    window.selection_dock.raise_()
     cell = next(c for c in selection.cells if c.covariance_type == "spherical" and c.k == 2)
     point = panel.plot.point_of(cell)
     with qtbot.waitSignal(panel.cell_chosen, timeout=5000) as chosen, \
             qtbot.waitSignal(window.controller.outcome, timeout=20000):
         qtbot.mouseClick(panel.plot.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=point)
     assert chosen.args[0] is cell
+    assert window.tabs.currentWidget() is window.plot_page  # the chosen fit is shown
     c = window.controller
     assert c.current.params.n_components == 2 and c.current.params.covariance_type == "spherical"
     np.testing.assert_allclose(c.current.params.means, cell.result.params.means)
@@ -142,11 +146,11 @@ def test_clicking_a_cell_loads_its_fit(window, qtbot):
     assert window.table.rowCount() == 2
     assert window.controls.k.value() == 2 and window.controls.covariance.currentData() == "spherical"
     selected = panel.plot.selected.getData()
-    assert (selected[0][0], selected[1][0]) == (2, pytest.approx(cell.criterion("bic")))
+    assert (selected[0][0], selected[1][0]) == (2 + type_offset("spherical"), pytest.approx(cell.criterion("bic")))
     # the chosen cell, through the panel's own method; then Run continues EM from it
     wait_outcome(qtbot, window, lambda: panel.choose(selection.best))
     assert c.current.params.n_components == 3 and window.table.rowCount() == 3
-    outcome = wait_outcome(qtbot, window, window.run)
+    outcome = wait_outcome(qtbot, window, window.requests.run)
     assert outcome.state == "converged"
     assert c.history[-1].log_likelihood == pytest.approx(selection.best.result.log_likelihood, rel=1e-6)
 
@@ -155,7 +159,7 @@ def test_new_data_cancels_a_grid_and_clears_the_plot(window, qtbot):
     panel = _open_panel(window, qtbot)
     with qtbot.waitSignal(panel.worker.finished, timeout=60000):
         panel.compute()
-        assert window.load_file(sample("overlapping.csv"))
+        assert window.files.load_file(sample("overlapping.csv"))
         assert panel.state == "idle"
     assert panel.cells == [] and len(panel.plot.points.data) == 0
 
@@ -177,4 +181,5 @@ def test_panel_controls_have_tooltips(window):
                 and not isinstance(w.parent(), QtWidgets.QAbstractSpinBox)]
     assert len(controls) >= 9
     assert not [type(w).__name__ for w in controls if not w.toolTip()]
-    assert window.selection.plot.toolTip()
+    # the plot explains itself under it, never with a tooltip over the points
+    assert not window.selection.plot.toolTip() and "Click a point" in window.selection.legend_note.text()

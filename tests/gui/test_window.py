@@ -12,17 +12,17 @@ from tests.gui.conftest import blob_data, sample, wait_outcome
 
 
 def _load(qtbot, window, name="separated.csv", k=3):
-    assert window.load_file(sample(name))
+    assert window.files.load_file(sample(name))
     window.controls.k.setValue(k)
     return window
 
 
 def _run_to_end(qtbot, window):
-    return wait_outcome(qtbot, window, window.run)
+    return wait_outcome(qtbot, window, window.requests.run)
 
 
 def test_first_start_offers_the_samples(window, qtbot):
-    assert window.stack.currentWidget() is window.welcome
+    assert window.stack.currentIndex() == 0 and window.welcome.isVisible()
     assert {"separated.csv", "overlapping.csv", "elongated.csv", "one_d.csv", "four_d.csv"} <= set(
         window.welcome.sample_buttons)
     qtbot.mouseClick(window.welcome.sample_buttons["overlapping.csv"], QtCore.Qt.MouseButton.LeftButton)
@@ -40,8 +40,8 @@ def test_run_to_convergence(window, qtbot):
     log_l = np.array([f.log_likelihood for f in history])
     assert np.all(np.diff(log_l) >= -1e-9 * np.abs(log_l[1:]))
     assert window.table.rowCount() == 3
-    assert window.history_slider.maximum() == len(history) - 1
-    assert "converged" in window.status.text() and window.state_label.text() == "converged"
+    assert window.history.slider.maximum() == len(history) - 1
+    assert "converged" in window.report.status.text() and window.report.state_label.text() == "converged"
     np.testing.assert_allclose(window.likelihood.curve.yData, log_l / 400)
     # every control is usable again
     assert window.actions["run"].isEnabled() and window.controls.k.isEnabled()
@@ -61,13 +61,13 @@ def test_run_matches_the_fit_command(window, qtbot):
 def test_step_e_then_step_m(window, qtbot):
     _load(qtbot, window, "overlapping.csv")
     c = window.controller
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     assert [f.kind for f in c.history] == ["start"]
     after_e = c.current
     assert after_e.kind == "E" and after_e.terms.kl == pytest.approx(0.0, abs=1e-6)
     assert after_e.params is c.history[0].params  # the E-step leaves θ alone
     colours_e = c._last_colours.resp.copy()
-    wait_outcome(qtbot, window, lambda: window.step("M"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("M"))
     after_m = c.current
     assert after_m.kind == "M" and len(c.history) == 2
     assert not np.allclose(after_m.params.means, after_e.params.means)  # θ moved
@@ -75,13 +75,13 @@ def test_step_e_then_step_m(window, qtbot):
     assert after_m.terms.lower_bound >= after_e.terms.lower_bound - 1e-9
     assert after_m.terms.kl >= -1e-9
     np.testing.assert_array_equal(c._last_colours.resp, colours_e)  # q (the colours) unchanged
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     assert not np.allclose(c._last_colours.resp, colours_e)  # the next E-step recolours
-    wait_outcome(qtbot, window, lambda: window.step("EM"))  # completes the iteration the E-step began
+    wait_outcome(qtbot, window, lambda: window.requests.step("EM"))  # completes the iteration the E-step began
     assert c.current.kind == "M" and c.current.iteration == 2 and len(c.history) == 3
-    wait_outcome(qtbot, window, lambda: window.step("EM"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("EM"))
     assert c.current.kind == "M" and c.current.iteration == 3 and len(c.history) == 4
-    assert "after the M-step" in window.status.text()
+    assert "after the M-step" in window.report.status.text()
     assert "KL" in window.bound_view.caption.text()
 
 
@@ -102,18 +102,18 @@ def test_stop_mid_run_cuts_the_pause_between_iterations(make_window, qtbot):
     window = make_window(pace_index=4)  # 1 iteration / s: the worker spends its time waiting
     _load(qtbot, window, "overlapping.csv")
     c = window.controller
-    window.run()
+    window.requests.run()
     qtbot.waitUntil(lambda: len(c.history) >= 2, timeout=10000)
     # Stop wakes the worker from its wait between iterations: its answer comes long before the
     # second it would otherwise sleep (the latency itself: benchmarks/bench_gui.py).
     with qtbot.waitSignal(c.worker.finished, timeout=500) as blocker:
-        window.stop()
+        window.requests.stop()
         assert c.state == "idle"  # the window answers at once
     assert blocker.args[0].state == "stopped"
     kept = len(c.history)
     qtbot.wait(60)  # any frame still queued from the stopped run would land now
     assert len(c.history) == kept
-    assert window.state_label.text() == "stopped"
+    assert window.report.state_label.text() == "stopped"
     outcome = _run_to_end(qtbot, window) if False else None  # noqa: F841 (continuing is tested below)
 
 
@@ -121,12 +121,12 @@ def test_stop_with_real_work(window, qtbot):
     from emstudio.gui.controller import Dataset
 
     X = blob_data(300_000, seed=1)
-    window.set_dataset(Dataset(X, ("a", "b"), "big.npy"))
+    window.files.set_dataset(Dataset(X, ("a", "b"), "big.npy"))
     window.controls.max_iter.setValue(100000)
     window.controls.tol.setText("0")
     window.controls.k.setValue(5)
     c = window.controller
-    window.run()
+    window.requests.run()
     qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=20000)
     # Stop is answered within the iteration under way: the worker sends at most that one frame
     # more (dropped as stale) before it ends the run. (Its time is a benchmark's business:
@@ -134,7 +134,7 @@ def test_stop_with_real_work(window, qtbot):
     late = []
     c.worker.frame.connect(lambda frame: late.append(frame.iteration), QtCore.Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(c.worker.finished, timeout=5000) as blocker:
-        window.stop()
+        window.requests.stop()
     assert blocker.args[0].state == "stopped"
     assert len(late) <= 1
     assert c.state == "idle" and window.actions["run"].isEnabled()  # the window answered at once
@@ -145,10 +145,10 @@ def test_pause_then_continue(make_window, qtbot):
     window = make_window(pace_index=2)
     _load(qtbot, window, "overlapping.csv")
     c = window.controller
-    window.run()
+    window.requests.run()
     qtbot.waitUntil(lambda: len(c.history) >= 3, timeout=10000)
-    window.pause()
-    assert window.state_label.text() == "paused"
+    window.requests.pause()
+    assert window.report.state_label.text() == "paused"
     paused_at = c.history[-1].iteration
     window.controls.pace.setCurrentIndex(0)
     _run_to_end(qtbot, window)
@@ -160,7 +160,7 @@ def test_pause_then_continue(make_window, qtbot):
 def test_close_mid_run_stops_the_thread(make_window, qtbot):
     window = make_window(pace_index=2)
     _load(qtbot, window, "overlapping.csv")
-    window.run()
+    window.requests.run()
     qtbot.waitUntil(lambda: len(window.controller.history) >= 2, timeout=10000)
     thread = window.controller.thread
     window.close()
@@ -173,17 +173,18 @@ def test_scrub_and_play_the_history(window, qtbot):
     c = window.controller
     last = len(c.history) - 1
     with qtbot.waitSignal(c.display, timeout=5000, check_params_cb=lambda f, col: col is not None):
-        window.history_slider.setValue(0)
+        window.history.slider.setValue(0)
     assert c.current is c.history[0]
     assert window.table.item(0, 1).text() == f"{c.history[0].params.weights[0]:.3f}"
     assert window.likelihood.line.value() == 0
     means, covs = marginal(c.history[0].params, (0, 1))
     x, _ = ellipses_path(means, covs, sigmas=(1.0,))
     np.testing.assert_allclose(window.plot.ellipses_1.xData, x)
-    assert window.history_label.text() == f"iteration 0 of {c.history[-1].iteration}"
-    window.toggle_play()
-    qtbot.waitUntil(lambda: window.history_slider.value() == last, timeout=20000)
-    qtbot.waitUntil(lambda: not window._play_timer.isActive(), timeout=2000)
+    assert window.history.label.text() == f"iteration 0 of {c.history[-1].iteration}"
+    window.history.toggle_play()
+    # A generous limit: each step of the playback redraws the plot, slow on a loaded machine.
+    qtbot.waitUntil(lambda: window.history.slider.value() == last, timeout=90000)
+    qtbot.waitUntil(lambda: not window.history.play_timer.isActive(), timeout=2000)
     assert c.current is c.history[-1]
 
 
@@ -195,14 +196,14 @@ def test_continue_from_a_past_iteration(window, qtbot):
     c = window.controller
     assert [f.iteration for f in c.history] == list(range(7))
     old = c.history[3]
-    window.history_slider.setValue(3)
+    window.history.slider.setValue(3)
     window.controls.max_iter.setValue(10)
     _run_to_end(qtbot, window)
     assert c.history[3] is old
     assert [f.iteration for f in c.history] == list(range(11))
     # and stepping from a past iteration
-    window.history_slider.setValue(2)
-    wait_outcome(qtbot, window, lambda: window.step("EM"))
+    window.history.slider.setValue(2)
+    wait_outcome(qtbot, window, lambda: window.requests.step("EM"))
     assert [f.iteration for f in c.history] == [0, 1, 2, 3]
 
 
@@ -229,7 +230,7 @@ def test_reinitialise_and_new_settings(window, qtbot):
     assert c.history[0].iteration == 0 and c.history[-1].params.n_components == 2
     window.controls.seed.setValue(5)
     window.controls.init.setCurrentIndex(window.controls.init.findData("random"))
-    wait_outcome(qtbot, window, window.reinitialise)
+    wait_outcome(qtbot, window, window.requests.reinitialise)
     assert len(c.history) == 1 and c.current.kind == "start" and window.table.rowCount() == 2
 
 
@@ -240,21 +241,21 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     _run_to_end(qtbot, window)
     params_path, labels_path = tmp_path / "fit.json", tmp_path / "labels.csv"
     png_path, svg_path = tmp_path / "picture.png", tmp_path / "picture.svg"
-    assert window.export_params(str(params_path))
+    assert window.exporter.export_params(str(params_path))
     content = json.loads(params_path.read_text())
     assert content["format"] == "emstudio.gaussian-mixture" and content["converged"] is True
     assert content["n_iter"] == window.controller.history[-1].iteration
     assert content["log_likelihood"] == pytest.approx(window.controller.history[-1].log_likelihood)
     assert len(content["history"]) == len(window.controller.history)
     assert read_params_file(params_path, "full").n_components == 3
-    assert window.export_labels(str(labels_path))
+    assert window.exporter.export_labels(str(labels_path))
     lines = labels_path.read_text().splitlines()
     assert lines[0] == "row,x,y,component,p1,p2,p3" and len(lines) == 401
-    assert window.export_picture(str(png_path))
+    assert window.exporter.export_picture(str(png_path))
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert QtGui.QImage(str(png_path)).width() >= 1000
     # pyqtgraph's SVG export breaks on PySide6 >= 6.11 (pyqtgraph #3495): keep this check.
-    assert window.export_picture(str(svg_path))
+    assert window.exporter.export_picture(str(svg_path))
     root = ET.parse(svg_path).getroot()
     assert root.tag.endswith("svg") and len(list(root.iter())) > 20
     assert not window.banner.isVisible()
@@ -263,9 +264,9 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
 def test_export_of_a_scrubbed_iteration(window, qtbot, tmp_path):
     _load(qtbot, window)
     _run_to_end(qtbot, window)
-    window.history_slider.setValue(1)
+    window.history.slider.setValue(1)
     path = tmp_path / "it1.json"
-    assert window.export_params(str(path))
+    assert window.exporter.export_params(str(path))
     content = json.loads(path.read_text())
     assert content["n_iter"] == 1 and content["converged"] is False and len(content["history"]) == 2
 
@@ -276,7 +277,7 @@ def test_import_a_parameter_file_as_the_start(window, qtbot, tmp_path):
     path = tmp_path / "start.json"
     path.write_text(json.dumps(start))
     with qtbot.waitSignal(window.controller.outcome, timeout=10000):
-        assert window.import_start(str(path))
+        assert window.files.import_start(str(path))
     c = window.controller
     assert window.controls.k.value() == 2 and "start.json" in window.controls.init.currentText()
     np.testing.assert_allclose(c.current.params.means, start["means"])
@@ -287,14 +288,14 @@ def test_import_a_parameter_file_as_the_start(window, qtbot, tmp_path):
 def test_a_bad_file_shows_an_error_and_the_window_stays_usable(window, qtbot, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,city\nann,paris\nbob,rome\n")
-    assert not window.load_file(str(bad))
+    assert not window.files.load_file(str(bad))
     assert window.banner.isVisible() and "bad.csv" in window.banner.label.text()
     assert window.dataset is None
     _load(qtbot, window)
     assert not window.banner.isVisible()
     bad_start = tmp_path / "start.json"
     bad_start.write_text("{not json")
-    assert not window.import_start(str(bad_start))
+    assert not window.files.import_start(str(bad_start))
     assert "not valid JSON" in window.banner.label.text()
     assert _run_to_end(qtbot, window).state == "converged"
 
@@ -305,7 +306,7 @@ def test_a_failing_fit_is_shown_not_raised(window, qtbot):
     # K = 30 on 400 points is fine; an impossible K on a tiny data set is not:
     from emstudio.gui.controller import Dataset
 
-    window.set_dataset(Dataset(np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), ("a", "b"), "tiny.csv"))
+    window.files.set_dataset(Dataset(np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]]), ("a", "b"), "tiny.csv"))
     window.controls.k.setValue(5)
     outcome = _run_to_end(qtbot, window)
     assert outcome.state == "failed" and "K=5" in window.banner.label.text()
@@ -370,7 +371,7 @@ def test_one_dimension_shows_histogram_and_densities(window, qtbot):
 def test_large_data_is_drawn_as_a_density_image(window, qtbot):
     from emstudio.gui.controller import Dataset
 
-    window.set_dataset(Dataset(blob_data(60_000), ("a", "b"), "big.npy"))
+    window.files.set_dataset(Dataset(blob_data(60_000), ("a", "b"), "big.npy"))
     window.controls.k.setValue(5)
     window.controls.max_iter.setValue(5)
     _run_to_end(qtbot, window)
@@ -385,7 +386,7 @@ def test_drag_and_drop_and_recent_files(window, qtbot):
                              QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)
     assert window.dataset is not None and window.dataset.columns == ("length", "width")
-    recent = [a.text() for a in window.recent_menu.actions()]
+    recent = [a.text() for a in window.files.recent_menu.actions()]
     assert recent == ["elongated.csv"]
 
 
@@ -407,8 +408,10 @@ def test_every_control_has_a_tooltip(window):
     assert len(controls) >= 17
     missing = [w for w in controls if not w.toolTip()]
     assert not missing, [type(w).__name__ for w in missing]
-    for widget in (window.history_slider, window.plot, window.likelihood, window.table):
+    for widget in (window.history.slider, window.table):
         assert widget.toolTip()
+    for plot in (window.plot, window.likelihood):  # no tooltip over the data
+        assert not plot.toolTip()
 
 
 def test_loading_other_data_after_a_fit_never_draws_the_old_fit(window, qtbot):
@@ -426,7 +429,7 @@ def test_loading_other_data_after_a_fit_never_draws_the_old_fit(window, qtbot):
     sys.excepthook = lambda *exc: hook_calls.append(exc)  # an exception in a slot lands here
     try:
         _load(qtbot, window, "four_d.csv")
-        outcome = wait_outcome(qtbot, window, lambda: window.step("E"))
+        outcome = wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     finally:
         sys.excepthook = old_hook
     assert not hook_calls and not errors and outcome.state != "failed"
@@ -444,11 +447,11 @@ def test_loading_a_file_mid_run_never_draws_the_old_run(make_window, qtbot):
     hook_calls = []
     old_hook, sys.excepthook = sys.excepthook, lambda *exc: hook_calls.append(exc)
     try:
-        window.run()
+        window.requests.run()
         qtbot.waitUntil(lambda: len(window.controller.history) >= 3, timeout=10000)
         _load(qtbot, window, "one_d.csv")
         assert window.controller.state == "idle" and window.controller.history == []
-        wait_outcome(qtbot, window, lambda: window.step("E"))
+        wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     finally:
         sys.excepthook = old_hook
     assert not hook_calls
@@ -460,7 +463,7 @@ def test_repeated_m_steps_add_one_history_entry(window, qtbot):
     _load(qtbot, window, "overlapping.csv")
     c = window.controller
     for kind in ("E", "M", "M", "M"):
-        wait_outcome(qtbot, window, lambda kind=kind: window.step(kind))
+        wait_outcome(qtbot, window, lambda kind=kind: window.requests.step(kind))
     assert [(f.kind, f.iteration) for f in c.history] == [("start", 0), ("M", 1)]
 
 
@@ -468,8 +471,8 @@ def test_run_after_reinitialise_starts_from_the_new_start(window, qtbot):
     _load(qtbot, window, "separated.csv", k=3)
     _run_to_end(qtbot, window)
     window.controls.k.setValue(4)
-    window.reinitialise()
-    window.run()  # straight away, while the new start is being made: it must not continue K = 3
+    window.requests.reinitialise()
+    window.requests.run()  # straight away, while the new start is being made: it must not continue K = 3
     qtbot.waitUntil(lambda: window.controller.state != "stepping", timeout=10000)
     if window.controller.state != "running":
         _run_to_end(qtbot, window)
@@ -483,7 +486,7 @@ def test_one_dimension_with_many_points_is_coloured(window, qtbot):
     from emstudio.gui.controller import Dataset
 
     x = np.concatenate([np.random.default_rng(0).normal(size=6000), np.random.default_rng(1).normal(size=6000) + 5])
-    window.set_dataset(Dataset(x[:, None], ("x",), "many.npy"))
+    window.files.set_dataset(Dataset(x[:, None], ("x",), "many.npy"))
     window.controls.k.setValue(2)
     _run_to_end(qtbot, window)
     qtbot.waitUntil(lambda: window.controller._last_colours is not None, timeout=10000)
@@ -508,9 +511,9 @@ def test_one_dimension_view_follows_each_half_step(window, qtbot):
     plot = window.plot
     edges, heights = plot.hist.xData, plot.hist.yData
     assert np.sum(np.diff(edges) * heights) == pytest.approx(1.0)
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     before = plot.mixture_curve.yData.copy()
-    wait_outcome(qtbot, window, lambda: window.step("M"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("M"))
     params = window.controller.current.params
     x = plot.mixture_curve.xData
     var = params.covariances[:, 0, 0]
@@ -519,7 +522,7 @@ def test_one_dimension_view_follows_each_half_step(window, qtbot):
     np.testing.assert_allclose(plot.mixture_curve.yData, expected, rtol=1e-12)
     assert not np.allclose(plot.mixture_curve.yData, before)  # the M-step moved the densities
     after_m = plot.mixture_curve.yData.copy()
-    wait_outcome(qtbot, window, lambda: window.step("E"))
+    wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     np.testing.assert_array_equal(plot.mixture_curve.yData, after_m)  # an E-step leaves θ as it is
     # each dashed curve is one weighted component; together they make the solid one
     components = plot.component_curves.yData.reshape(3, -1)[:, :-1]
@@ -527,7 +530,7 @@ def test_one_dimension_view_follows_each_half_step(window, qtbot):
 
 
 def test_a_layout_saved_by_an_older_version_is_set_aside(make_window, settings_file):
-    from emstudio.gui.window import LAYOUT_VERSION
+    from emstudio.gui.layout import LAYOUT_VERSION
 
     first = make_window()
     first.bound_dock.hide()
@@ -539,44 +542,44 @@ def test_a_layout_saved_by_an_older_version_is_set_aside(make_window, settings_f
 
 
 def test_a_large_file_loads_in_the_background(window, qtbot, monkeypatch, tmp_path):
-    from emstudio.gui import window as window_module
+    from emstudio.gui import files as files_module
 
-    monkeypatch.setattr(window_module, "BACKGROUND_LOAD_BYTES", 0)  # every file counts as large
-    with qtbot.waitSignal(window.loading_finished, timeout=20000) as blocker:
-        assert window.load_file(sample("overlapping.csv"))
-        assert window.dataset is None and "Loading overlapping.csv" in window.status.text()
+    monkeypatch.setattr(files_module, "BACKGROUND_LOAD_BYTES", 0)  # every file counts as large
+    with qtbot.waitSignal(window.files.loading_finished, timeout=20000) as blocker:
+        assert window.files.load_file(sample("overlapping.csv"))
+        assert window.dataset is None and "Loading overlapping.csv" in window.report.status.text()
     assert blocker.args == [True] and window.dataset.values.shape == (500, 2)
     assert window.stack.currentIndex() == 1
     # a bad file: one message, and what was loaded stays
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\nx,y\n")
-    with qtbot.waitSignal(window.loading_finished, timeout=20000) as blocker:
-        window.load_file(str(bad))
+    with qtbot.waitSignal(window.files.loading_finished, timeout=20000) as blocker:
+        window.files.load_file(str(bad))
     assert blocker.args == [False] and window.dataset.values.shape == (500, 2)
     assert window.banner.isVisible() and window.banner.label.text().startswith("Could not open bad.csv")
     # two loads asked for in a row: the newer one wins
-    with qtbot.waitSignal(window.loading_finished, timeout=20000):
-        window.load_file(sample("separated.csv"))
-        window.load_file(sample("elongated.csv"))
+    with qtbot.waitSignal(window.files.loading_finished, timeout=20000):
+        window.files.load_file(sample("separated.csv"))
+        window.files.load_file(sample("elongated.csv"))
     qtbot.wait(200)
     assert window.dataset.columns == ("length", "width")
 
 
 def test_exports_of_large_data_are_written_in_the_background(window, qtbot, monkeypatch, tmp_path):
-    from emstudio.gui import window as window_module
+    from emstudio.gui import exporter as exporter_module
 
     _load(qtbot, window, "overlapping.csv")
     _run_to_end(qtbot, window)
-    monkeypatch.setattr(window_module, "BACKGROUND_WRITE_VALUES", 0)  # every data set counts as large
+    monkeypatch.setattr(exporter_module, "BACKGROUND_WRITE_VALUES", 0)  # every data set counts as large
     labels, result = tmp_path / "labels.csv", tmp_path / "fit.json"
-    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
-        assert window.export_labels(str(labels))
-        assert window.status.text().startswith(f"Writing {labels}")
+    with qtbot.waitSignal(window.exporter.export_finished, timeout=20000) as blocker:
+        assert window.exporter.export_labels(str(labels))
+        assert window.report.status.text().startswith(f"Writing {labels}")
     assert blocker.args == [True] and len(labels.read_text().splitlines()) == 501
-    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
-        assert window.export_params(str(result))
+    with qtbot.waitSignal(window.exporter.export_finished, timeout=20000) as blocker:
+        assert window.exporter.export_params(str(result))
     assert blocker.args == [True] and json.loads(result.read_text())["data"]["n_samples"] == 500
-    assert window.status.text() == f"Wrote {result}"
-    with qtbot.waitSignal(window.export_finished, timeout=20000) as blocker:
-        window.export_labels(str(tmp_path / "no such folder" / "labels.csv"))
+    assert window.report.status.text() == f"Wrote {result}"
+    with qtbot.waitSignal(window.exporter.export_finished, timeout=20000) as blocker:
+        window.exporter.export_labels(str(tmp_path / "no such folder" / "labels.csv"))
     assert blocker.args == [False] and window.banner.label.text().startswith("Could not write the labels")

@@ -587,6 +587,8 @@ def test_report_lines(tmp_path):
     assert "left out, not numeric: s" in lines
     assert "dropped 1 row with a missing, NaN or infinite value" in lines
     assert "note: decimal comma" in lines
+    assert r.lines("de.csv")[0] == "de.csv (csv): 1 of 2 rows, 2 columns: a, b"  # the window: the name only
+    assert r.lines("de.csv")[1:] == lines[1:]
     with pytest.raises(AttributeError):
         r.n_dropped = 0  # frozen
 

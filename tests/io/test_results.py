@@ -1,4 +1,4 @@
-"""Result, parameter and labels files: FORMATS.md's shapes, round trips, atomic writes."""
+"""Result, parameter and labels files: docs/formats.md's shapes, round trips, atomic writes."""
 
 import json
 import os

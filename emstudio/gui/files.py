@@ -1,0 +1,216 @@
+"""Opening data: the Open dialog, reading (on a background thread for large files or pipes), the
+recent files, drag and drop, showing a new data set, and importing a start from a file."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+from emstudio.errors import EmstudioError
+from emstudio.gui.controller import Dataset
+
+MAX_RECENT = 8
+#: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
+#: the window would not answer for that long); smaller ones at once, before load_file returns.
+BACKGROUND_LOAD_BYTES = 8_000_000
+FIFO_WAIT_SECONDS = 60.0  # a FIFO opened in the window without a writer is given up after this
+
+
+def file_filter() -> str:
+    from emstudio.io.data import READABLE_SUFFIXES
+
+    patterns = " ".join(f"*{s}" for s in READABLE_SUFFIXES)
+    return f"Data files ({patterns});;All files (*)"
+
+
+def read_dataset(path: str, columns=None, classes=None):
+    """Read a data file as the window uses it: a Dataset, or the one-line message of why not.
+    ``classes``: a column of known classes (io.data.load_data). Pure reading (no Qt): it may run
+    on a background thread."""
+    from emstudio.core.checks import check_fit_data
+    from emstudio.io.data import load_data
+
+    try:
+        loaded = load_data(path, columns=columns, classes=classes, wait_for_writer=FIFO_WAIT_SECONDS)
+        check_fit_data(loaded.values, 1, loaded.columns)
+    except EmstudioError as exc:
+        return str(exc)
+    return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines(os.path.basename(path))),
+                   loaded.report.n_dropped, row_ids=loaded.row_ids(), cell_text=loaded.cell_text,
+                   text_columns=loaded.text_columns, classes=loaded.classes)
+
+
+class Files(QtCore.QObject):
+    """Owns what is opened: ``window.dataset`` (set by set_dataset), the recent-files menu and the
+    last folder. ``loading_finished(ok)``: a background load ended, shown (True) or refused."""
+
+    loading_finished = QtCore.Signal(bool)
+    _done = QtCore.Signal(int, str, object)  # load id, path, Dataset or message (to the window's thread)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self._load_id = 0  # the newest load asked for; an older one's result is dropped
+        self._done.connect(self._loaded, QtCore.Qt.ConnectionType.QueuedConnection)
+        self.recent_menu: QtWidgets.QMenu | None = None  # File ▸ Open Recent, given by the menus
+
+    # ------------------------------------------------------------------ opening
+    def open_dialog(self) -> None:
+        start = self.window.store.value("last_dir", str(Path.home()))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open data", start, file_filter())
+        if path:
+            self.load_file(path)
+
+    def load_file(self, path: str, columns=None, classes=None) -> bool:
+        """Load a data file; on error show it and keep what was there.
+
+        A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
+        on a background thread while the window stays usable (the status line says so); True means
+        the reading started, and ``loading_finished(ok)`` tells when it is done.
+        """
+        path = str(path)
+        try:
+            info = os.stat(path)
+            # A pipe, FIFO or device is read whole and may wait for its writer: never on the
+            # window's thread.
+            size = info.st_size if stat.S_ISREG(info.st_mode) else BACKGROUND_LOAD_BYTES
+        except OSError:
+            size = 0  # load_data says what is wrong with it
+        self._load_id += 1
+        if size < BACKGROUND_LOAD_BYTES:
+            QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+            try:
+                outcome = read_dataset(path, columns, classes)
+            finally:
+                QtWidgets.QApplication.restoreOverrideCursor()
+            return self._loaded(self._load_id, path, outcome)
+        load_id = self._load_id
+        shown = f" ({info.st_size / 1e6:.0f} MB)" if stat.S_ISREG(info.st_mode) else ""
+        self.window.report.say(f"Loading {os.path.basename(path)}{shown}… the window stays usable")
+        self.window.report.set_state_word("loading…")
+
+        def work() -> None:
+            outcome = read_dataset(path, columns, classes)
+            try:
+                self._done.emit(load_id, path, outcome)
+            except RuntimeError:
+                pass  # the window was closed meanwhile
+
+        threading.Thread(target=work, name="emstudio-load", daemon=True).start()
+        return True
+
+    def _loaded(self, load_id: int, path: str, outcome) -> bool:
+        """A file was read (``outcome``: a Dataset, or the message of why not): show it, unless a
+        newer load was asked for meanwhile."""
+        if load_id != self._load_id:
+            return False
+        w = self.window
+        if isinstance(outcome, str):
+            w.report.show_error(f"Could not open {os.path.basename(path)}: {outcome}")
+            w.link.on_state(w.controller.state)
+            self.loading_finished.emit(False)
+            return False
+        self.set_dataset(outcome)
+        self._add_recent(path)
+        w.store.setValue("last_dir", str(Path(path).resolve().parent))
+        self.loading_finished.emit(True)
+        return True
+
+    def set_dataset(self, dataset: Dataset) -> None:
+        """Show ``dataset``: every view forgets the old data and fit."""
+        w = self.window
+        w.history.stop_play()
+        w.banner.hide()
+        w.dataset = dataset
+        n, d = dataset.values.shape
+        report = dataset.report_lines or (f"{os.path.basename(dataset.source)}: {n:,} rows, {d} column"
+                                          f"{'s' * (d != 1)}: {', '.join(dataset.columns)}",)
+        # The controller first: it forgets the old fit, so the axis choosers' signals find nothing
+        # of the old data to redraw.
+        w.controller.set_data(dataset)
+        w.selection.set_data(dataset.values)
+        w.controls.set_columns(dataset.columns, report)
+        w.plot.set_data(dataset.values, dataset.columns, w.controller.axes)
+        w.table.show_frame(None, w.controller.axes, dataset.columns)
+        w.edits.forget(dataset)
+        w.likelihood.show_history(np.empty(0), np.empty(0), None)
+        w.likelihood.show_restarts(None)
+        w.bound_view.clear()
+        w.stack.setCurrentIndex(1)
+        w.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
+        w.report.say(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
+        w.link.on_state(w.controller.state)  # no fit yet: exports and history off
+
+    def on_axes(self, axes) -> None:
+        w = self.window
+        if w.dataset is not None:
+            w.plot.set_data(w.dataset.values, w.dataset.columns, axes)
+
+    # ------------------------------------------------------------------ drag and drop
+    def drag_enter(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def drop(self, event) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.load_file(files[0])
+
+    # ------------------------------------------------------------------ recent files
+    def recent(self) -> list[str]:
+        value = self.window.store.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [p for p in self.recent() if p != path]
+        self.window.store.setValue("recent_files", [path] + recent[: MAX_RECENT - 1])
+        self.refresh_recent()
+
+    def refresh_recent(self) -> None:
+        menu = self.recent_menu
+        if menu is None:
+            return
+        menu.clear()
+        recent = self.recent()
+        for path in recent:
+            action = menu.addAction(os.path.basename(path))
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+        menu.setEnabled(bool(recent))
+
+    # ------------------------------------------------------------------ a start from a file
+    def import_start_dialog(self) -> None:
+        start = self.window.store.value("last_dir", str(Path.home()))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Import start parameters", start,
+                                                        "Result or parameter file (*.json);;All files (*)")
+        if path:
+            self.import_start(path)
+
+    def import_start(self, path: str) -> bool:
+        from emstudio.io.results import read_params_file
+
+        w = self.window
+        try:
+            if w.dataset is None:
+                raise EmstudioError("open a data file first")
+            params = read_params_file(path, w.controls.settings().covariance_type,
+                                      max_components=w.dataset.values.shape[0])
+            if params.n_features != w.dataset.values.shape[1]:
+                raise EmstudioError(f"the file has d={params.n_features} dimensions but the data has "
+                                    f"{w.dataset.values.shape[1]}")
+        except EmstudioError as exc:
+            w.report.show_error(f"Could not use {os.path.basename(path)} as a start: {exc}")
+            return False
+        w.controls.set_file_start(params, os.path.basename(path))
+        w.controller.set_settings(w.controls.settings())
+        w.controller.start_from(params)
+        return True
