@@ -40,6 +40,7 @@ def read_dataset(path: str, columns=None, classes=None):
         check_fit_data(loaded.values, 1, loaded.columns)
     except EmstudioError as exc:
         return str(exc)
+    # The report names the file, not the machine's path (it shows in pictures of the window).
     return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines(os.path.basename(path))),
                    loaded.report.n_dropped, row_ids=loaded.row_ids(), cell_text=loaded.cell_text,
                    text_columns=loaded.text_columns, classes=loaded.classes)

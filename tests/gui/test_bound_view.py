@@ -288,10 +288,10 @@ def test_plot_numbers_and_caption_share_one_unit(window, qtbot):
 
 def test_the_numbers_show_the_gap(window, qtbot):
     """After an M-step log L and F differ by KL: the values have the digits to show it."""
-    assert window.load_file(sample("one_d.csv"))
+    assert window.files.load_file(sample("one_d.csv"))
     window.controls.k.setValue(3)
     window.controls.max_iter.setValue(12)
-    wait_outcome(qtbot, window, window.run)
+    wait_outcome(qtbot, window, window.requests.run)
     view = window.bound_view
     t = window.controller.current.terms
     assert 0 < t.kl / 400 < 1e-3  # a small gap, late in the fit
@@ -339,6 +339,6 @@ def test_a_second_m_step_changes_nothing_and_says_why(window, qtbot):
     caption = view.caption.text()
     assert "M-step 1 again" in caption and "already maximises Q" in caption
     # Scrubbing away and back is no repeat.
-    window.history_slider.setValue(0)
-    window.history_slider.setValue(1)
+    window.history.slider.setValue(0)
+    window.history.slider.setValue(1)
     assert "again" not in view.caption.text()

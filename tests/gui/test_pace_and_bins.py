@@ -81,6 +81,6 @@ def test_drawing_waits_in_proportion_to_its_cost(window):
 def test_the_data_report_names_the_file_not_the_path(window):
     """The Data box shows in every picture of the window: no path of the machine in it."""
     path = sample("one_d.csv")
-    assert window.load_file(path)
+    assert window.files.load_file(path)
     text = window.controls.report.text()
     assert text.startswith("one_d.csv (csv): 400 of 400 rows") and str(Path(path).parent) not in text
