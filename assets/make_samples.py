@@ -8,6 +8,10 @@ Each set shows one side of EM's character:
 - elongated.csv   two long, tilted, crossing clusters: full covariances matter (try diag).
 - one_d.csv       a 1-D mixture of three normals (histogram and densities).
 - four_d.csv      d = 4, three clusters: choose the two axes to look at; ellipses are marginals.
+
+Not made here: iris.csv is Fisher's (Anderson's) iris data as R writes it (write.csv(iris,
+row.names = FALSE)): four measurements and the known Species, for comparing a fit with known
+classes (--classes Species).
 """
 
 from pathlib import Path

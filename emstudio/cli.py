@@ -105,6 +105,10 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument("--standardize", action="store_true",
                        help="fit on z-scored columns (mean 0, standard deviation 1) and report the "
                             "parameters in the data's own units")
+    group.add_argument("--classes", metavar="COLUMN",
+                       help="a column of known classes (text or integers, by name or 0-based number): "
+                            "never fitted; the fit is compared with it (confusion table, adjusted Rand "
+                            "index, classification error)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
                                            "(data coloured by responsibility, 1σ/2σ ellipses) without a window.")
     plot.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    _add_fit_options(plot, restarts_default=1)
+    _add_fit_options(plot, restarts_default=1, skip=("--classes",))
     plot.add_argument("--out", metavar="PICTURE.png|.svg", required=True, help="the picture to write")
     plot.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
     plot.add_argument("--size", metavar="WxH", default="1000x800",
@@ -253,7 +257,8 @@ def _load_values(args):
     from emstudio.io.data import load_data
 
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None))
+    loaded = load_data(args.data, columns=columns, sheet=getattr(args, "sheet", None),
+                       classes=getattr(args, "classes", None))
     if not args.standardize:
         return loaded, loaded.values, None
     from emstudio.core.transform import Standardisation
@@ -324,7 +329,7 @@ def _print_summary(result, columns, stream) -> None:
     for k in range(params.n_components):
         mean = ", ".join(f"{v:.6g}" for v in params.means[k])
         flag = "  (degenerate)" if k in result.degenerate else ""
-        stream.write(f"  component {k}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
+        stream.write(f"  component {k + 1}: weight {params.weights[k]:.4f}  mean [{mean}]{flag}\n")
 
 
 def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
@@ -339,7 +344,7 @@ def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
     if warning:
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     if result.degenerate:
-        which = ", ".join(map(str, result.degenerate))
+        which = ", ".join(str(k + 1) for k in result.degenerate)  # numbered 1 … K, as people read them
         # The advice fits the cause: reg_covar too large, column scales far apart, or a bad start.
         advice = collapse_advice(variances, reg_covar, loaded.columns)
         sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
@@ -381,7 +386,8 @@ def command_fit(args) -> int:
         from emstudio.io.results import labels_csv
 
         resp = responsibilities(loaded.values, result.params)
-        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
+        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp, row_ids=loaded.row_ids(),
+                                                cell_text=loaded.cell_text)))
     from emstudio.io.atomic import write_files_atomically
 
     # --out and --labels are a pair: both are replaced, or (a full disk) neither.
@@ -391,6 +397,13 @@ def command_fit(args) -> int:
             sys.stdout.write(text)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(result, loaded.columns, sys.stdout)
+        if loaded.classes is not None:
+            from emstudio.core.classes import compare_with_classes
+            from emstudio.core.em import predict
+
+            comparison = compare_with_classes(loaded.classes, predict(loaded.values, result.params),
+                                              result.params.n_components)
+            sys.stdout.write("".join(line + "\n" for line in comparison.lines()))
     return 0
 
 
@@ -462,7 +475,7 @@ def command_open(args) -> int:
     from emstudio.gui.app import run_window
 
     columns = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else None
-    return run_window(data, settings, columns=columns)
+    return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None))
 
 
 def _axes_of(args, names) -> tuple[int, int] | None:

@@ -99,7 +99,8 @@ def command_fit_factor(args, load_values, check_outputs) -> int:
         from emstudio.io.results import labels_csv
 
         resp = responsibilities(loaded.values, fit.params.to_mixture())
-        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
+        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp, row_ids=loaded.row_ids(),
+                                                cell_text=loaded.cell_text)))
     from emstudio.io.atomic import write_files_atomically
 
     write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
@@ -108,4 +109,11 @@ def command_fit_factor(args, load_values, check_outputs) -> int:
             sys.stdout.write(text)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(fit, loaded.columns, sys.stdout)
+        if loaded.classes is not None:  # --classes: the components against the known classes
+            from emstudio.core.classes import compare_with_classes
+            from emstudio.core.em import predict
+
+            mixture = fit.params.to_mixture()
+            comparison = compare_with_classes(loaded.classes, predict(loaded.values, mixture), mixture.n_components)
+            sys.stdout.write("".join(line + "\n" for line in comparison.lines()))
     return 0

@@ -98,7 +98,8 @@ def command_predict(args) -> int:
         sys.stderr.write(f"{PROG}: {line}\n")
     outputs = []
     if args.labels:
-        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp)))
+        outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp, row_ids=loaded.row_ids(),
+                                                cell_text=loaded.cell_text)))
     if args.density:
         outputs.append((args.density, density_csv(loaded.kept_rows, log_density)))
     write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])

@@ -34,7 +34,7 @@ def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentPars
                         help="covariance models to try, comma-separated (default all four)")
     select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
                         help="lower is better (default bic)")
-    add_fit_options(select, restarts_default=5, skip=("--k", "--covariance"))
+    add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
     select.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="processes to use (default and at most: the cores this program may use)")
     select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")

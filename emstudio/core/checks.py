@@ -227,7 +227,7 @@ def identical_warning(pairs: Sequence[tuple[int, int]], short: bool = False) -> 
     ``short``: without the advice (the window's status line, where space is scarce)."""
     if not pairs:
         return None
-    text = "; ".join(f"{i} and {j}" for i, j in pairs)
+    text = "; ".join(f"{i + 1} and {j + 1}" for i, j in pairs)  # numbered 1 … K, as people read them
     head = f"component{'s' if len(pairs) == 1 else ' pairs'} {text} are identical"
     if short:
         return head + ": EM cannot separate them"

@@ -32,8 +32,8 @@ class Collapse(NamedTuple):
 
 def _check_index(params: MixtureParams, k: int) -> int:
     if not isinstance(k, (int, np.integer)) or not 0 <= k < params.n_components:
-        raise FitError(f"no component {k}: the mixture has K={params.n_components} (indices 0…"
-                       f"{params.n_components - 1})")
+        raise FitError(f"no component {k + 1}: the mixture has K={params.n_components} (components 1…"
+                       f"{params.n_components})")
     return int(k)
 
 

@@ -163,7 +163,7 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         first = int(negative[0])
-        raise ParameterError(f"weights must be non-negative: component {first} has weight {weights[first]:.6g}"
+        raise ParameterError(f"weights must be non-negative: component {first + 1} has weight {weights[first]:.6g}"
                              + (f" ({negative.size} negative in all)" if negative.size > 1 else ""))
     if abs(weights.sum() - 1.0) > 1e-6:
         raise ParameterError(f"weights must sum to 1, they sum to {weights.sum():.6g}")
@@ -177,7 +177,7 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
         try:
             np.linalg.cholesky(full[index])
         except np.linalg.LinAlgError:
-            which = "the tied covariance" if covariance_type == "tied" else f"covariance of component {index}"
+            which = "the tied covariance" if covariance_type == "tied" else f"covariance of component {index + 1}"
             raise ParameterError(f"{which} is not positive-definite") from None
     return MixtureParams(weights, means, covariances, covariance_type)
 

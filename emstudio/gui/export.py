@@ -40,7 +40,8 @@ def write_result_file(path, dataset, result: FitResult) -> None:
 def write_labels_file(path, dataset, params: MixtureParams) -> None:
     from emstudio.io.results import write_labels
 
-    write_labels(path, dataset.values, dataset.columns, responsibilities(dataset.values, params))
+    write_labels(path, dataset.values, dataset.columns, responsibilities(dataset.values, params),
+                 row_ids=dataset.row_ids, cell_text=dataset.cell_text)
 
 
 def write_picture(path, plot_widget, scale: float = 2.0) -> None:

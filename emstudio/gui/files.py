@@ -31,20 +31,22 @@ def file_filter() -> str:
     return f"Data files ({patterns});;All files (*)"
 
 
-def read_dataset(path: str, columns=None):
+def read_dataset(path: str, columns=None, classes=None):
     """Read a data file as the window uses it: a Dataset, or the one-line message of why not.
-    Pure reading (no Qt): it may run on a background thread."""
+    ``classes``: a column of known classes (io.data.load_data). Pure reading (no Qt): it may run
+    on a background thread."""
     from emstudio.core.checks import check_fit_data
     from emstudio.io.data import load_data
 
     try:
-        loaded = load_data(path, columns=columns, wait_for_writer=FIFO_WAIT_SECONDS)
+        loaded = load_data(path, columns=columns, classes=classes, wait_for_writer=FIFO_WAIT_SECONDS)
         check_fit_data(loaded.values, 1, loaded.columns)
     except EmstudioError as exc:
         return str(exc)
     # The report names the file, not the machine's path (it shows in pictures of the window).
     return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines(os.path.basename(path))),
-                   loaded.report.n_dropped)
+                   loaded.report.n_dropped, row_ids=loaded.row_ids(), cell_text=loaded.cell_text,
+                   text_columns=loaded.text_columns, classes=loaded.classes)
 
 
 def read_start_file(path: str, covariance_type: str, max_components: int | None = None):
@@ -84,7 +86,7 @@ class Files(QtCore.QObject):
         if path:
             self.load_file(path)
 
-    def load_file(self, path: str, columns=None) -> bool:
+    def load_file(self, path: str, columns=None, classes=None) -> bool:
         """Load a data file; on error show it and keep what was there.
 
         A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
@@ -103,7 +105,7 @@ class Files(QtCore.QObject):
         if size < BACKGROUND_LOAD_BYTES:
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
-                outcome = read_dataset(path, columns)
+                outcome = read_dataset(path, columns, classes)
             finally:
                 QtWidgets.QApplication.restoreOverrideCursor()
             return self._loaded(self._load_id, path, outcome)
@@ -113,7 +115,7 @@ class Files(QtCore.QObject):
         self.window.report.set_state_word("loading…")
 
         def work() -> None:
-            outcome = read_dataset(path, columns)
+            outcome = read_dataset(path, columns, classes)
             try:
                 self._done.emit(load_id, path, outcome)
             except RuntimeError:

@@ -106,8 +106,8 @@ class ViewOptions(QtCore.QObject):
             return
         self.preview_params = params
         self.plot.show_components(params)
-        self.window.report.say(f"θ₀ of this start drawn (iteration 0, before any E-step): "
-                                   f"Run or Step to begin from it.")
+        self.window.report.say("θ₀ of this start drawn (iteration 0, before any E-step): "
+                                   "Run or Step to begin from it.")
 
     def _forget_preview(self) -> None:
         self.generation += 1  # a preview still being computed is no longer wanted

@@ -29,6 +29,8 @@ COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 GRID_ALPHA = 0.12
 MAX_DOTS = 400  # the log-likelihood curve marks each iteration up to this many
+#: Point shapes of known classes, in class order (repeated after twelve classes).
+CLASS_SYMBOLS = ("o", "s", "t", "d", "star", "t1", "p", "h", "t2", "t3", "+", "x")
 
 
 def _style_plot(plot: pg.PlotItem) -> None:
@@ -146,12 +148,34 @@ class MixturePlot(pg.PlotWidget):
         self._hover_data(n, columns, axes)
         shown = values[:, [i, j]] if not self._one_d else self._points
         self._place_points = shown[decimation_indices(len(shown), 2000)]
+        self._n_rows = n
+        self.set_class_symbols(self._class_codes)  # known classes of data of the same length stay
         self.plot_item.enableAutoRange()
         xr = padded_range(values[:, i], 0.05)
         if self._one_d:
             self.plot_item.setRange(xRange=xr, yRange=(-self._hist_top * 0.14, self._hist_top * 1.35), padding=0)
         else:
             self.plot_item.setRange(xRange=xr, yRange=padded_range(values[:, j], 0.05), padding=0)
+
+    _class_codes: np.ndarray | None = None  # known class of each data row (set_class_symbols)
+    _n_rows = 0  # rows of the data set (set_data)
+
+    def set_class_symbols(self, codes: np.ndarray | None) -> None:
+        """Shape each drawn point by its known class: codes (n,) int per data row into
+        CLASS_SYMBOLS (−1: no class, a dot); None: every point a dot. Codes of other data (of
+        another length) are dropped. A density image (above SCATTER_LIMIT points) has no points
+        to shape."""
+        if codes is not None and codes.shape[0] != self._n_rows:
+            codes = None
+        self._class_codes = codes
+        if self._points is None:
+            return
+        shapes = np.array(CLASS_SYMBOLS + ("o",), dtype=object)
+        if codes is None:  # (a single symbol would leave each point's own in place)
+            self.scatter.setSymbol(np.full(len(self._points), "o", dtype=object))
+            return
+        drawn = codes[decimation_indices(self._n_rows, SCATTER_LIMIT)] if self._one_d else codes
+        self.scatter.setSymbol(shapes[np.where(drawn >= 0, drawn % len(CLASS_SYMBOLS), len(CLASS_SYMBOLS))])
 
     # ------------------------------------------------------------------ 1-D histogram bins
     def set_bins(self, bins: int) -> None:

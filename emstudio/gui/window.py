@@ -33,6 +33,7 @@ from emstudio.core.em import FitSettings
 from emstudio.gui import animation_export, view_options
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.bound import BoundPanel
+from emstudio.gui.classes import install as install_known_classes
 from emstudio.gui.controller import Controller, Dataset
 from emstudio.gui.controls import ControlPanel, check_window_settings
 from emstudio.gui.editing import ComponentEditor
@@ -134,6 +135,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.view_options = view_options.install(self)
         self.animation_export = animation_export.install(self)
         self.link.connect()
+        # Known classes (classes.py): a panel tabbed beside the lower bound, View ▸ Known classes…,
+        # points shaped by class; it follows the controller's signals.
+        self.known_classes = install_known_classes(self)
 
         # On the typing widgets themselves, not the whole application: a Python filter on every
         # event of the application cost the window's thread GIL time in every frame of a run.

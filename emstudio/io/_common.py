@@ -63,6 +63,20 @@ def to_float(token: str, decimal_comma: bool = False) -> float | None:
     return None
 
 
+def number_text(value: float) -> str:
+    """The shortest text that reads back to the same float: ``3.6`` (never
+    ``3.6000000000000001``), ``5`` for 5.0, ``1e-05``; "" for NaN (a missing value)."""
+    if value != value:
+        return ""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def number_texts(values: np.ndarray) -> np.ndarray:
+    """(n,) str: :func:`number_text` of each of (n,) values."""
+    return np.array([number_text(v) for v in np.asarray(values, dtype=np.float64).tolist()], dtype=str)
+
+
 def looks_decimal_comma(token: str) -> bool:
     """True when ``token`` is a number only if its comma is a decimal mark (``1,5``)."""
     return bool(_DECIMAL_COMMA.match(token.strip()))
@@ -176,8 +190,31 @@ class RawTable:
     reasons: dict[int, str] = field(default_factory=dict)  # non-numeric column -> why
     row_name_candidates: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    # Column index -> (n_rows,) str: the cells of that column as written (blanks stripped).
+    # Readers keep the text columns (known classes, row names) and, for a small table, the
+    # numeric ones (so that a labels file writes every value as it was read).
+    texts: dict[int, np.ndarray] = field(default_factory=dict)
     sheets: list[str] = field(default_factory=list)  # a workbook's sheet names, in order
     sheet: str | None = None  # the sheet read
+
+
+def find_column(source: str, label: str | int, names: Sequence[str]) -> int:
+    """The index of a column given by name, or by 0-based number (a string of digits that is not
+    a column name); DataError for no such column."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        j = int(label)
+    else:
+        text = str(label)
+        for candidate in (text, text.strip()):
+            if candidate in names:
+                return list(names).index(candidate)
+        if not (text.strip().isdigit() and text.strip().isascii()):
+            raise DataError(f"{source}: no column named {short(text)}; columns: {name_list(list(names))}")
+        j = int(text.strip())
+    if not 0 <= j < len(names):
+        raise DataError(f"{source}: there is no column {j} (the file has {len(names)} "
+                        f"column{'s' if len(names) != 1 else ''}, numbered from 0)")
+    return j
 
 
 def resolve_columns(

@@ -92,6 +92,15 @@ def read_parquet(path: str, source: str) -> RawTable:
             else:
                 columns = []
                 n = int(con.execute("SELECT count(*) FROM read_parquet(?)", [real]).fetchone()[0])
+            # The text columns' cells (known classes): strings and enums, nulls as "".
+            text_columns = [j for j in reasons if types[j].upper().startswith(("VARCHAR", "ENUM"))]
+            texts = {}
+            if text_columns:
+                select = ", ".join(f"CAST({_quote(names[j])} AS VARCHAR)" for j in text_columns)
+                fetched = con.execute(f"SELECT {select} FROM read_parquet(?)", [real]).fetchall()
+                for k, j in enumerate(text_columns):
+                    texts[j] = np.array(["" if row[k] is None else row[k].strip() for row in fetched], dtype=str)
+                del fetched
         finally:
             con.close()
     except MemoryError:
@@ -108,4 +117,4 @@ def read_parquet(path: str, source: str) -> RawTable:
     values = np.column_stack(columns) if columns else np.empty((n, 0))
     del columns
     return RawTable(format="parquet", names=unique_names(names), n_rows=n, numeric=numeric,
-                    blocks=[(tuple(numeric), np.ascontiguousarray(values))], reasons=reasons)
+                    blocks=[(tuple(numeric), np.ascontiguousarray(values))], reasons=reasons, texts=texts)

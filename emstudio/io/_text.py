@@ -43,6 +43,7 @@ from emstudio.io._common import (
     TEXT,
     RawTable,
     fill_empty_names,
+    find_column,
     is_header,
     kind_of_text,
     looks_decimal_comma,
@@ -63,6 +64,7 @@ HEAD_MIN_LINES = 30
 SAMPLE_RECORDS = 200  # records used to sniff the delimiter, the header and the column kinds
 SCORE_CELLS = 20_000  # at most this many cells per candidate delimiter are tried as numbers
 KIND_CELLS = 200_000  # at most this many cells are looked at to find text columns
+CELL_TEXT_CELLS = 1_000_000  # the used cells' text is kept for tables up to this many cells
 UNKNOWN_ENCODING_SHARE = 0.3  # text that is not UTF-8 with more bytes > 127 than this is refused
 
 WHITESPACE = " "  # stands for "runs of spaces and tabs"
@@ -123,17 +125,22 @@ class _Source:
 
 
 def read_text(path: str | io.BytesIO, source: str, requested: Sequence[str | int] | None, ext: str,
-              gzipped: bool = False, compression: str | None = None) -> RawTable:
+              gzipped: bool = False, compression: str | None = None,
+              keep_text: Sequence[str | int] = ()) -> RawTable:
+    """The raw table of a text file. ``keep_text``: columns (names or numbers) whose cells' text
+    must be kept whatever they hold (a column of known classes)."""
     src = _Source(path, source, compression or ("gzip" if gzipped else None))
     try:
-        return _TextReader(src, source, requested, ext).read()
+        return _TextReader(src, source, requested, ext, keep_text).read()
     finally:
         src.close()
 
 
 class _TextReader:
-    def __init__(self, src: _Source, source: str, requested: Sequence[str | int] | None, ext: str):
+    def __init__(self, src: _Source, source: str, requested: Sequence[str | int] | None, ext: str,
+                 keep_text: Sequence[str | int] = ()):
         self.src = src
+        self.keep_text = tuple(keep_text)
         self.source = source
         self.requested = requested
         self.ext = ext
@@ -327,9 +334,15 @@ class _TextReader:
         # Skip the head up to the body, then parse the body block by block.
         self._names = names
         self._candidates = candidates
+        # Text kept beside the numbers: the text columns (known classes, row names) and the
+        # columns asked for; the used cells too (a labels file writes them as they were read),
+        # unless the table is large or its numbers have decimal commas.
+        text_columns = sorted(set(reasons) | {find_column(self.source, c, names) for c in self.keep_text})
+        cell_columns = [] if decimal_comma else [j for j in usecols if j not in text_columns]
         body_offset = self._offset_of_line(complete, body_line)
-        blocks, n_rows, late = self._parse_body(head[body_offset:], body_line, usecols,
-                                                self._rows_hint(complete, body_offset, head))
+        blocks, n_rows, late, texts = self._parse_body(head[body_offset:], body_line, usecols,
+                                                       self._rows_hint(complete, body_offset, head),
+                                                       text_columns, cell_columns)
         if n_rows == 0:
             if has_header:
                 raise DataError(f"{self.source}: the file has a header row but no data rows")
@@ -353,6 +366,7 @@ class _TextReader:
             reasons=reasons,
             row_name_candidates=row_name_candidates & set(numeric),
             notes=self.notes,
+            texts=texts,
         )
 
     # ------------------------------------------------------------------ sniffing
@@ -470,13 +484,20 @@ class _TextReader:
         return "text"
 
     # ------------------------------------------------------------------ the body
-    def _parse_body(self, start: bytes, line_no: int, usecols: list[int], size_hint: int | None):
-        """Parse the body into one (rows, len(usecols)) array; return it, the row count, late text.
+    def _parse_body(self, start: bytes, line_no: int, usecols: list[int], size_hint: int | None,
+                    text_columns: Sequence[int] = (), cell_columns: Sequence[int] = ()):
+        """Parse the body into one (rows, len(usecols)) array; return it, the row count, late
+        text, and the cells' text of ``text_columns`` (always) and ``cell_columns`` (while the
+        table stays under CELL_TEXT_CELLS cells) as {column: (rows,) str}.
 
         Rows go straight into one buffer sized from the file size and the sample's bytes per
         record, grown in place if needed and trimmed in place at the end: the peak memory stays
         near the size of the result.
         """
+        if size_hint is not None and size_hint * len(cell_columns) > CELL_TEXT_CELLS:
+            cell_columns = ()
+        keep = list(text_columns) + list(cell_columns)
+        text_parts: dict[int, list[np.ndarray]] = {j: [] for j in keep}
         k = len(usecols)
         position = {j: p for p, j in enumerate(usecols)}
         capacity = max(1024, int(size_hint * 1.05) + 64) if size_hint else 65536
@@ -516,6 +537,17 @@ class _TextReader:
                     for c, j in enumerate(cols):
                         target[:, position[j]] = arr[:, c]
                     del target
+                if keep:
+                    text = self._chunk_text(chunk, line_no, keep)
+                    if text.shape[0] != rows:  # cannot happen; never pair wrong rows with text
+                        keep, text_parts = [], {}
+                    for c, j in enumerate(keep):
+                        text_parts[j].append(text[:, c])
+                    if cell_columns and (n_rows + rows) * len(cell_columns) > CELL_TEXT_CELLS:
+                        for j in cell_columns:  # too large to keep: written as shortest text instead
+                            text_parts.pop(j, None)
+                        keep = [j for j in keep if j not in cell_columns]
+                        cell_columns = ()
                 n_rows += rows
                 for j, where in found.items():
                     if self.requested is not None:
@@ -531,7 +563,25 @@ class _TextReader:
             if eof:
                 break
         out.resize((n_rows, k), refcheck=False)
-        return [(tuple(usecols), out)], n_rows, late
+        texts = {j: (np.concatenate(parts) if parts else np.empty(0, dtype=str)) for j, parts in text_parts.items()}
+        return [(tuple(usecols), out)], n_rows, late, texts
+
+    def _chunk_text(self, chunk: bytes, line_no: int, cols: list[int]) -> np.ndarray:
+        """The cells of ``cols`` in one block of complete records as text (rows, len(cols)),
+        blanks around each cell stripped: numpy.loadtxt's C reader, else the csv module."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                arr = np.loadtxt(io.BytesIO(chunk), dtype=str, delimiter=None if self.delim == WHITESPACE else
+                                 self.delim, quotechar='"', comments=None, usecols=cols, ndmin=2,
+                                 encoding=self.encoding)
+            if arr.ndim == 2 and arr.shape[1] == len(cols) and arr.shape[0] == _field_counts(
+                    np.frombuffer(chunk, dtype=np.uint8), self.delim).size:
+                return np.char.strip(arr)
+        except Exception:  # ragged or oddly quoted records: the careful reader below
+            pass
+        rows = [[fields[j].strip() for j in cols] for _, fields in self._checked_records(chunk, line_no)]
+        return np.array(rows, dtype=str).reshape(len(rows), len(cols))
 
     def _parse_chunk(self, chunk: bytes, line_no: int, cols: list[int]):
         """Parse one block of complete records; return ((rows, len(cols)) array, late text)."""

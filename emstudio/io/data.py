@@ -17,21 +17,29 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from emstudio.core.classes import KnownClasses
 from emstudio.errors import DataError
 from emstudio.io._common import (
+    MISSING_TOKENS,
     RawTable,
     fill_empty_names,
+    find_column,
     name_list,
     no_numeric_error,
+    number_texts,
     resolve_columns,
+    short,
 )
 from emstudio.io.inputs import Input, open_input
 
-__all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES"]
+__all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES", "MAX_CLASSES"]
+
+#: Known classes are a handful of groups: a column with more different values is refused.
+MAX_CLASSES = 100
 
 #: File name endings the loader is made for (the window's file dialog filter uses these).
 READABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".csv.gz", ".tsv.gz", ".txt.gz",
@@ -98,16 +106,35 @@ class LoadReport:
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The data to fit: ``values`` (n, d) float64, C-contiguous, every value finite."""
+    """The data to fit: ``values`` (n, d) float64, C-contiguous, every value finite.
+
+    Beside the numbers, the text a labels file and known classes need (each per kept row):
+    ``row_names`` (n,) str, the file's R-style row names (None: the file has none);
+    ``cell_text`` (n, d) str, the used cells as written (None: not kept -- a large table, decimal
+    commas, or a binary format); ``text_columns``: left-out text columns by name, (n,) str each;
+    ``classes``: the known classes asked for with ``load_data(classes=...)``.
+    """
 
     values: np.ndarray
     columns: tuple[str, ...]  # d names
     kept_rows: np.ndarray  # (n,) int64: 0-based data-row index in the file of each kept row
     report: LoadReport
+    row_names: np.ndarray | None = None
+    cell_text: np.ndarray | None = None
+    text_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    classes: KnownClasses | None = None
+
+    def row_ids(self) -> np.ndarray:
+        """(n,) str: each kept row's identity, its row name, else its 1-based row number in the
+        file's data (the header not counted)."""
+        if self.row_names is not None:
+            return self.row_names
+        return (self.kept_rows + 1).astype(str)
 
 
 def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
-              sheet: str | int | None = None, wait_for_writer: float | None = None) -> LoadedData:
+              sheet: str | int | None = None, classes: str | int | None = None,
+              wait_for_writer: float | None = None) -> LoadedData:
     """Read a data file; raise DataError with one clear line for anything unusable.
 
     ``path`` may also be a pipe, a FIFO, a device or ``-`` (standard input): such an input is
@@ -122,18 +149,22 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
     ``sheet`` picks a workbook's sheet by name or by 0-based number (a string of digits that is
     not a sheet name is a number); by default the first visible sheet holding data. Any other
     format with a ``sheet`` is an error.
+
+    ``classes`` names a column (or gives its 0-based number) of known classes: text or
+    integers, at most MAX_CLASSES different values; it is never a data column, and a row with
+    an empty or missing cell there has no class (it is still fitted).
     """
     name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
     if isinstance(columns, str):
         columns = [c for c in columns.split(",")]
     requested = None if columns is None else list(columns)
     opened = open_input(name, wait_for_writer=wait_for_writer)
-    raw = _read(opened, requested, sheet)
+    raw = _read(opened, requested, sheet, classes)
     if sheet is not None and raw.format != "xlsx":
         raise DataError(f"{opened.source}: a sheet was chosen ({sheet}), but this is not an Excel "
                         f"workbook ({raw.format})")
     try:
-        return _finish(opened.source, raw, requested)
+        return _finish(opened.source, raw, requested, classes)
     except DataError as exc:
         if sheet is None and len(raw.sheets) > 1:  # the first sheet with data may not be the data
             from emstudio.io._excel import other_sheets_hint
@@ -166,7 +197,8 @@ def _compression(magic: bytes) -> str | None:
     return None
 
 
-def _read(opened: Input, requested: list[str] | None, sheet: str | int | None = None) -> RawTable:
+def _read(opened: Input, requested: list[str] | None, sheet: str | int | None = None,
+          classes: str | int | None = None) -> RawTable:
     """The raw table of an opened input. One open only: a regular file is handed on by name; a
     pipe, FIFO, device or standard input was read once, whole, and every reader gets those
     bytes (a second open would find them gone, or wait for a writer that never comes)."""
@@ -208,7 +240,8 @@ def _read(opened: Input, requested: list[str] | None, sheet: str | int | None = 
                         "not match the contents)")
     from emstudio.io._text import read_text
 
-    return read_text(opened.reader_input(), source, requested, ext + compressed, compression=compression)
+    return read_text(opened.reader_input(), source, requested, ext + compressed, compression=compression,
+                     keep_text=() if classes is None else (classes,))
 
 
 @contextlib.contextmanager
@@ -242,7 +275,8 @@ def _zip_kind(path, ext: str) -> str:
 
 
 # ---------------------------------------------------------------------------- finishing
-def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedData:
+def _finish(source: str, raw: RawTable, requested: list[str] | None,
+            classes: str | int | None = None) -> LoadedData:
     names = list(raw.names)
     reasons = dict(raw.reasons)
     numeric = list(raw.numeric)
@@ -283,12 +317,20 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedDa
             empty[j] = "no finite values" if has_number else "no values"
     del any_finite, any_number
 
+    class_column = None if classes is None else find_column(source, classes, names)
     if requested is not None:
         used = resolve_columns(source, requested, names, numeric, reasons)
+        if class_column in used:
+            raise DataError(f"{source}: column {short(names[class_column])} cannot be both a data column "
+                            "and the known classes")
     else:
-        used = [j for j in numeric if j not in not_default and j not in empty]
+        used = [j for j in numeric if j not in not_default and j not in empty and j != class_column]
         if not used:
             raise no_numeric_error(source, names, {**reasons, **empty})
+    class_text = None
+    if class_column is not None:
+        class_text = _class_text(source, raw, names[class_column], class_column, column)
+        reasons[class_column] = "known classes"
 
     used_set = set(used)
     left_out = []
@@ -303,6 +345,7 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedDa
             why = "not selected"
         left_out.append((name, why))
 
+    texts = raw.texts
     values, kept = _assemble(blocks, used, n)  # empties ``blocks`` as it goes
     columns = tuple(names[j] for j in used)
     if values.shape[0] == 0:
@@ -321,7 +364,52 @@ def _finish(source: str, raw: RawTable, requested: list[str] | None) -> LoadedDa
         sheets=tuple(raw.sheets),
         sheet=raw.sheet,
     )
-    return LoadedData(values=values, columns=columns, kept_rows=kept, report=report)
+    all_rows = kept.shape[0] == n
+
+    def per_kept_row(text: np.ndarray) -> np.ndarray:
+        return text if all_rows else text[kept]
+
+    row_names = None
+    for j, why in reasons.items():
+        if why == "row names" and j in texts:
+            row_names = per_kept_row(texts[j])
+    cell_text = None
+    if all(j in texts for j in used):
+        cell_text = np.column_stack([per_kept_row(texts[j]) for j in used])
+    text_columns = {names[j]: per_kept_row(t) for j, t in texts.items()
+                    if j not in used_set and reasons.get(j) != "row names"}
+    known = None
+    if class_text is not None:
+        try:
+            known = known_classes(names[class_column], per_kept_row(class_text))
+        except DataError as exc:
+            raise DataError(f"{source}: {exc}") from None
+    return LoadedData(values=values, columns=columns, kept_rows=kept, report=report, row_names=row_names,
+                      cell_text=cell_text, text_columns=text_columns, classes=known)
+
+
+def known_classes(column: str, text: np.ndarray) -> KnownClasses:
+    """Known classes from a column's cells (n,) str: a missing marker (``NA``, ``?``, "" …) is no
+    class. DataError when the column has no class at all, or more than MAX_CLASSES."""
+    text = np.asarray(text, dtype=str)
+    missing = np.isin(np.char.lower(np.char.strip(text)), list(MISSING_TOKENS))
+    known = KnownClasses.from_values(column, np.where(missing, "", text) if missing.any() else text)
+    if not known.names:
+        raise DataError(f"column {short(column)} has no values to read as classes")
+    if len(known.names) > MAX_CLASSES:
+        raise DataError(f"column {short(column)} has {len(known.names)} different values; known classes "
+                        f"are at most {MAX_CLASSES} groups")
+    return known
+
+
+def _class_text(source: str, raw: RawTable, name: str, j: int, column) -> np.ndarray:
+    """(n_rows,) str: the cells of the class column as written, or its numbers as shortest text."""
+    if j in raw.texts:
+        return raw.texts[j]
+    if j in raw.numeric:
+        return number_texts(column(j))
+    why = raw.reasons.get(j, "not read")
+    raise DataError(f"{source}: column {short(name)} cannot be read as known classes ({why})")
 
 
 def _assemble(blocks: list[tuple[tuple[int, ...], np.ndarray]], used: list[int],

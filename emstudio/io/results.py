@@ -19,7 +19,7 @@ import numpy as np
 from emstudio.core.em import FitResult
 from emstudio.core.params import MixtureParams, from_full_covariances, make_params
 from emstudio.errors import EmstudioError, ParameterError
-from emstudio.io._common import one_line
+from emstudio.io._common import number_texts, one_line
 from emstudio.io.atomic import atomic_write_text
 from emstudio.io.inputs import read_input_bytes
 
@@ -218,17 +218,48 @@ def read_params_file(path: str | os.PathLike, covariance_type: str, *,
     return params_from_dict(content, covariance_type, name=Path(path).name, max_components=max_components)
 
 
-def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> str:
-    """The labels file: used columns, ``component`` (argmax, 0-based), then p0 … p{K−1}."""
+LABELS_VERSION = 2
+
+
+def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray, *, row_ids: Sequence[str] | None = None,
+               cell_text: np.ndarray | None = None) -> str:
+    """The labels file, version 2 (docs/formats.md): ``row``, the used columns, ``component``
+    (the most responsible, 1 … K), then ``p1`` … ``pK``.
+
+    X (n, d) the used values; resp (n, K); row_ids (n,) each row's identity (R row name, or
+    1-based row number; default 1 … n); cell_text (n, d) the cells as they were read (default:
+    the shortest text that reads back to each value).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    resp = np.asarray(resp, dtype=np.float64)
     n, k = resp.shape
-    header = [_csv_field(c) for c in columns] + ["component"] + [f"p{j}" for j in range(k)]
+    if row_ids is None:
+        ids = [str(i) for i in range(1, n + 1)]
+    else:
+        ids = _quoted_column([str(r) for r in row_ids])
+    fields: list[list[str]] = [ids]
+    for j in range(X.shape[1]):
+        if cell_text is not None:
+            fields.append(_quoted_column(np.asarray(cell_text)[:, j].tolist()))
+        else:
+            fields.append(number_texts(X[:, j]).tolist())
+    fields.append([str(c) for c in (resp.argmax(axis=1) + 1).tolist()])
+    for j in range(k):
+        fields.append(number_texts(resp[:, j]).tolist())
+    header = ["row"] + [_csv_field(c) for c in columns] + ["component"] + [f"p{j}" for j in range(1, k + 1)]
     buffer = io.StringIO()
     buffer.write(",".join(header) + "\n")
-    labels = resp.argmax(axis=1)
-    table = np.column_stack([X, labels, resp])
-    formats = ["%.17g"] * X.shape[1] + ["%d"] + ["%.17g"] * k
-    np.savetxt(buffer, table, delimiter=",", fmt=formats)
+    for line in zip(*fields):
+        buffer.write(",".join(line))
+        buffer.write("\n")
     return buffer.getvalue()
+
+
+def _quoted_column(texts: list[str]) -> list[str]:
+    """CSV fields of ``texts``, quoted only where a text needs it."""
+    if any(ch in t for t in texts for ch in ',"\n\r'):
+        return [_csv_field(t) for t in texts]
+    return texts
 
 
 def _csv_field(text: str) -> str:
@@ -237,9 +268,10 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def write_labels(path: str | os.PathLike, X: np.ndarray, columns: Sequence[str], resp: np.ndarray) -> None:
-    """Write the labels file atomically."""
-    atomic_write_text(path, labels_csv(X, columns, resp))
+def write_labels(path: str | os.PathLike, X: np.ndarray, columns: Sequence[str], resp: np.ndarray,
+                 **text) -> None:
+    """Write the labels file atomically (``text``: row_ids, cell_text as for :func:`labels_csv`)."""
+    atomic_write_text(path, labels_csv(X, columns, resp, **text))
 
 
 SELECTION_FORMAT = "emstudio.model-selection"

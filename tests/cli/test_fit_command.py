@@ -41,8 +41,9 @@ def test_fit_writes_result_and_labels(tmp_path, csv_file):
     assert result["data"]["columns"] == ["width", "height"] and result["settings"]["k"] == 3
     assert result["converged"] and result["degenerate_components"] == []
     rows = labels.read_text().splitlines()
-    assert rows[0] == "width,height,component,p0,p1,p2"
+    assert rows[0] == "row,width,height,component,p1,p2,p3"
     assert len(rows) == 1 + result["data"]["n_samples"]
+    assert {row.split(",")[3] for row in rows[1:]} == {"1", "2", "3"}
     assert "log L" in stdout and "BIC" in stdout
 
 
@@ -192,7 +193,7 @@ def test_labels_to_standard_output_and_k_from_the_start_file(tmp_path, csv_file)
     code, stdout, stderr = emstudio("fit", csv_file, "--init", first, "--labels", "-")
     assert code == 0, stderr
     rows = stdout.splitlines()
-    assert rows[0] == "width,height,component,p0,p1,p2"  # K = 3 from the file, not the default 2
+    assert rows[0] == "row,width,height,component,p1,p2,p3"  # K = 3 from the file, not the default 2
     assert len(rows) == 1 + 450
 
 

@@ -120,7 +120,7 @@ def test_negative_weights_in_a_start_file_are_named(tmp_path):
                                  "covariances": [[[1]], [[1]], [[1]]]}))
     code, _, stderr = emstudio("fit", _csv(tmp_path / "x.csv", X, ["x"]), "--init", start)
     assert_one_clear_line(code, stderr)
-    assert "component 2 has weight -0.2" in stderr and "sum to" not in stderr
+    assert "component 3 has weight -0.2" in stderr and "sum to" not in stderr  # numbered 1 … K
 
 
 def test_identical_components_give_a_warning(tmp_path):
@@ -131,4 +131,4 @@ def test_identical_components_give_a_warning(tmp_path):
                                  "covariances": [np.eye(2).tolist()] * 2}))
     code, _, stderr = emstudio("fit", _csv(tmp_path / "x.csv", X, ["a", "b"]), "--init", start, "-q")
     assert code == 0, stderr
-    assert "warning: components 0 and 1 are identical" in stderr
+    assert "warning: components 1 and 2 are identical" in stderr

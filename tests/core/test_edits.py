@@ -54,7 +54,7 @@ def test_remove_refuses_the_last_component_and_bad_indices():
     with pytest.raises(FitError, match="only component"):
         remove_component(params, 0)
     _, params = _start("full", k=2)
-    with pytest.raises(FitError, match="no component 2"):
+    with pytest.raises(FitError, match="no component 3"):  # numbered 1 … K as people read them
         remove_component(params, 2)
 
 

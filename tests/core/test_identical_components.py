@@ -46,7 +46,7 @@ def test_identical_components_are_found_and_named():
     params = MixtureParams(np.array([0.2, 0.3, 0.5]), np.array([[1e-9, 1e9], [1e-9, 1e9], [0.0, 0.0]]),
                            np.stack([cov * [[1e-18, 1], [1, 1e18]]] * 3), "full")
     assert identical_components(params) == [(0, 1)]
-    assert "components 0 and 1 are identical" in identical_warning([(0, 1)])
+    assert "components 1 and 2 are identical" in identical_warning([(0, 1)])
     assert identical_warning([]) is None
     moved = params.replace(means=params.means + [[0, 0], [1e-3, 0], [0, 0]])  # 1e-3 of 1e-9's spread: apart
     assert identical_components(moved) == []

@@ -13,11 +13,12 @@ from tests.conftest import DATASETS
 
 @pytest.mark.parametrize("args, message", [
     (([0.5, 0.6], [[0], [1]], [1, 1], "spherical"), "sum to 1"),
-    (([-0.5, 1.5], [[0], [1]], [1, 1], "spherical"), "non-negative: component 0 has weight -0.5$"),
+    # Components are numbered 1 … K in messages, as people read them.
+    (([-0.5, 1.5], [[0], [1]], [1, 1], "spherical"), "non-negative: component 1 has weight -0.5$"),
     # They sum to 1: the message names the negative weight, never "they sum to 1".
-    (([0.6, 0.6, -0.2], [[0], [1], [2]], [1, 1, 1], "spherical"), "component 2 has weight -0.2$"),
-    (([-0.1, 1.2, -0.1], [[0], [1], [2]], [1, 1, 1], "spherical"), r"component 0 has weight -0.1 \(2 negative"),
-    (([0.5, 0.5], [[0], [1]], [[[1]], [[-1]]], "full"), "component 1 is not positive-definite"),
+    (([0.6, 0.6, -0.2], [[0], [1], [2]], [1, 1, 1], "spherical"), "component 3 has weight -0.2$"),
+    (([-0.1, 1.2, -0.1], [[0], [1], [2]], [1, 1, 1], "spherical"), r"component 1 has weight -0.1 \(2 negative"),
+    (([0.5, 0.5], [[0], [1]], [[[1]], [[-1]]], "full"), "component 2 is not positive-definite"),
     (([0.5, 0.5], [[0, 0], [1, 1]], [[1, 2], [2, 1]], "tied"), "tied covariance is not positive-definite"),
     (([0.5, 0.5], [[0, 0], [1, 1]], [[[1, 0.5], [0.4, 1]]] * 2, "full"), "symmetric"),
     (([0.5, 0.5], [[0, 0], [1, 1]], [1, 1], "diag"), "shape"),

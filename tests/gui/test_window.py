@@ -251,7 +251,7 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert read_params_file(params_path, "full").n_components == 3
     assert window.exporter.export_labels(str(labels_path))
     lines = labels_path.read_text().splitlines()
-    assert lines[0] == "x,y,component,p0,p1,p2" and len(lines) == 401
+    assert lines[0] == "row,x,y,component,p1,p2,p3" and len(lines) == 401
     assert window.exporter.export_picture(str(png_path))
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert QtGui.QImage(str(png_path)).width() >= 1000

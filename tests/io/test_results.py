@@ -98,11 +98,24 @@ def test_labels_file_layout(tmp_path):
     resp = np.array([[0.9, 0.1], [0.2, 0.8]])
     text = labels_csv(X, ["a", "b,c"], resp)
     lines = text.splitlines()
-    assert lines[0] == 'a,"b,c",component,p0,p1'
-    assert lines[1].split(",")[2] == "0" and lines[2].split(",")[2] == "1"
+    assert lines[0] == 'row,a,"b,c",component,p1,p2'
+    assert lines[1] == "1,0,1,1,0.9,0.1" and lines[2] == "2,10,11,2,0.2,0.8"
+    write_labels(tmp_path / "l.csv", X, ["a", "b"], resp, row_ids=["x", "y, z"])
+    assert (tmp_path / "l.csv").read_text().splitlines()[2].startswith('"y, z",10,11,2,')
     write_labels(tmp_path / "l.csv", X, ["a", "b"], resp)
     back = np.loadtxt(tmp_path / "l.csv", delimiter=",", skiprows=1)
-    assert np.allclose(back[:, 3:], resp) and np.allclose(back[:, :2], X)
+    assert (back[:, 0] == [1, 2]).all() and (back[:, 1:3] == X).all() and (back[:, 4:] == resp).all()
+
+
+def test_labels_write_numbers_as_their_shortest_text():
+    X = np.array([[3.6, 0.1 + 0.2], [1e-300, -0.0], [12345678901234567.0, 2.5e16]])
+    resp = np.array([[1.0, 0.0], [1 / 3, 2 / 3], [0.5, 0.5]])
+    lines = labels_csv(X, ["a", "b"], resp).splitlines()
+    assert lines[1] == "1,3.6,0.30000000000000004,1,1,0"
+    assert lines[2].split(",")[1:3] == ["1e-300", "-0"]
+    assert lines[3].split(",")[3] == "1"  # a tie goes to the first component, as argmax and mclust's map
+    back = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
+    assert (back[:, :2] == X).all() and (back[:, 3:] == resp).all()
 
 
 def test_atomic_write_keeps_old_file_when_the_write_fails(tmp_path, monkeypatch):
