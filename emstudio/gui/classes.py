@@ -18,7 +18,8 @@ from emstudio.core.classes import ClassComparison, KnownClasses, compare_with_cl
 from emstudio.core.em import predict
 from emstudio.errors import DataError
 from emstudio.io.data import known_classes
-from emstudio.gui.views import CLASS_SYMBOLS, qcolour
+from emstudio.gui.component_items import component_colour
+from emstudio.gui.views import CLASS_SYMBOLS
 
 #: Up to this many rows the comparison is computed on the window's thread (well under a frame).
 SYNC_ROWS = 20_000
@@ -76,7 +77,7 @@ class ClassesPanel(QtWidgets.QWidget):
         self.table.setColumnCount(k)
         for j in range(k):
             head = QtWidgets.QTableWidgetItem(str(j + 1))
-            head.setIcon(_swatch(qcolour(j)))
+            head.setIcon(_swatch(component_colour(j, k)))
             head.setToolTip(f"Component {j + 1}")
             self.table.setHorizontalHeaderItem(j, head)
         bold = QtGui.QFont()
