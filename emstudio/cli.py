@@ -51,6 +51,17 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _covariance_name(text: str) -> str:
+    """--covariance: scikit-learn's four names or mclust's model names (any case)."""
+    from emstudio.core.params import resolve_covariance_name
+    from emstudio.errors import ParameterError
+
+    try:
+        return resolve_covariance_name(text)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, skip: tuple[str, ...] = ()) -> None:
     group = parser.add_argument_group("fit options")
     add = group.add_argument
@@ -67,8 +78,9 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
                             "(default: the first sheet holding data)")
     group.add_argument("--k", type=_positive_int, default=None, metavar="K",
                        help="number of components (default 2, or the K of an --init file)")
-    group.add_argument("--covariance", default="full", choices=["full", "tied", "diag", "spherical"],
-                       help="covariance model (default full)")
+    group.add_argument("--covariance", default="full", type=_covariance_name, metavar="MODEL",
+                       help="covariance model: full, tied, diag, spherical, or one of mclust's EII, VII, EEI, VEI, "
+                            "EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV (default full)")
     group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
                        help="start: kmeans, kmeans++, random, random-data, seed-step0, hc, or a result/parameter "
                             "file (default kmeans)")

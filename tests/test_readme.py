@@ -68,3 +68,29 @@ def test_every_example_runs_as_written(tmp_path):
         assert "Traceback" not in done.stderr
         for output in _outputs(line):
             assert (tmp_path / output).stat().st_size > 0, f"README: {line!r} wrote no {output}"
+
+
+def _set_up_blocks() -> list[str]:
+    """The sh blocks of the README's "Setting up", as tools/bare-debian-check.sh reads them."""
+    section = (ROOT / "README.md").read_text().split("## Setting up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+
+
+def _installed_by(block: str) -> list[str]:
+    line = next(line for line in block.splitlines() if "apt-get install -y" in line)
+    return line.split("apt-get install -y", 1)[1].split("#")[0].split()
+
+
+def test_the_set_up_section_names_what_the_code_checks():
+    """The packages the README installs are the ones emstudio.system_libraries checks (so ./test
+    and the window ask for nothing the README left out), in the blocks bare-debian-check.sh follows."""
+    from emstudio.system_libraries import FONT_PACKAGE, OFFSCREEN_LIBRARIES, X11_LIBRARIES
+
+    first, window, virtual = _set_up_blocks()[:3]
+    assert "python3-venv" in _installed_by(first) and "git clone URL " in first
+    assert first.strip().splitlines()[-1] == "./test"
+    qt_line = [line for line in first.splitlines() if "libglib2.0-0" in line]
+    assert qt_line and qt_line[0].split("install -y", 1)[1].split() == [*OFFSCREEN_LIBRARIES.values(), FONT_PACKAGE]
+    assert _installed_by(window) == list(X11_LIBRARIES.values()) and window.strip().endswith("./run")
+    assert _installed_by(virtual) == ["xvfb", "xauth"] and virtual.strip().endswith("./run")
+    assert "xvfb-run" in virtual.strip().splitlines()[-1]

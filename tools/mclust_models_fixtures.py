@@ -44,8 +44,15 @@ models <- c("EII","VII","EEI","VEI","EVI","VVI","EEE","VEE","EVE","VVE","EEV","V
 cases <- c(case("iris", as.matrix(iris[, 1:4]), models, 3L),
            case("faithful", as.matrix(faithful), models, 2L),
            case("faithful-waiting", as.matrix(faithful[, 2, drop = FALSE]), c("E", "V"), 3L))
-cat(sprintf('{"source": "R %s, mclust %s: mstep, estep, nMclustParams", "cases": [%s]}\n', getRversion(),
-            packageVersion("mclust"), paste(cases, collapse = ",")))
+fits <- c()
+for (m in models) {
+  f <- Mclust(as.matrix(iris[, 1:4]), G = 3, modelNames = m, verbose = FALSE)
+  fits <- c(fits, sprintf('"%s": {"pro": %s, "mean": %s, "sigma": %s, "loglik": %s, "bic": %s}', m,
+                          num(f$parameters$pro), num(t(f$parameters$mean)),
+                          num(aperm(f$parameters$variance$sigma, c(3, 2, 1))), num(f$loglik), num(f$bic)))
+}
+cat(sprintf('{"source": "R %s, mclust %s: mstep, estep, nMclustParams, Mclust", "cases": [%s], "mclust_fits": {%s}}\n',
+            getRversion(), packageVersion("mclust"), paste(cases, collapse = ","), paste(fits, collapse = ",")))
 """
 
 

@@ -14,7 +14,7 @@ from emstudio.core.checks import degenerate_components, empirical_eigenvalues
 from emstudio.core.estep import e_step
 from emstudio.core.geometry import shown_columns
 from emstudio.core.init import data_covariance
-from emstudio.core.params import MixtureParams, make_params
+from emstudio.core.params import MixtureParams, make_params, storage_type
 from emstudio.errors import FitError
 
 RESEED_METHODS = ("lowest-density", "random")
@@ -175,7 +175,7 @@ def set_shown_covariance(params: MixtureParams, k: int, axes: tuple[int, int], b
     block = 0.5 * (block + block.T)
     if np.linalg.eigvalsh(block)[0] <= 0:
         raise FitError("the covariance on the shown columns must be positive definite")
-    ct = params.covariance_type
+    ct = storage_type(params.covariance_type)  # mclust's models store full matrices
     covariances = np.array(params.covariances)
     if ct in ("full", "tied"):
         sigma = covariances[k] if ct == "full" else covariances
@@ -192,7 +192,7 @@ def set_shown_covariance(params: MixtureParams, k: int, axes: tuple[int, int], b
         covariances[k, columns] = np.diag(block)
     else:  # spherical: one variance for every direction
         covariances[k] = float(np.trace(block)) / m
-    return make_params(params.weights, params.means, covariances, ct)
+    return make_params(params.weights, params.means, covariances, params.covariance_type)
 
 
 def ellipse_block(axis, other_length: float) -> np.ndarray:
@@ -221,7 +221,7 @@ def add_component(params: MixtureParams, mean, covariance=None) -> MixtureParams
     cov = full.mean(axis=0) if covariance is None else np.asarray(covariance, dtype=np.float64)
     weights = np.append(params.weights * K / (K + 1), 1.0 / (K + 1))
     means = np.vstack([params.means, mean])
-    ct = params.covariance_type
+    ct = storage_type(params.covariance_type)
     if ct == "full":
         covariances = np.concatenate([params.covariances, cov[None]])
     elif ct == "tied":
@@ -230,4 +230,4 @@ def add_component(params: MixtureParams, mean, covariance=None) -> MixtureParams
         covariances = np.vstack([params.covariances, np.diag(cov)])
     else:
         covariances = np.append(params.covariances, np.trace(cov) / d)
-    return make_params(weights, means, covariances, ct)
+    return make_params(weights, means, covariances, params.covariance_type)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.core.mstep import LOG_2PI, SufficientStats
-from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.params import MixtureParams, check_covariance_type, storage_type
 from emstudio.core.scaling import noise_variance, scaled_columns, scaled_precision_cholesky
 
 FEATURE_MAX_D = 15
@@ -150,7 +150,7 @@ class MixtureEngine:
                 self.radius_sq = float((extent ** 2).sum())
         else:
             self.radius_sq = 0.0
-        self.quadratic = covariance_type in ("full", "tied")
+        self.quadratic = storage_type(covariance_type) in ("full", "tied")
         self.features_allowed = (not self.quadratic) or d <= FEATURE_MAX_D
         if self.quadratic:
             self.pairs = [(i, j) for i in range(d) for j in range(i, d)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emstudio.core.params import MixtureParams, check_covariance_type
+from emstudio.core.params import MCLUST_EXTRA_TYPES, MixtureParams, check_covariance_type, storage_type
 from emstudio.core.scaling import noise_variance, scaled_columns, scaled_precision_cholesky
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -55,7 +55,7 @@ def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
     data_t, centre, scale, magnitude = scaled_columns(X, centre)
     n_k = resp.sum(axis=0)
     sum_x = resp.T @ data_t.T
-    if covariance_type in ("full", "tied"):
+    if storage_type(covariance_type) in ("full", "tied"):
         sum_xx = np.einsum("nk,in,jn->kij", resp, data_t, data_t, optimize=True)
     else:
         sum_xx = resp.T @ (data_t * data_t).T
@@ -148,6 +148,20 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
             cov[keep] = previous.covariances[keep]
     elif covariance_type == "tied":
         cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), eigen_floor) * outer
+    elif covariance_type in MCLUST_EXTRA_TYPES:
+        # mclust's models are defined in the data's units (a sphere or a common orientation is not
+        # one after rescaling columns): their M-step works on the scatter in those units, started
+        # from the previous θ's volume, shape and orientation (core.models: never lowers Q).
+        from emstudio.core.models import m_step_covariances
+
+        same_model = previous is not None and previous.covariance_type == covariance_type
+        cov = m_step_covariances(covariance_type, n_k, scatter * outer,
+                                 previous=previous.covariances if same_model else None)
+        cov = cov + reg_covar * np.eye(d)
+        data_floor = max(reg_covar, float((noise * scale * scale).max()), tiny)
+        cov = np.stack([make_positive_definite(c, data_floor) for c in cov])
+        if previous is not None and np.any(keep):
+            cov[keep] = previous.full_covariances()[keep]
     elif covariance_type == "diag":
         cov = np.maximum(scatter / n_k[:, None] + reg, column_floor) * (scale * scale)
         if previous is not None and np.any(keep):

@@ -21,15 +21,39 @@ import numpy as np
 from emstudio.errors import ParameterError
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: mclust's other ten models (core.models); scikit-learn's four are VVV, EEE, VVI and VII. They
+#: store K full d × d matrices, like ``full``, and have their own M-steps.
+MCLUST_EXTRA_TYPES = ("EII", "EEI", "VEI", "EVI", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV")
+ALL_COVARIANCE_TYPES = COVARIANCE_TYPES + MCLUST_EXTRA_TYPES
+_MCLUST_ALIASES = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
 
 
 def check_covariance_type(covariance_type: str) -> str:
     """Return ``covariance_type`` if known, else raise ParameterError naming the choices."""
-    if covariance_type not in COVARIANCE_TYPES:
+    if covariance_type not in ALL_COVARIANCE_TYPES:
         raise ParameterError(
-            f"unknown covariance type {covariance_type!r}; choose one of {', '.join(COVARIANCE_TYPES)}"
+            f"unknown covariance type {covariance_type!r}; choose one of {', '.join(COVARIANCE_TYPES)} "
+            f"or an mclust model ({', '.join(sorted(set(MCLUST_EXTRA_TYPES) | set(_MCLUST_ALIASES)))})"
         )
     return covariance_type
+
+
+def resolve_covariance_name(text: str) -> str:
+    """The covariance type named by ``text``: scikit-learn's four as they are, mclust's names in any
+    case (VVV, EEE, VVI and VII are scikit-learn's full, tied, diag and spherical)."""
+    name = text.strip()
+    if name in COVARIANCE_TYPES:
+        return name
+    upper = name.upper()
+    if upper in _MCLUST_ALIASES:
+        return _MCLUST_ALIASES[upper]
+    return check_covariance_type(upper)
+
+
+def storage_type(covariance_type: str) -> str:
+    """How a type's covariances are stored: its own name for scikit-learn's four, ``full`` (K, d, d)
+    for mclust's other models."""
+    return covariance_type if covariance_type in COVARIANCE_TYPES else "full"
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,7 +99,7 @@ class MixtureParams:
 def to_full_covariances(covariances: np.ndarray, covariance_type: str, k: int, d: int) -> np.ndarray:
     """(K, d, d) full matrices from covariances in the native shape of ``covariance_type``."""
     cov = np.asarray(covariances, dtype=np.float64)
-    if covariance_type == "full":
+    if storage_type(covariance_type) == "full":
         return cov.copy()
     if covariance_type == "tied":
         return np.broadcast_to(cov, (k, d, d)).copy()
@@ -95,7 +119,7 @@ def from_full_covariances(full: np.ndarray, covariance_type: str, weights: np.nd
     ``diag`` takes the diagonals; ``spherical`` the mean of each diagonal.
     """
     full = np.asarray(full, dtype=np.float64)
-    if covariance_type == "full":
+    if storage_type(covariance_type) == "full":
         return full.copy()
     if covariance_type == "tied":
         w = np.full(full.shape[0], 1.0 / full.shape[0]) if weights is None else np.asarray(weights, float)
@@ -128,7 +152,7 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
     if means.ndim != 2 or means.shape[0] != k or means.shape[1] == 0:
         raise ParameterError(f"means must be K×d = {k}×d, got shape {means.shape}")
     d = means.shape[1]
-    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+    expected = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[storage_type(covariance_type)]
     if covariances.shape != expected:
         raise ParameterError(
             f"{covariance_type} covariances must have shape {expected} for K={k}, d={d}, got {covariances.shape}"
@@ -160,6 +184,10 @@ def make_params(weights, means, covariances, covariance_type: str = "full") -> M
 
 def n_free_parameters(covariance_type: str, k: int, d: int) -> int:
     """Number of free parameters p of a K-component mixture (scikit-learn's count)."""
+    if check_covariance_type(covariance_type) in MCLUST_EXTRA_TYPES:
+        from emstudio.core.models import n_parameters
+
+        return n_parameters(covariance_type, k, d)  # mclust's count (nMclustParams)
     covariance = {
         "full": k * d * (d + 1) // 2,
         "tied": d * (d + 1) // 2,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emstudio.core.params import storage_type
+
 #: A variance below this many rounding units of a column's largest magnitude is noise.
 NOISE_ROUNDING_UNITS = 64.0
 _TINY = float(np.finfo(np.float64).tiny)
@@ -87,7 +89,7 @@ def scaled_covariances(covariances: np.ndarray, covariance_type: str, scale: np.
     spherical (K,) become per-column variances (K, d) divided by s² (a sphere is not one in column
     units). Exact: s is a power of two."""
     cov = np.asarray(covariances, dtype=np.float64)
-    if covariance_type in ("full", "tied"):
+    if storage_type(covariance_type) in ("full", "tied"):
         return cov / np.outer(scale, scale)
     if covariance_type == "spherical":
         cov = np.repeat(cov[:, None], scale.shape[0], axis=1)

@@ -17,9 +17,11 @@ import numpy as np
 
 from emstudio.core.checks import count_distinct_rows
 from emstudio.core.em import FitResult, FitSettings, fit_mixture
-from emstudio.core.params import COVARIANCE_TYPES
+from emstudio.core.params import (
+    ALL_COVARIANCE_TYPES, COVARIANCE_TYPES, MCLUST_EXTRA_TYPES, resolve_covariance_name,
+)
 from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPool, available_cores, share_array
-from emstudio.errors import EmstudioError, FitError
+from emstudio.errors import EmstudioError, FitError, ParameterError
 
 CRITERIA = ("bic", "aic", "icl")
 __all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "k_allowed_by_data", "k_range_parts",
@@ -116,16 +118,26 @@ def k_allowed_by_data(X: np.ndarray, wanted: int) -> int:
 
 
 def parse_covariance_types(text: str) -> list[str]:
-    types = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [t for t in types if t not in COVARIANCE_TYPES]
-    if not types or unknown:
-        raise FitError(f"--covariance {text!r}: choose from {', '.join(COVARIANCE_TYPES)}")
+    """--covariance of select: a comma list of scikit-learn's or mclust's names, or ``all`` (all 14)."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if [n.lower() for n in names] == ["all"]:
+        return list(ALL_COVARIANCE_TYPES)
+    types = []
+    for name in names:
+        try:
+            types.append(resolve_covariance_name(name))
+        except ParameterError:
+            types = []
+            break
+    if not types:
+        raise FitError(f"--covariance {text!r}: choose from {', '.join(COVARIANCE_TYPES)}, mclust's model names "
+                       f"({', '.join(MCLUST_EXTRA_TYPES)}, VVV, EEE, VVI, VII) or all")
     return list(dict.fromkeys(types))
 
 
 def cell_seed(seed: int, covariance_type: str, k: int) -> int:
     """A seed for one cell that depends on nothing but (seed, type, K)."""
-    sequence = np.random.SeedSequence([seed, COVARIANCE_TYPES.index(covariance_type), k])
+    sequence = np.random.SeedSequence([seed, ALL_COVARIANCE_TYPES.index(covariance_type), k])
     return int(sequence.generate_state(1)[0])
 
 

@@ -86,7 +86,9 @@ class Standardisation:
         """
         means = params.means * self.scale + self.loc
         cov_type = params.covariance_type
-        if cov_type in ("full", "tied"):
+        if cov_type in ("full", "tied") or cov_type not in ("diag", "spherical"):
+            # mclust's models: volume, shape and orientation are not kept by rescaling columns; the
+            # matrices are exact, and the next M-step in x's units restores the model's form.
             outer = np.outer(self.scale, self.scale)
             return MixtureParams(params.weights, means, params.covariances * outer, cov_type)
         variances = params.covariances if cov_type == "diag" else params.covariances[:, None] * np.ones_like(self.scale)

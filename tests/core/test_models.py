@@ -91,7 +91,7 @@ def _assert_form(model, covs):
         for c in covs:
             np.testing.assert_allclose(c, c[0, 0] * np.eye(d), **close)
     if model[0] == "E":
-        np.testing.assert_allclose(dets, dets[0], rtol=1e-7)
+        np.testing.assert_allclose(dets, np.full(dets.shape, dets[0]), rtol=1e-7)
     if model[1] == "E" and model[2] in "EI":
         for c in covs:
             np.testing.assert_allclose(_unit(c), _unit(covs[0]), **close)
@@ -100,7 +100,7 @@ def _assert_form(model, covs):
             np.testing.assert_allclose(c @ covs[0], covs[0] @ c, rtol=1e-6, atol=1e-8 * np.abs(covs).max() ** 2)
     if model[1] == "E" and model[2] == "V":  # a common shape: equal normalised eigenvalues
         shapes = np.stack([np.linalg.eigvalsh(_unit(c)) for c in covs])
-        np.testing.assert_allclose(shapes, shapes[0], rtol=1e-7)
+        np.testing.assert_allclose(shapes, np.broadcast_to(shapes[0], shapes.shape), rtol=1e-7)
 
 
 cases = st.fixed_dictionaries({

@@ -92,3 +92,20 @@ def test_a_saved_window_larger_than_the_screen_is_fitted(make_window, settings_f
     second = make_window()
     available = second.screen().availableGeometry()
     assert second.width() <= available.width() and second.height() <= available.height()
+
+
+def test_a_new_window_fits_the_screen_it_opens_on(qtbot, tmp_path):
+    """Issue 11.9: on xvfb-run's 1280 × 1024 a 1400-px window was wider than the screen."""
+    from emstudio.gui.app import application
+    from emstudio.gui.window import MainWindow
+
+    application()
+    window = MainWindow(QtCore.QSettings(str(tmp_path / "fresh.ini"), QtCore.QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        available = window.screen().availableGeometry()
+        assert window.width() <= available.width() and window.height() <= available.height()
+        assert window.minimumSizeHint().width() <= available.width()
+    finally:
+        window.close()
