@@ -51,6 +51,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def _covariance_name(text: str) -> str:
     """--covariance: scikit-learn's four names or mclust's model names (any case)."""
     from emstudio.core.params import resolve_covariance_name
@@ -157,6 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_options(plot, restarts_default=1)
     plot.add_argument("--out", metavar="PICTURE.png|.svg", required=True, help="the picture to write")
     plot.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
+    plot.add_argument("--size", metavar="WxH", default="1000x800",
+                      help="the PNG's size in pixels (default 1000x800; text and legend grow with it)")
+    plot.add_argument("--equal-aspect", action="store_true",
+                      help="one unit is as long on both axes (Σ = I draws as a circle)")
+
+    animate = commands.add_parser("animate", help="fit, then write the run as an animation (GIF or MP4), headless",
+                                  description="Fit a Gaussian mixture to DATA and write every iteration (sampled "
+                                              "when there are many) as a frame of a GIF or MP4: the data coloured "
+                                              "by responsibility, each component's 1σ/2σ ellipses in its colour.")
+    animate.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
+    _add_fit_options(animate, restarts_default=1)
+    animate.add_argument("--out", metavar="RUN.gif|.mp4", required=True,
+                         help="the animation to write (.mp4 needs ffmpeg)")
+    animate.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
+    animate.add_argument("--size", metavar="WxH", default="800x640", help="frame size in pixels (default 800x640)")
+    animate.add_argument("--fps", type=_positive_float, default=4.0, metavar="F",
+                         help="frames per second (default 4; the last frame is held 2 s)")
+    animate.add_argument("--frames", type=_int_at_least(2), default=60, metavar="N",
+                         help="most frames: every iteration of a short run, early ones first of a long one (default 60)")
+    animate.add_argument("--equal-aspect", action="store_true",
+                         help="one unit is as long on both axes (Σ = I draws as a circle)")
     return parser
 
 
@@ -437,6 +465,32 @@ def command_open(args) -> int:
     return run_window(data, settings, columns=columns)
 
 
+def _axes_of(args, names) -> tuple[int, int] | None:
+    """--axes X,Y as two column positions (None: the default, the first two)."""
+    from emstudio.errors import EmstudioError
+
+    if not args.axes:
+        return None
+    picked = [a.strip() for a in args.axes.split(",")]
+    if len(picked) != 2:
+        raise EmstudioError("--axes takes two columns, X,Y")
+    axes = tuple(names.index(a) if a in names else int(a) if a.isdigit() and int(a) < len(names) else -1
+                 for a in picked)
+    if -1 in axes:
+        raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    return axes
+
+
+def _size_of(args) -> tuple[int, int]:
+    from emstudio.errors import EmstudioError
+    from emstudio.gui.picture import parse_size
+
+    try:
+        return parse_size(args.size)
+    except ValueError as exc:
+        raise EmstudioError(f"--size {args.size}: {exc}") from None
+
+
 def command_plot(args) -> int:
     """Fit, then draw the window's picture headless (Qt is imported here only)."""
     from emstudio.errors import EmstudioError
@@ -444,26 +498,66 @@ def command_plot(args) -> int:
     suffix = os.path.splitext(args.out)[1].lower()
     if suffix not in (".png", ".svg"):
         raise EmstudioError(f"--out {args.out}: the picture is written as .png or .svg")
+    size = _size_of(args)
     _check_outputs([args.out], args.data)
     _check_qt_packages("drawing the picture", window=False)  # before the fit, not after it
     loaded, values, result = _load_and_fit(args)
     names = list(loaded.columns)
-    axes = None
-    if args.axes:
-        picked = [a.strip() for a in args.axes.split(",")]
-        if len(picked) != 2:
-            raise EmstudioError("--axes takes two columns, X,Y")
-        axes = tuple(names.index(a) if a in names else int(a) if a.isdigit() and int(a) < len(names) else -1
-                     for a in picked)
-        if -1 in axes:
-            raise EmstudioError(f"--axes {args.axes}: choose two of the used columns {', '.join(names)}")
+    axes = _axes_of(args, names)
     _print_fit_notes(loaded, values, result, args.reg_covar)  # as fit does, on standard error
-    state = "converged" if result.converged else "not converged"
-    title = (f"{os.path.basename(loaded.report.source)}: K = {result.params.n_components} {args.covariance}, "
-             f"log L = {result.log_likelihood:.6g}, {result.n_iter} iterations, {state}")
-    from emstudio.gui.picture import render_picture
+    from emstudio.gui.picture import picture_title, render_picture
 
-    render_picture(loaded.values, names, result.params, args.out, title=title, axes=axes)
+    state = "converged" if result.converged else "not converged"
+    title = picture_title(loaded.report.source, result.params.n_components, args.covariance, result.log_likelihood,
+                          result.n_iter, state)
+    render_picture(loaded.values, names, result.params, args.out, title=title, axes=axes, size=size,
+                   equal_aspect=args.equal_aspect)
+    return 0
+
+
+def command_animate(args) -> int:
+    """Fit, keeping every iteration, then draw them as an animation headless."""
+    from emstudio.animate import check_animation_path, render_frames, states_of_snapshots, write_animation
+
+    check_animation_path(args.out)
+    size = _size_of(args)
+    _check_outputs([args.out], args.data)
+    _check_qt_packages("drawing the animation", window=False)  # before the fit, not after it
+    runs: dict[int, list] = {}
+
+    def keep(restart, snapshot) -> None:
+        runs.setdefault(restart, []).append(snapshot)
+
+    loaded, values, result = _load_and_fit(args, on_snapshot=keep)
+    names = list(loaded.columns)
+    axes = _axes_of(args, names)
+    _print_fit_notes(loaded, values, result, args.reg_covar)
+    snapshots = runs.get(result.best_restart, [])
+    if args.standardize:  # the snapshots are in z-scores; draw them in the data's units
+        import dataclasses
+
+        from emstudio.core.transform import Standardisation
+
+        standardisation = Standardisation.of(loaded.values)
+        shift = standardisation.log_jacobian(loaded.values.shape[0])
+        snapshots = [dataclasses.replace(s, params=standardisation.params_to_original(s.params),
+                                         log_likelihood=s.log_likelihood + shift) for s in snapshots]
+    states = states_of_snapshots(snapshots, args.frames, result.converged)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            sys.stderr.write(f"\r{PROG}: drawing frame {done}/{total}")
+            sys.stderr.flush()
+
+    try:
+        frames = render_frames(loaded.values, names, states, source=loaded.report.source,
+                               covariance_type=args.covariance, axes=axes, size=size,
+                               equal_aspect=args.equal_aspect, progress=progress)
+    finally:
+        if tty:
+            sys.stderr.write("\r\033[K")
+    write_animation(args.out, frames, fps=args.fps)
     return 0
 
 
@@ -477,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"fit": command_fit, "select": command_select, "gui": command_open, "plot": command_plot,
-                "predict": command_predict, None: command_open}
+                "animate": command_animate, "predict": command_predict, None: command_open}
     from emstudio.errors import EmstudioError
 
     import warnings

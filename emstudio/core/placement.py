@@ -60,3 +60,23 @@ def anchor_of(corner: str) -> tuple[tuple[float, float], tuple[float, float], tu
     spot = (1.0 if right else 0.0, 0.0 if top else 1.0)
     offset = (-10 if right else 10, 10 if top else -10)
     return spot, spot, offset
+
+
+#: Spreads of the two axes shown within this factor of each other: equal aspect by default.
+COMPARABLE_SPREADS = 2.5
+
+
+def equal_aspect_by_default(values: np.ndarray, axes) -> bool:
+    """Whether the plot of ``values`` (n, d) on ``axes`` (i, j) should start with equal aspect:
+    True when the two columns' standard deviations are within :data:`COMPARABLE_SPREADS` of each
+    other (standardised columns always are), so that Σ = I and every covariance is drawn with
+    its true shape; False for 1-D data (the other axis is a density) and for columns of very
+    different spreads, which equal aspect would squash into a strip."""
+    values = np.asarray(values, dtype=np.float64)
+    i, j = (int(a) for a in axes)
+    if values.ndim != 2 or values.shape[1] < 2 or i == j or values.shape[0] < 2:
+        return False
+    sx, sy = float(np.std(values[:, i])), float(np.std(values[:, j]))
+    if not (sx > 0 and sy > 0) or not np.isfinite(sx * sy):
+        return False
+    return max(sx, sy) / min(sx, sy) <= COMPARABLE_SPREADS

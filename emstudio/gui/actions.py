@@ -40,6 +40,8 @@ def make_actions(window) -> dict[str, QtGui.QAction]:
       "Write each sample's component and responsibilities (CSV)")
     a("export_picture", "Export p&icture…", lambda: w.exporter.export_picture_dialog(), "Ctrl+Shift+S",
       "Write the plot as PNG or SVG")
+    a("export_animation", "Export &animation…", lambda: w.animation_export.dialog(), None,
+      "Write the run on screen, one frame per iteration, as a GIF (or MP4 with ffmpeg)")
     a("quit", "&Quit", w.close, QtGui.QKeySequence.StandardKey.Quit, "Close EM Studio")
     a("run_pause", "Run / &Pause", lambda: w.requests.run_or_pause(), "Space", "Run EM, or pause a run")
     a("run", "&Run", lambda: w.requests.run(), None,
@@ -60,6 +62,10 @@ def make_actions(window) -> dict[str, QtGui.QAction]:
       "Colour the points by their uncertainty 1 − maxₖ rᵢₖ (light: certain, dark: uncertain) instead of "
       "blending the components' colours")
     actions["shade_uncertainty"].setCheckable(True)
+    a("equal_aspect", "&Equal aspect (Σ = I is round)", lambda on: w.view_options.set_equal_aspect(on), None,
+      "One data unit as long on both axes, so that every covariance is drawn with its true shape "
+      "(on by default when the columns shown have comparable spreads)")
+    actions["equal_aspect"].setCheckable(True)
     a("undo", "&Undo edit", lambda: w.edits.undo(), QtGui.QKeySequence.StandardKey.Undo,
       "Undo the last change made by hand")
     a("redo", "&Redo edit", lambda: w.edits.redo(), "Ctrl+Shift+Z", "Do again the change undone last")
@@ -94,7 +100,7 @@ def make_menus(window) -> None:
             action.setStatusTip(tip)
             action.triggered.connect(lambda _=False, p=str(path): w.files.load_file(p))
     file_menu.addSeparator()
-    for name in ("import_start", "export_params", "export_labels", "export_picture", None, "quit"):
+    for name in ("import_start", "export_params", "export_labels", "export_picture", "export_animation", None, "quit"):
         file_menu.addSeparator() if name is None else file_menu.addAction(actions[name])
     fit_menu = bar.addMenu("F&it")
     for name in ("run_pause", "stop", None, "step_e", "step_m", "step", None, "reinit", None, "select_models"):
@@ -112,6 +118,7 @@ def make_menus(window) -> None:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addSeparator()
     view_menu.addAction(actions["shade_uncertainty"])
+    view_menu.addAction(actions["equal_aspect"])
     w.help.fill_menu(bar.addMenu("&Help"))
     w.files.recent_menu = recent_menu
     w.files.refresh_recent()

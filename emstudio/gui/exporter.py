@@ -153,6 +153,7 @@ class Exporter(QtCore.QObject):
         return self._guarded(what, lambda: write_labels_file(path, dataset, params), background=self._large())
 
     def export_picture(self, path: str) -> bool:
-        from emstudio.gui.export import write_picture
+        """The state on screen drawn by the one picture renderer `emstudio plot` uses too."""
+        from emstudio.gui.picture import export_window_picture
 
-        return self._guarded(f"write the picture to {path}", lambda: write_picture(path, self.window.plot))
+        return self._guarded(f"write the picture to {path}", lambda: export_window_picture(self.window, path))

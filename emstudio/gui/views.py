@@ -6,34 +6,29 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
 from emstudio.core.bins import histogram_bins
 from emstudio.core.geometry import (
     blend_colours,
     component_densities,
     decimation_indices,
-    densities_path,
-    ellipses_path,
+    ellipse_points,
     histogram,
     marginal,
     padded_range,
     palette,
-    shown_columns,
 )
 from emstudio.core.responsibility import uncertainty_colours
+from emstudio.gui.component_items import ComponentItems, ComponentLegend
 from emstudio.gui.hover import INK, ResponsibilityHover, UncertaintyBar
+from emstudio.gui.parameter_table import ParameterTable  # noqa: F401 - the table's home is parameter_table
 from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
 
 COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 GRID_ALPHA = 0.12
 MAX_DOTS = 400  # the log-likelihood curve marks each iteration up to this many
-
-
-def qcolour(k: int, alpha: int = 255) -> QtGui.QColor:
-    r, g, b = palette(k + 1)[k]
-    return QtGui.QColor(int(r), int(g), int(b), alpha)
 
 
 def _style_plot(plot: pg.PlotItem) -> None:
@@ -70,9 +65,6 @@ class MixturePlot(pg.PlotWidget):
         self.plot_item.setMenuEnabled(False)
         self.redraws = 0
         self._brushes: dict[int, QtGui.QBrush] = {}
-        self._k = 0
-        self._labels: list[pg.TextItem] = []
-        self._frozen: frozenset[int] = frozenset()
         self._one_d = False
         self._chosen_bins: int | None = None  # the 1-D histogram's bins: None = Freedman–Diaconis
         self.bins = 0  # bins of the histogram drawn (0: none)
@@ -90,26 +82,16 @@ class MixturePlot(pg.PlotWidget):
                                     pen=pg.mkPen(170, 170, 175, width=1))
         self.scatter = pg.ScatterPlotItem(size=6, pen=None, pxMode=True)
         self.scatter.setZValue(0)
-        self.ellipses_1 = pg.PlotDataItem(connect="finite", pen=pg.mkPen(INK, width=2.0))
-        self.ellipses_2 = pg.PlotDataItem(connect="finite",
-                                          pen=pg.mkPen(INK, width=1.2, style=QtCore.Qt.PenStyle.DashLine))
-        self.component_curves = pg.PlotDataItem(connect="finite", pen=pg.mkPen(INK, width=1.4,
-                                                style=QtCore.Qt.PenStyle.DashLine))
-        self.mixture_curve = pg.PlotDataItem(pen=pg.mkPen(INK, width=2.4))
-        self.means = pg.ScatterPlotItem(size=15, pen=pg.mkPen("w", width=2), pxMode=True, symbol="o")
-        # A red ring around the mean of every collapsing component.
-        self.collapse_rings = pg.ScatterPlotItem(size=30, pen=pg.mkPen(COLLAPSE_RED, width=3), brush=None,
-                                                 pxMode=True, symbol="o")
-        for z, item in enumerate((self.ellipses_2, self.ellipses_1, self.component_curves, self.mixture_curve,
-                                  self.means, self.collapse_rings), start=5):
-            item.setZValue(z)
-        for item in (self.density, self.hist, self.scatter, self.ellipses_1, self.ellipses_2,
-                     self.component_curves, self.mixture_curve, self.means, self.collapse_rings):
+        for item in (self.density, self.hist, self.scatter):
             self.plot_item.addItem(item)
-        self.legend = pg.LegendItem(offset=(-12, 12), labelTextColor=INK, labelTextSize="9pt",
-                                    brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(200, 200, 200))
+        # Every component in its own colour (ellipses or densities, mean, number, collapse ring).
+        self.components = ComponentItems(self.plot_item)
+        self.legend = ComponentLegend()
         self.legend.setParentItem(self.plot_item.getViewBox())
-        self.legend.setZValue(30)
+        self._place_points = np.empty((0, 2))  # (m, 2) at most 2,000 drawn positions, for the legend
+        self._frames_since_placed = 0
+        self.equal_aspect = False
+        self.plot_item.getViewBox().sigRangeChangedManually.connect(lambda *_: self.place_legend())
         self.uncertainty_bar = UncertaintyBar()
         self.uncertainty_bar.setParentItem(self.plot_item.getViewBox())
         self.uncertainty_bar.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(12, 12))
@@ -131,21 +113,11 @@ class MixturePlot(pg.PlotWidget):
         self.density.clear()
         self.density.setVisible(not self._scatter_mode and not self._one_d)
         self.hist.setVisible(self._one_d)
-        for item in (self.ellipses_1, self.ellipses_2):
-            item.setVisible(not self._one_d)
-            item.setData([], [])
-        for item in (self.component_curves, self.mixture_curve):
-            item.setVisible(self._one_d)
-            item.setData([], [])
-        self.means.setData([], [])
-        self.collapse_rings.setData([], [])
-        self.legend.clear()
+        self.components.set_mode(self._one_d)
+        self.legend.set_components(0, self._one_d)
+        self.legend.moved_by_hand = False
         if self._one_d:
-            self.legend.addItem(self.mixture_curve, "mixture density")
-            self.legend.addItem(self.component_curves, "πₖ N(x | μₖ, σₖ²)")
-        else:
-            self.legend.addItem(self.ellipses_1, "1σ ellipse")
-            self.legend.addItem(self.ellipses_2, "2σ ellipse")
+            self.plot_item.getViewBox().setAspectLocked(False)
         if self._one_d:
             x = values[:, 0]
             self._grid = np.linspace(*padded_range(x, 0.08), 400)
@@ -172,7 +144,8 @@ class MixturePlot(pg.PlotWidget):
         self._image_shading = "responsibility"
         self.uncertainty_bar.setVisible(False)
         self._hover_data(n, columns, axes)
-        self._set_k(0)
+        shown = values[:, [i, j]] if not self._one_d else self._points
+        self._place_points = shown[decimation_indices(len(shown), 2000)]
         self.plot_item.enableAutoRange()
         xr = padded_range(values[:, i], 0.05)
         if self._one_d:
@@ -213,24 +186,6 @@ class MixturePlot(pg.PlotWidget):
         else:
             self.hover.set_data(None, np.empty(0, dtype=np.intp), (columns[i], columns[j]), (i, j), "density")
 
-    def _set_k(self, k: int) -> None:
-        self.legend.setVisible(k > 0)  # no legend of ellipses (or densities) before there are any
-        if k == self._k:
-            return
-        for label in self._labels:
-            self.plot_item.removeItem(label)
-        self._labels = []
-        for c in range(k):
-            label = pg.TextItem(f"{c + 1}❄" if c in self._frozen else str(c + 1), color=INK, anchor=(-0.35, 1.1))
-            font = QtGui.QFont()
-            font.setPointSize(10)
-            font.setBold(True)
-            label.setFont(font)
-            label.setZValue(20)
-            self.plot_item.addItem(label)
-            self._labels.append(label)
-        self._k = k
-
     # ------------------------------------------------------------------ one state
     def show_frame(self, frame: Frame, colours: Colours | None) -> None:
         self.show_components(frame.params, [c.component for c in frame.collapse])
@@ -242,35 +197,73 @@ class MixturePlot(pg.PlotWidget):
     def set_frozen(self, frozen) -> None:
         """(K,) bool or None: the components EM keeps as they are (a ❄ beside their number)."""
         flags = frozenset(np.flatnonzero(frozen).tolist()) if frozen is not None else frozenset()
-        if flags == self._frozen:
-            return  # a TextItem's setText re-lays it out: not at every frame of a run
-        self._frozen = flags
-        for c, label in enumerate(self._labels):
-            label.setText(f"{c + 1}❄" if c in self._frozen else str(c + 1))
+        self.components.set_frozen(flags)
+
+    @property
+    def means(self) -> pg.ScatterPlotItem:
+        """The mean markers, one item (each in its component's colour)."""
+        return self.components.means
+
+    @property
+    def collapse_rings(self) -> pg.ScatterPlotItem:
+        return self.components.collapse_rings
+
+    @property
+    def mixture_curve(self) -> pg.PlotDataItem:
+        return self.components.mixture
+
+    @property
+    def _labels(self) -> list[pg.TextItem]:
+        return self.components.numbers
 
     def show_components(self, params, collapsing=()) -> None:
-        """Ellipses (or densities), means and labels of ``params``; the points keep their colours
+        """Ellipses (or densities), means and numbers of ``params``; the points keep their colours
         (also used while a component is dragged by hand)."""
         k = params.n_components
-        self._set_k(k)
-        if self._one_d:
-            dens = component_densities(params, 0, self._grid)
-            x, y = densities_path(self._grid, dens)
-            self.component_curves.setData(x, y)
-            self.mixture_curve.setData(self._grid, dens.sum(axis=0))
-            mean_pos = np.column_stack([params.means[:, 0], np.zeros(k)])
+        new_k = k != self.components.k
+        self.components.show(params, self.axes, getattr(self, "_grid", None), collapsing)
+        if new_k or self.legend.entries == []:
+            self.legend.set_components(k, self._one_d)
+            self.place_legend()
         else:
+            # Now and then while EM runs: the ellipses move under the legend.
+            self._frames_since_placed += 1
+            if self._frames_since_placed >= 30:
+                self.place_legend()
+
+    def place_legend(self) -> str:
+        """Put the legend in the emptiest corner (unless a person dragged it somewhere)."""
+        self._frames_since_placed = 0
+        return self.legend.place(self._place_points, self.components.drawn_curves(), self.plot_item.getViewBox())
+
+    def set_equal_aspect(self, on: bool) -> None:
+        """One data unit as long on both axes (Σ = I draws round); never for 1-D data."""
+        self.equal_aspect = bool(on)
+        self.plot_item.getViewBox().setAspectLocked(self.equal_aspect and not self._one_d, ratio=1.0)
+
+    def fixed_range_for(self, states) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """A view range holding the data and every one of ``states``' (parameters) 2σ ellipses or
+        densities, for an animation whose axes stay put; None before any data."""
+        if self._points is None and self._place_points.size == 0:
+            return None
+        view_box = self.plot_item.getViewBox()
+        (x0, x1), (y0, y1) = view_box.viewRange()
+        if self._one_d:
+            top = y1
+            for params in states:
+                top = max(top, 1.1 * float(component_densities(params, self.axes[0], self._grid).sum(axis=0).max()))
+            return (x0, x1), (y0, top)
+        xs, ys = [x0, x1], [y0, y1]
+        for params in states:
             means, covs = marginal(params, self.axes)
-            x1, y1 = ellipses_path(means, covs, sigmas=(1.0,))
-            x2, y2 = ellipses_path(means, covs, sigmas=(2.0,))
-            self.ellipses_1.setData(x1, y1)
-            self.ellipses_2.setData(x2, y2)
-            mean_pos = means
-        self.means.setData(pos=mean_pos, brush=[pg.mkBrush(qcolour(c)) for c in range(k)])
-        marked = [c for c in collapsing if c < k]
-        self.collapse_rings.setData(pos=mean_pos[marked] if marked else np.empty((0, 2)))
-        for c, label in enumerate(self._labels):
-            label.setPos(float(mean_pos[c, 0]), float(mean_pos[c, 1]))
+            for mean, cov in zip(means, covs):
+                curve = ellipse_points(mean, cov, 2.0, 48)
+                xs += [float(curve[:, 0].min()), float(curve[:, 0].max())]
+                ys += [float(curve[:, 1].min()), float(curve[:, 1].max())]
+        lo_x, hi_x = min(xs), max(xs)
+        lo_y, hi_y = min(ys), max(ys)
+        pad_x, pad_y = 0.03 * (hi_x - lo_x), 0.03 * (hi_y - lo_y)
+        return (lo_x - pad_x, hi_x + pad_x), (lo_y - pad_y, hi_y + pad_y)
 
     def _apply_colours(self, colours: Colours, k: int) -> None:
         if colours.resp is not None and self._points is not None and colours.resp.shape[0] == len(self._points) \
@@ -291,7 +284,7 @@ class MixturePlot(pg.PlotWidget):
         if self._resp is not None:
             self._colour_points()
         else:
-            self._show_uncertainty_bar(self._k)
+            self._show_uncertainty_bar(self.components.k)
 
     def _colour_points(self) -> None:
         """Brushes of the drawn points from their responsibilities, in the shading chosen."""
@@ -321,11 +314,8 @@ class MixturePlot(pg.PlotWidget):
         self.uncertainty_bar.setVisible(shown and k > 0)
 
     def clear_fit(self) -> None:
-        for item in (self.ellipses_1, self.ellipses_2, self.component_curves, self.mixture_curve):
-            item.setData([], [])
-        self.means.setData([], [])
-        self.collapse_rings.setData([], [])
-        self._set_k(0)
+        self.components.clear()
+        self.legend.set_components(0, self._one_d)
 
 
 class LikelihoodPlot(pg.PlotWidget):
@@ -406,99 +396,3 @@ class LikelihoodPlot(pg.PlotWidget):
             self.marker.setData([current[0]], [current[1]])
             self.line.setVisible(True)
             self.line.setValue(current[0])
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
-
-
-class ParameterTable(QtWidgets.QTableWidget):
-    """πₖ, Nₖ, μₖ and Σₖ of every component (Σₖ on the axes shown when d > 2). A collapsing
-    component's row is red and its λmin (smallest eigenvalue of Σₖ − reg_covar·I) is shown."""
-
-    HEADERS = ["", "π", "N", "μ", "Σ", "λmin"]
-    LAMBDA_COLUMN = 5
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(0, len(self.HEADERS), parent)
-        self.setHorizontalHeaderLabels(self.HEADERS)
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
-        self.setAlternatingRowColors(True)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
-        self.setColumnWidth(0, 34)
-        for c in (1, 2):
-            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        header.setMaximumSectionSize(200)  # long means elide (full values in the tooltip)
-        header.setSectionResizeMode(4, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(self.LAMBDA_COLUMN, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.setColumnHidden(self.LAMBDA_COLUMN, True)  # shown while some component collapses
-        self.marked: list[int] = []  # the rows marked as collapsing
-        self.setToolTip("Each component: weight πₖ, effective size Nₖ = Σᵢ rᵢₖ, mean μₖ and covariance Σₖ.\n"
-                        "Hover a cell for the full values. A red row is a component that is collapsing: its "
-                        "covariance is (nearly) flat or Nₖ < d + 1; λmin is the smallest eigenvalue of "
-                        "Σₖ − reg_covar·I.")
-        self.setWordWrap(False)
-
-    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
-        return QtCore.QSize(440, 150)
-
-    def show_frame(self, frame: Frame | None, axes: tuple[int, int], columns) -> None:
-        if frame is None:
-            self.setRowCount(0)
-            self.marked = []
-            self.setColumnHidden(self.LAMBDA_COLUMN, True)
-            return
-        params = frame.params
-        k, d = params.n_components, params.n_features
-        if self.rowCount() != k:
-            self.setRowCount(k)
-            for r in range(k):
-                for c in range(len(self.HEADERS)):
-                    item = QtWidgets.QTableWidgetItem()
-                    if c == 0:
-                        item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-                    elif c in (1, 2):
-                        item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-                    self.setItem(r, c, item)
-        full = params.full_covariances()
-        shown = shown_columns(axes) if d > 2 else list(range(d))
-        sigma_header = f"Σ on {', '.join(columns[j] for j in shown)}" if d > 2 else "Σ"
-        if self.horizontalHeaderItem(4).text() != sigma_header:
-            self.horizontalHeaderItem(4).setText(sigma_header)
-        for r in range(k):
-            swatch = self.item(r, 0)
-            swatch.setBackground(qcolour(r))
-            swatch.setForeground(QtGui.QColor("white"))
-            swatch.setText(str(r + 1))
-            self.item(r, 1).setText(f"{params.weights[r]:.3f}")
-            self.item(r, 2).setText(f"{frame.component_sizes[r]:.1f}")
-            self.item(r, 3).setText("(" + ", ".join(_fmt(v) for v in params.means[r]) + ")")
-            self.item(r, 3).setToolTip(", ".join(f"{columns[j]} = {params.means[r, j]:.8g}" for j in range(d)))
-            sub = full[r][np.ix_(shown, shown)]
-            self.item(r, 4).setText(" | ".join("  ".join(f"{v:.3g}" for v in row) for row in sub))
-            self.item(r, 4).setToolTip("\n".join("  ".join(f"{v:12.6g}" for v in row) for row in full[r]))
-        self._mark(frame, k)
-
-    def _mark(self, frame: Frame, k: int) -> None:
-        """Red text on a pale red background for the rows of collapsing components, with λmin."""
-        collapse = {c.component: c for c in frame.collapse if c.component < k}
-        self.marked = sorted(collapse)
-        self.setColumnHidden(self.LAMBDA_COLUMN, not collapse)
-        red, pale = QtGui.QColor(COLLAPSE_RED), QtGui.QColor(COLLAPSE_BACKGROUND)
-        for r in range(k):
-            entry = collapse.get(r)
-            lam = self.item(r, self.LAMBDA_COLUMN)
-            lam.setText("" if entry is None else f"{entry.smallest_eigenvalue:.3g}")
-            tip = "" if entry is None else (f"Component {r + 1} is collapsing: λmin = {entry.smallest_eigenvalue:.3g}, "
-                                            f"Nₖ = {entry.size:.1f}. Right-click for fixes.")
-            for c in range(1, len(self.HEADERS)):
-                item = self.item(r, c)
-                item.setForeground(red if entry is not None else QtGui.QBrush())
-                item.setBackground(pale if entry is not None else QtGui.QBrush())
-                if c in (1, 2, self.LAMBDA_COLUMN):
-                    item.setToolTip(tip)
-            self.item(r, 0).setText(f"{r + 1}⚠" if entry is not None else str(r + 1))

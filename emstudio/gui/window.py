@@ -16,6 +16,8 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
                      enables and disables the actions
     window.docks     Docks (layout.py): the docks, the tabs, sizes that fit the screen, saved layout
     window.help      Help (help.py): keyboard shortcuts, the docs/ pages, About
+    window.view_options  ViewOptions (view_options.py): View ▸ Equal aspect, the start's θ₀ preview
+    window.animation_export  AnimationExport (animation_export.py): File ▸ Export animation…
 
 Shared state stays on the window: ``controller`` (worker → snapshot), ``dataset``, ``store``
 (QSettings) and the views (``plot``, ``table``, ``controls``, ``likelihood``, ``bound_view``,
@@ -28,6 +30,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
+from emstudio.gui import animation_export, view_options
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.bound import BoundPanel
 from emstudio.gui.controller import Controller, Dataset
@@ -126,6 +129,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.edits = HandEdits(self)  # wires the editor, the table and the collapse bar
         make_menus(self)
+        # View ▸ Equal aspect and the start's θ₀ preview; File ▸ Export animation… (after the menus:
+        # each puts its action in its menu).
+        self.view_options = view_options.install(self)
+        self.animation_export = animation_export.install(self)
         self.link.connect()
 
         # On the typing widgets themselves, not the whole application: a Python filter on every

@@ -81,7 +81,7 @@ class WorkerLink:
         actions["stop"].setEnabled(running)
         for button in (w.collapse_bar.raise_button, w.collapse_bar.remove_button, w.collapse_bar.reseed_button):
             button.setEnabled(has_data and state != "stepping")
-        for name in ("export_params", "export_labels", "export_picture"):
+        for name in ("export_params", "export_labels", "export_picture", "export_animation"):
             actions[name].setEnabled(has_data and has_fit and not running)
         for name in ("add_component", "delete_component", "freeze_component"):
             actions[name].setEnabled(has_data and w.controller.current is not None and state != "stepping")

@@ -43,3 +43,15 @@ def test_curves_count_and_nan_breaks_are_ignored():
 def test_anchor_of_corners():
     assert anchor_of("top-right") == ((1.0, 0.0), (1.0, 0.0), (-10, 10))
     assert anchor_of("bottom-left") == ((0.0, 1.0), (0.0, 1.0), (10, -10))
+
+
+def test_equal_aspect_by_default():
+    from emstudio.core.placement import equal_aspect_by_default
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(500, 3))
+    assert equal_aspect_by_default(z, (0, 1))  # standardised columns
+    faithful_like = np.column_stack([rng.normal(3.5, 1.1, 300), rng.normal(71, 13.6, 300)])
+    assert not equal_aspect_by_default(faithful_like, (0, 1))
+    assert not equal_aspect_by_default(z[:, :1], (0, 0))  # 1-D: the other axis is a density
+    assert not equal_aspect_by_default(np.column_stack([np.ones(10), z[:10, 0]]), (0, 1))

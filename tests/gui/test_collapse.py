@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
+from emstudio.core.numbers import display_eigenvalue
 from emstudio.core.params import make_params
 from emstudio.gui.controller import Dataset
 from tests.gui.conftest import wait_outcome
@@ -54,7 +55,7 @@ def test_a_collapsing_component_is_marked(window, qtbot):
     table = window.table
     assert table.marked == [0]
     assert not table.isColumnHidden(table.LAMBDA_COLUMN)
-    assert table.item(0, table.LAMBDA_COLUMN).text() == f"{entry.smallest_eigenvalue:.3g}"
+    assert table.item(0, table.LAMBDA_COLUMN).text() == display_eigenvalue(entry.smallest_eigenvalue)
     assert table.item(0, 2).text() == "30.0"
     assert table.item(0, 1).foreground().color().name() == "#d62728"
     assert table.item(1, table.LAMBDA_COLUMN).text() == ""

@@ -8,6 +8,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.geometry import ellipses_path, marginal
+from emstudio.core.numbers import format_number, format_share
 from tests.gui.conftest import blob_data, sample, wait_outcome
 
 
@@ -175,11 +176,11 @@ def test_scrub_and_play_the_history(window, qtbot):
     with qtbot.waitSignal(c.display, timeout=5000, check_params_cb=lambda f, col: col is not None):
         window.history.slider.setValue(0)
     assert c.current is c.history[0]
-    assert window.table.item(0, 1).text() == f"{c.history[0].params.weights[0]:.3f}"
+    assert window.table.item(0, 1).text() == format_share(c.history[0].params.weights[0])
     assert window.likelihood.line.value() == 0
     means, covs = marginal(c.history[0].params, (0, 1))
     x, _ = ellipses_path(means, covs, sigmas=(1.0,))
-    np.testing.assert_allclose(window.plot.ellipses_1.xData, x)
+    np.testing.assert_allclose(window.plot.components.path("sigma1")[0], x)
     assert window.history.label.text() == f"iteration 0 of {c.history[-1].iteration}"
     window.history.toggle_play()
     # A generous limit: each step of the playback redraws the plot, slow on a loaded machine.
@@ -352,10 +353,15 @@ def test_four_dimensions_choose_the_axes(window, qtbot):
     assert window.plot.plot_item.getAxis("left").labelText == "d"
     means, covs = marginal(c.current.params, (0, 3))
     x, y = ellipses_path(means, covs, sigmas=(2.0,))
-    np.testing.assert_allclose(window.plot.ellipses_2.yData, y)
-    assert window.table.horizontalHeaderItem(4).text() == "Σ on a, d"
+    np.testing.assert_allclose(window.plot.components.path("sigma2")[1], y)
+    # μ on every column (scrolling, never elided), Σ as σ and ρ on the axes shown.
+    headers = [window.table.horizontalHeaderItem(i).text() for i in range(window.table.columnCount())]
+    assert headers == ["", "π", "N", "μ a", "μ b", "μ c", "μ d", "σ a", "σ d", "ρ", "λmin"]
     cov = c.current.params.full_covariances()[0]
-    assert window.table.item(0, 4).text() == f"{cov[0, 0]:.3g}  {cov[0, 3]:.3g} | {cov[3, 0]:.3g}  {cov[3, 3]:.3g}"
+    assert window.table.item(0, 7).text() == format_number(np.sqrt(cov[0, 0]))
+    assert window.table.item(0, 8).text() == format_number(np.sqrt(cov[3, 3]))
+    assert window.table.item(0, 9).text() == format_number(cov[0, 3] / np.sqrt(cov[0, 0] * cov[3, 3]), 3)
+    assert "Σ<sub>1</sub>" in window.table.item(0, 7).toolTip()  # the full matrix on demand
 
 
 def test_one_dimension_shows_histogram_and_densities(window, qtbot):
@@ -363,9 +369,9 @@ def test_one_dimension_shows_histogram_and_densities(window, qtbot):
     assert not window.controls.axes_box.isVisible()
     _run_to_end(qtbot, window)
     plot = window.plot
-    assert plot.hist.isVisible() and not plot.ellipses_1.isVisible()
+    assert plot.hist.isVisible() and not any(item.isVisible() for item in plot.components.sigma1)
     assert np.isfinite(plot.mixture_curve.yData).all() and plot.mixture_curve.yData.max() > 0
-    assert np.isnan(plot.component_curves.yData).sum() == 3
+    assert len(plot.components.curves) == 3 and all(curve.isVisible() for curve in plot.components.curves)
 
 
 def test_large_data_is_drawn_as_a_density_image(window, qtbot):
@@ -525,7 +531,7 @@ def test_one_dimension_view_follows_each_half_step(window, qtbot):
     wait_outcome(qtbot, window, lambda: window.requests.step("E"))
     np.testing.assert_array_equal(plot.mixture_curve.yData, after_m)  # an E-step leaves θ as it is
     # each dashed curve is one weighted component; together they make the solid one
-    components = plot.component_curves.yData.reshape(3, -1)[:, :-1]
+    components = plot.components.path("curves")[1].reshape(3, -1)[:, :-1]
     np.testing.assert_allclose(components.sum(axis=0), after_m, rtol=1e-12)
 
 
