@@ -19,6 +19,9 @@ MAX_RECENT = 8
 #: the window would not answer for that long); smaller ones at once, before load_file returns.
 BACKGROUND_LOAD_BYTES = 8_000_000
 FIFO_WAIT_SECONDS = 60.0  # a FIFO opened in the window without a writer is given up after this
+#: Start files at least this large (or not regular files: a FIFO, a pipe) are read on a background
+#: thread: a start file may be up to 256 MiB, and a FIFO waits for its writer.
+BACKGROUND_START_BYTES = 1_000_000
 
 
 def file_filter() -> str:
@@ -46,18 +49,34 @@ def read_dataset(path: str, columns=None, classes=None):
                    text_columns=loaded.text_columns, classes=loaded.classes)
 
 
+def read_start_file(path: str, covariance_type: str, max_components: int | None = None):
+    """Read a start file as the window uses it: MixtureParams, or the one-line message of why not.
+    Pure reading (no Qt): it may run on a background thread."""
+    from emstudio.io.results import read_params_file
+
+    try:
+        return read_params_file(path, covariance_type, max_components=max_components,
+                                wait_for_writer=FIFO_WAIT_SECONDS)
+    except EmstudioError as exc:
+        return str(exc)
+
+
 class Files(QtCore.QObject):
     """Owns what is opened: ``window.dataset`` (set by set_dataset), the recent-files menu and the
     last folder. ``loading_finished(ok)``: a background load ended, shown (True) or refused."""
 
     loading_finished = QtCore.Signal(bool)
     _done = QtCore.Signal(int, str, object)  # load id, path, Dataset or message (to the window's thread)
+    start_imported = QtCore.Signal(bool)  # a start file read in the background: used (True) or not
+    _start_read = QtCore.Signal(int, str, object)  # import id, path, MixtureParams or message
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self._load_id = 0  # the newest load asked for; an older one's result is dropped
         self._done.connect(self._loaded, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._start_id = 0  # the newest start file asked for; an older one's parameters are dropped
+        self._start_read.connect(self._start_was_read, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recent_menu: QtWidgets.QMenu | None = None  # File ▸ Open Recent, given by the menus
 
     # ------------------------------------------------------------------ opening
@@ -197,21 +216,62 @@ class Files(QtCore.QObject):
             self.import_start(path)
 
     def import_start(self, path: str) -> bool:
-        from emstudio.io.results import read_params_file
+        """Use a result, parameter or selection file as EM's start.
 
+        A small regular file is read at once (True: it is the start now). A larger one, a FIFO or
+        a pipe is read on a background thread, so the window stays usable (True: the reading
+        started; ``start_imported(ok)`` tells how it ended).
+        """
+        w = self.window
+        if w.dataset is None:
+            w.report.show_error(f"Could not use {os.path.basename(path)} as a start: open a data file first")
+            return False
+        covariance_type = w.controls.settings().covariance_type
+        rows = w.dataset.values.shape[0]
+        try:
+            info = os.stat(path)
+            background = not stat.S_ISREG(info.st_mode) or info.st_size >= BACKGROUND_START_BYTES
+        except OSError:
+            background = False  # read_start_file says what is wrong with it
+        self._start_id += 1
+        start_id = self._start_id
+        if not background:
+            return self._start_was_read(start_id, path, read_start_file(path, covariance_type, rows))
+        w.report.say(f"Reading {os.path.basename(path)}… the window stays usable")
+
+        def work() -> None:
+            outcome = read_start_file(path, covariance_type, rows)
+            try:
+                self._start_read.emit(start_id, path, outcome)
+            except RuntimeError:
+                pass  # the window was closed meanwhile
+
+        threading.Thread(target=work, name="emstudio-start", daemon=True).start()
+        return True
+
+    def _start_was_read(self, start_id: int, path: str, outcome) -> bool:
+        """A start file was read (``outcome``: parameters, or the message of why not): use it,
+        unless a newer one was asked for meanwhile."""
+        if start_id != self._start_id:
+            return False
+        ok = self._use_start(path, outcome)
+        self.start_imported.emit(ok)
+        return ok
+
+    def _use_start(self, path: str, outcome) -> bool:
         w = self.window
         try:
+            if isinstance(outcome, str):
+                raise EmstudioError(outcome)
             if w.dataset is None:
                 raise EmstudioError("open a data file first")
-            params = read_params_file(path, w.controls.settings().covariance_type,
-                                      max_components=w.dataset.values.shape[0])
-            if params.n_features != w.dataset.values.shape[1]:
-                raise EmstudioError(f"the file has d={params.n_features} dimensions but the data has "
+            if outcome.n_features != w.dataset.values.shape[1]:
+                raise EmstudioError(f"the file has d={outcome.n_features} dimensions but the data has "
                                     f"{w.dataset.values.shape[1]}")
         except EmstudioError as exc:
             w.report.show_error(f"Could not use {os.path.basename(path)} as a start: {exc}")
             return False
-        w.controls.set_file_start(params, os.path.basename(path))
+        w.controls.set_file_start(outcome, os.path.basename(path))
         w.controller.set_settings(w.controls.settings())
-        w.controller.start_from(params)
+        w.controller.start_from(outcome)
         return True

@@ -2,10 +2,11 @@
 :func:`emstudio.core.selection.select_models` on a thread of its own and plots the criterion
 against K, one line per covariance type (as mclust's BIC plot).
 
-The grid runs cell by cell (``jobs=1``) so that every finished cell is drawn at once and Cancel
-is answered between two cells. Cells of a cancelled or superseded job are dropped by job id, as
-the controller drops frames of a stopped run. Clicking a point emits that cell; the window loads
-its fit as the current state.
+The grid runs cell by cell (``jobs=1``, in the window's own process: no worker process can be
+left behind) so that every finished cell is drawn at once; Cancel, other data or closing the window
+is answered within one EM iteration of the cell under way. Cells of a cancelled or superseded job
+are dropped by job id, as the controller drops frames of a stopped run. Clicking a point emits that
+cell; the window loads its fit as the current state.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self._job = 0
         self._accepted = -1
         self._selected: Cell | None = None
+        self._k_note = ""  # what bounded K in the grid under way or shown
         self._closed = False
         self.gate = Gate()
         self.thread = QtCore.QThread()
@@ -79,6 +81,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self._send.compute.connect(self.worker.compute, queued)
         self.worker.cell_done.connect(self._on_cell, queued)
         self.worker.finished.connect(self._on_finished, queued)
+        self.worker.limited.connect(self._on_limited, queued)
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -127,7 +130,7 @@ class SelectionPanel(QtWidgets.QWidget):
                                        "(start, seed, iterations and tolerance from the Fit panel)")
         self.compute_button.clicked.connect(self.compute)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the cell being fitted; the cells done stay on the plot")
+        self.cancel_button.setToolTip("Stop the grid now (within one EM iteration); the cells done stay on the plot")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1)
@@ -243,6 +246,7 @@ class SelectionPanel(QtWidgets.QWidget):
             self.thread.start()
         self._job += 1
         self._accepted = self._job
+        self._k_note = ""
         self.gate.open(self._job)
         self.cells = []
         self.selection = None
@@ -259,7 +263,7 @@ class SelectionPanel(QtWidgets.QWidget):
         return True
 
     def cancel(self) -> None:
-        """Stop the grid: at once for the panel, after the cell being fitted for the worker."""
+        """Stop the grid: at once for the panel, within one EM iteration for the worker."""
         self.gate.close()
         self._accepted = -1
         if self.state == "computing":
@@ -306,6 +310,8 @@ class SelectionPanel(QtWidgets.QWidget):
             text += f"<br>{len(degenerate)} degenerate cell{'s' * (len(degenerate) != 1)} (×) never chosen."
         if failed:
             text += f"<br>{len(failed)} cell{'s' * (len(failed) != 1)} could not be fitted: {failed[0].error}"
+        if self._k_note:
+            text += f"<br>{self._k_note}"
         self.summary.setText(text)
 
     # ------------------------------------------------------------------ from the worker
@@ -317,6 +323,13 @@ class SelectionPanel(QtWidgets.QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.plot.show_cells(self.cells, self.criterion_name(), None)
+
+    @QtCore.Slot(int, int)
+    def _on_limited(self, job: int, allowed: int) -> None:
+        if job != self._accepted:
+            return
+        self._k_note = f"The data have {allowed} distinct rows, so K goes up to {allowed}."
+        self.summary.setText(f"{self.summary.text()} {self._k_note}")
 
     @QtCore.Slot(int, str, object, str)
     def _on_finished(self, job: int, state: str, selection: Selection | None, message: str) -> None:
@@ -339,7 +352,7 @@ class SelectionPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ end
     def shutdown(self) -> None:
-        """Cancel the grid, then stop the thread and wait for it (after the cell under way)."""
+        """Cancel the grid, then stop the thread and wait for it (within one EM iteration)."""
         if self._closed:
             return
         self._closed = True

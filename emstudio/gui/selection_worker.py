@@ -1,5 +1,6 @@
 """The model-selection grid's worker: runs :func:`emstudio.core.selection.select_models` cell by
-cell on the panel's own thread, asking its gate after every cell (Cancel)."""
+cell on the panel's own thread (in the window's process: no worker process can be left behind),
+asking its gate before every EM iteration (Cancel is answered within one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from PySide6 import QtCore
 
 from emstudio.core.em import FitSettings
-from emstudio.core.selection import Cell, select_models
+from emstudio.core.selection import Cancelled, Cell, k_allowed_by_data, select_models
 from emstudio.errors import EmstudioError
 from emstudio.gui.worker import Gate, engine_options
 
@@ -31,10 +32,11 @@ class _Cancelled(Exception):
 
 
 class SelectionWorker(QtCore.QObject):
-    """Runs one grid at a time on the panel's thread; asks the gate after every cell."""
+    """Runs one grid at a time on the panel's thread; asks the gate before every EM iteration."""
 
     cell_done = QtCore.Signal(int, object, int, int)  # job id, Cell, cells done, cells in all
     finished = QtCore.Signal(int, str, object, str)  # job id, "done"/"cancelled"/"failed", Selection, message
+    limited = QtCore.Signal(int, int)  # job id, the largest K the data allow (below the largest asked for)
 
     def __init__(self, gate: Gate) -> None:
         super().__init__()
@@ -52,10 +54,19 @@ class SelectionWorker(QtCore.QObject):
                 raise _Cancelled
 
         try:
-            selection = select_models(request.X, request.ks, request.covariance_types, request.base,
+            # K is bounded by the data before the grid is made (K components need K distinct
+            # points); counted here, off the window's thread.
+            allowed = k_allowed_by_data(request.X, max(request.ks))
+            ks = [k for k in request.ks if k <= allowed]
+            if not ks:
+                raise EmstudioError(f"the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes "
+                                    f"up to {allowed}")
+            if allowed < max(request.ks):
+                self.limited.emit(job, allowed)
+            selection = select_models(request.X, ks, request.covariance_types, request.base,
                                       criterion=request.criterion, jobs=1, on_cell=on_cell,
-                                      engine_options=engine_options())
-        except _Cancelled:
+                                      engine_options=engine_options(), stop=lambda: not self.gate.alive(job))
+        except (_Cancelled, Cancelled):
             self.finished.emit(job, "cancelled", None, "")
         except EmstudioError as exc:
             self.finished.emit(job, "failed", None, str(exc))

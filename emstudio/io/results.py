@@ -95,12 +95,15 @@ def write_result(path: str | os.PathLike, result: FitResult, **kwargs) -> dict:
     return content
 
 
-def read_json_file(path: str | os.PathLike) -> dict:
-    """A JSON object from ``path``, or EmstudioError with one clear line."""
+def read_json_file(path: str | os.PathLike, *, wait_for_writer: float | None = None) -> dict:
+    """A JSON object from ``path``, or EmstudioError with one clear line.
+
+    ``wait_for_writer``: seconds to wait for a program to open a FIFO for writing (None: as long as
+    it takes, as on the command line; the window gives up after a while)."""
     name = Path(path).name
     # Opened once, whatever it is (a FIFO or a pipe has nothing left for a second open), and read
     # up to a limit (a start file from /dev/zero must not fill the memory).
-    data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file")
+    data = read_input_bytes(path, limit=START_FILE_LIMIT_BYTES, what="start file", wait_for_writer=wait_for_writer)
     return parse_json_document(data, name)
 
 
@@ -203,10 +206,11 @@ def _check_component_count(content: dict, name: str, max_components: int | None)
 
 
 def read_params_file(path: str | os.PathLike, covariance_type: str, *,
-                     max_components: int | None = None) -> MixtureParams:
+                     max_components: int | None = None, wait_for_writer: float | None = None) -> MixtureParams:
     """Starting parameters from a result, parameter or selection file (its best model), in
-    ``covariance_type``; ``max_components`` as in :func:`params_from_dict`."""
-    content = read_json_file(path)
+    ``covariance_type``; ``max_components`` as in :func:`params_from_dict`; ``wait_for_writer`` as
+    in :func:`read_json_file`."""
+    content = read_json_file(path, wait_for_writer=wait_for_writer)
     if content.get("format") == SELECTION_FORMAT:
         if not isinstance(content.get("best"), dict):
             raise ParameterError(f"{Path(path).name}: the selection file has no best model")

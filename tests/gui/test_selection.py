@@ -183,3 +183,51 @@ def test_panel_controls_have_tooltips(window):
     assert not [type(w).__name__ for w in controls if not w.toolTip()]
     # the plot explains itself under it, never with a tooltip over the points
     assert not window.selection.plot.toolTip() and "Click a point" in window.selection.legend_note.text()
+
+
+def _slow_grid(window, qtbot):
+    """A panel whose every cell would take minutes: EM with no tolerance and a million iterations."""
+    panel = _open_panel(window, qtbot, restarts=20)
+    window.controls.tol.setText("0")
+    window.controls.max_iter.setValue(1_000_000)
+    return panel
+
+
+def test_cancel_stops_the_cell_under_way(window, qtbot):
+    """Cancel reaches into the cell being fitted (its EM iterations), not only between cells."""
+    panel = _slow_grid(window, qtbot)
+    cells_seen = []
+    panel.worker.cell_done.connect(lambda *args: cells_seen.append(args), QtCore.Qt.ConnectionType.DirectConnection)
+    with qtbot.waitSignal(panel.worker.finished, timeout=20000) as blocker:
+        assert panel.compute()
+        qtbot.wait(300)  # well inside the first cell
+        panel.cancel()
+    assert blocker.args[1] == "cancelled" and cells_seen == []
+    assert panel.state == "idle" and panel.compute_button.isEnabled()
+
+
+def test_close_mid_cell_ends_the_grid(make_window, qtbot):
+    window = make_window()
+    panel = _slow_grid(window, qtbot)
+    with qtbot.waitSignal(panel.worker.finished, timeout=20000) as blocker:
+        assert panel.compute()
+        qtbot.wait(300)
+        window.close()  # waits for the panel's thread: it returns because the cell stops
+    assert blocker.args[1] == "cancelled"
+    assert panel.thread.isFinished()
+
+
+def test_k_is_bounded_by_the_distinct_rows(window, qtbot, tmp_path):
+    data = tmp_path / "three.csv"
+    data.write_text("a,b\n" + "0,0\n1,0\n0,1\n" * 30)
+    assert window.files.load_file(str(data))
+    window.actions["select_models"].trigger()
+    panel = window.selection
+    panel.k_range.setText("1-100000000")  # refused in the field (never listed): more than MOST_KS
+    assert not panel.compute_button.isEnabled()
+    panel.k_range.setText("1-9")
+    for name, box in panel.type_boxes.items():
+        box.setChecked(name == "full")
+    selection = _compute(qtbot, panel)
+    assert [c.k for c in selection.cells] == [1, 2, 3]
+    assert "3 distinct rows, so K goes up to 3" in panel.summary.text()

@@ -589,3 +589,29 @@ def test_exports_of_large_data_are_written_in_the_background(window, qtbot, monk
     with qtbot.waitSignal(window.exporter.export_finished, timeout=20000) as blocker:
         window.exporter.export_labels(str(tmp_path / "no such folder" / "labels.csv"))
     assert blocker.args == [False] and window.banner.label.text().startswith("Could not write the labels")
+
+
+def test_a_start_file_from_a_fifo_is_read_off_the_windows_thread(window, qtbot, tmp_path):
+    """A FIFO waits for its writer: reading it on the window's thread would freeze the window
+    until then. The import returns at once, the window answers, and the start is used once written."""
+    import os
+    import threading
+
+    _load(qtbot, window)
+    fifo = tmp_path / "start.json"
+    os.mkfifo(fifo)
+    start = {"weights": [0.5, 0.5], "means": [[0, 0], [6, 1]], "covariances": [np.eye(2).tolist()] * 2}
+    with qtbot.waitSignal(window.files.start_imported, timeout=30000) as imported:
+        assert window.files.import_start(str(fifo))  # returns before anything was written to the FIFO
+        assert "Reading start.json" in window.report.status.text()
+        qtbot.wait(50)  # the window's event loop runs meanwhile
+
+        def write():
+            with open(fifo, "w") as writer:
+                writer.write(json.dumps(start))
+
+        threading.Thread(target=write, daemon=True).start()
+    assert imported.args == [True]
+    qtbot.waitUntil(lambda: window.controller.current is not None
+                    and window.controller.current.params.n_components == 2, timeout=10000)
+    np.testing.assert_allclose(window.controller.current.params.means, start["means"])
