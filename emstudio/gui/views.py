@@ -146,10 +146,10 @@ class MixturePlot(pg.PlotWidget):
         self._image_shading = "responsibility"
         self.uncertainty_bar.setVisible(False)
         self._hover_data(n, columns, axes)
-        shown = values[:, [i, j]] if not self._one_d else self._points
-        self._place_points = shown[decimation_indices(len(shown), 2000)]
         self._n_rows = n
         self.set_class_symbols(self._class_codes)  # known classes of data of the same length stay
+        shown = values[:, [i, j]] if not self._one_d else self._points
+        self._place_points = shown[decimation_indices(len(shown), 2000)]
         self.plot_item.enableAutoRange()
         xr = padded_range(values[:, i], 0.05)
         if self._one_d:
