@@ -77,12 +77,13 @@ class BoundPanel(QtWidgets.QScrollArea):
         self.plot = BoundPlot()
         layout.addWidget(self.plot, 1)
 
-        # Under the plot: the unit, the window's choice, and the half-step on screen.
+        # Under the plot: where we are and in which unit, with the unit's and the window's choices.
         where_row = QtWidgets.QHBoxLayout()
         self.where = QtWidgets.QLabel()
         self.where.setStyleSheet("color: #444;")
         # Its text changes every frame: its width must not re-lay the panel out (see the caption).
         self.where.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        where_row.addWidget(self.where, 1)
         self.unit_box = QtWidgets.QComboBox()
         for unit in UNITS:
             self.unit_box.addItem(UNIT_LABELS[unit], unit)
@@ -95,7 +96,6 @@ class BoundPanel(QtWidgets.QScrollArea):
                                 "the latest iterations shows)")
         self.all_box.toggled.connect(self._show_all)
         where_row.addWidget(self.all_box)
-        where_row.addWidget(self.where, 1)
         layout.addLayout(where_row)
         layout.addLayout(self._values_grid())
         self.caption = QtWidgets.QLabel()
@@ -213,7 +213,7 @@ class BoundPanel(QtWidgets.QScrollArea):
             what = "a hand edit" if current is not None and current.kind == "edit" else "a start"
             self.where.setText(f"iteration {current.iteration if current else 0}: {what}, no q yet")
         else:
-            self.where.setText(f"at {series.labels[i]}")
+            self.where.setText(f"at {series.labels[i]} — plot and numbers in")  # … the unit box beside it
         self.caption.setText(describe(series, current.kind if current is not None else None, self.unit, repeated))
 
     def _redraw(self) -> None:
