@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from emstudio.gui.bound_caption import DEFAULT_DECIMALS, Numbers, describe, fixed
+from emstudio.gui.bound_caption import DEFAULT_DECIMALS, Numbers, describe, fixed, unit_name
 from emstudio.gui.bound_plot import BOUND_COLOUR, GAP_RGBA, LOG_L_COLOUR, MARKER_COLOUR, BoundPlot
 from emstudio.gui.bound_series import (  # noqa: F401 - the panel's names, for its users and tests
     EMPTY,
@@ -65,38 +65,36 @@ class BoundPanel(QtWidgets.QScrollArea):
         layout = QtWidgets.QVBoxLayout(inner)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
-        entries = ((LOG_L_COLOUR, "━", "log L"), (BOUND_COLOUR, "━", "F = Q + Ent"), (GAP_SWATCH, "█", "KL gap"),
-                   (MARKER_COLOUR, "●", "on screen"))
-        # Each entry unbroken (a narrow dock wraps between entries, never inside "F = Q + Ent").
-        self.legend = QtWidgets.QLabel(" &nbsp; ".join(
-            f"<span style='color:{colour}'>{glyph}</span>&nbsp;{text.replace(' ', '&nbsp;')}"
-            for colour, glyph, text in entries))
+        header = QtWidgets.QHBoxLayout()
+        self.legend = QtWidgets.QLabel(
+            f"<span style='color:{LOG_L_COLOUR}'>━</span> log L &nbsp; "
+            f"<span style='color:{BOUND_COLOUR}'>━</span> F = Q + Ent &nbsp; "
+            f"<span style='color:{GAP_SWATCH}'>█</span> KL gap &nbsp; "
+            f"<span style='color:{MARKER_COLOUR}'>●</span> on screen")
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
-        layout.addWidget(self.legend)
-        self.plot = BoundPlot()
-        layout.addWidget(self.plot, 1)
-
-        # Under the plot: where we are and in which unit, with the unit's and the window's choices.
-        where_row = QtWidgets.QHBoxLayout()
-        self.where = QtWidgets.QLabel()
-        self.where.setStyleSheet("color: #444;")
-        # Its text changes every frame: its width must not re-lay the panel out (see the caption).
-        self.where.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
-        where_row.addWidget(self.where, 1)
+        header.addWidget(self.legend, 1)
         self.unit_box = QtWidgets.QComboBox()
         for unit in UNITS:
             self.unit_box.addItem(UNIT_LABELS[unit], unit)
         self.unit_box.setToolTip("The unit of the plot, the values and the caption: per sample (the sums "
                                  "divided by n, as the log-likelihood plot) or the sums over the samples")
         self.unit_box.currentIndexChanged.connect(self._unit_changed)
-        where_row.addWidget(self.unit_box)
+        header.addWidget(self.unit_box)
         self.all_box = QtWidgets.QCheckBox("all")
         self.all_box.setToolTip(f"Draw every half-step (unticked: {WINDOW} half-steps, scaled so that the gap of "
                                 "the latest iterations shows)")
         self.all_box.toggled.connect(self._show_all)
-        where_row.addWidget(self.all_box)
-        layout.addLayout(where_row)
+        header.addWidget(self.all_box)
+        layout.addLayout(header)
+        self.plot = BoundPlot()
+        layout.addWidget(self.plot, 1)
+
+        self.where = QtWidgets.QLabel()
+        self.where.setStyleSheet("color: #444;")
+        # Its text changes every frame: its width must not re-lay the panel out (see the caption).
+        self.where.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        layout.addWidget(self.where)
         layout.addLayout(self._values_grid())
         self.caption = QtWidgets.QLabel()
         self.caption.setWordWrap(True)
@@ -121,8 +119,8 @@ class BoundPanel(QtWidgets.QScrollArea):
         grid.setVerticalSpacing(1)
         self.values: dict[str, QtWidgets.QLabel] = {}
         mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
-        self._value_cells: list[tuple[QtWidgets.QLabel, QtWidgets.QLabel]] = []
-        for key, name, tip in VALUE_ROWS:
+        for position, (key, name, tip) in enumerate(VALUE_ROWS):
+            row, column = divmod(position, 2)
             label = QtWidgets.QLabel(name)
             label.setToolTip(tip)
             value = QtWidgets.QLabel("—")
@@ -132,36 +130,13 @@ class BoundPanel(QtWidgets.QScrollArea):
             value.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
             value.setToolTip(tip)
             value.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(label, row, 3 * column)
+            grid.addWidget(value, row, 3 * column + 1)
             self.values[key] = value
-            self._value_cells.append((label, value))
-        self._grid = grid
-        self._grid_columns = 0
-        self._lay_out_values(2)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(4, 1)
+        grid.setColumnMinimumWidth(2, 10)
         return grid
-
-    def _lay_out_values(self, columns: int) -> None:
-        """The values in ``columns`` pairs of (name, value) per row: two where the panel is wide
-        enough, else one (a narrow dock would otherwise scroll sideways to show the numbers)."""
-        if columns == self._grid_columns:
-            return
-        self._grid_columns = columns
-        for position, (label, value) in enumerate(self._value_cells):
-            row, column = divmod(position, columns)
-            self._grid.addWidget(label, row, 3 * column)  # adding again moves a widget
-            self._grid.addWidget(value, row, 3 * column + 1)
-        for column in range(6):
-            self._grid.setColumnStretch(column, 1 if column in (1, 4) and column < 3 * columns else 0)
-        self._grid.setColumnMinimumWidth(2, 10 if columns == 2 else 0)
-
-    def _values_width(self, columns: int) -> int:
-        """The width the values need laid out in ``columns`` pairs per row."""
-        pair = max(label.sizeHint().width() for label, _ in self._value_cells) + \
-            max(value.minimumWidth() for _, value in self._value_cells) + 2 * self._grid.horizontalSpacing()
-        return columns * pair + (columns - 1) * 10 + 8
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        self._lay_out_values(2 if self.viewport().width() >= self._values_width(2) else 1)
 
     @property
     def unit(self) -> str:
@@ -213,7 +188,8 @@ class BoundPanel(QtWidgets.QScrollArea):
             what = "a hand edit" if current is not None and current.kind == "edit" else "a start"
             self.where.setText(f"iteration {current.iteration if current else 0}: {what}, no q yet")
         else:
-            self.where.setText(f"at {series.labels[i]} — plot and numbers in")  # … the unit box beside it
+            self.where.setText(f"at {series.labels[i]} — {unit_name(self.unit, series.n_samples)}, "
+                               "plot and numbers alike")
         self.caption.setText(describe(series, current.kind if current is not None else None, self.unit, repeated))
 
     def _redraw(self) -> None:
