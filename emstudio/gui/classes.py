@@ -148,12 +148,8 @@ class KnownClassesLink(QtCore.QObject):
                               | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
                               | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        # A tab beside the lower bound panel: a table of classes needs height, which the right
-        # column has none to spare of.
-        beside = next((d for d in window.findChildren(QtWidgets.QDockWidget) if d.objectName() == "bound"), None)
-        if beside is not None:
-            window.tabifyDockWidget(beside, self.dock)
         self.dock.hide()
+        self._tabbed = False
         self.action = QtGui.QAction("Known &classes…", window)
         self.action.setToolTip("Choose a column of known classes: points shaped by class, and the fit compared "
                                "with them (confusion table, adjusted Rand index, classification error)")
@@ -222,9 +218,21 @@ class KnownClassesLink(QtCore.QObject):
             self.controller.error.emit(f"No text column {column!r} in this data")
             return False
         self._set_classes(known)
+        self._show_dock()
+        return True
+
+    def _show_dock(self) -> None:
+        """Show the panel: the first time as a tab beside the lower bound panel (a table of
+        classes needs height, which the right column has none to spare of). Tabbed only when
+        shown: a dock area's tab bar stays even when the tab is hidden, and takes width."""
+        if not self._tabbed and not self.dock.isFloating():
+            self._tabbed = True
+            beside = next((d for d in self.window.findChildren(QtWidgets.QDockWidget)
+                           if d.objectName() == "bound" and d.isVisible()), None)
+            if beside is not None:
+                self.window.tabifyDockWidget(beside, self.dock)
         self.dock.show()
         self.dock.raise_()
-        return True
 
     def _set_classes(self, known: KnownClasses | None) -> None:
         self.classes = known
@@ -242,7 +250,7 @@ class KnownClassesLink(QtCore.QObject):
         self._params = None
         self._set_classes(dataset.classes if dataset is not None else None)
         if dataset is not None and dataset.classes is not None:
-            self.dock.show()
+            self._show_dock()
 
     def _shape_points(self, _dataset=None) -> None:
         self.plot.set_class_symbols(None if self.classes is None else self.classes.codes)
