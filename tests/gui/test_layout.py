@@ -39,9 +39,6 @@ def _clipped(root):
             continue
         if isinstance(widget.parent(), (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox)):
             continue  # the line edit inside a spin box is the spin box's own business
-        if isinstance(widget, QtWidgets.QTabBar) and widget.usesScrollButtons() and \
-                isinstance(widget.parent(), QtWidgets.QMainWindow):
-            continue  # a dock group's tab bar (Qt's own) scrolls its tabs when narrow: none is cut off
         hint = widget.minimumSizeHint()
         if hint.isValid() and (widget.width() < hint.width() or widget.height() < hint.height()):
             text = widget.text() if hasattr(widget, "text") and callable(widget.text) else ""
