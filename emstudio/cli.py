@@ -353,6 +353,17 @@ def _print_fit_notes(loaded, values, result, reg_covar: float) -> None:
         sys.stderr.write(f"{PROG}: warning: {identical}\n")
 
 
+def write_outputs(outputs: list[tuple[str, str]]) -> None:
+    """Write (path, text) outputs: the files as a pair (all replaced, or on a full disk none),
+    then those named '-' to standard output."""
+    from emstudio.io.atomic import write_files_atomically
+
+    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
+    for path, text in outputs:
+        if path == "-":
+            sys.stdout.write(text)
+
+
 def command_fit(args) -> int:
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
@@ -388,13 +399,7 @@ def command_fit(args) -> int:
         resp = responsibilities(loaded.values, result.params)
         outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp, row_ids=loaded.row_ids(),
                                                 cell_text=loaded.cell_text)))
-    from emstudio.io.atomic import write_files_atomically
-
-    # --out and --labels are a pair: both are replaced, or (a full disk) neither.
-    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
-    for path, text in outputs:
-        if path == "-":
-            sys.stdout.write(text)
+    write_outputs(outputs)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(result, loaded.columns, sys.stdout)
         if loaded.classes is not None:

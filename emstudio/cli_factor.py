@@ -101,12 +101,9 @@ def command_fit_factor(args, load_values, check_outputs) -> int:
         resp = responsibilities(loaded.values, fit.params.to_mixture())
         outputs.append((args.labels, labels_csv(loaded.values, loaded.columns, resp, row_ids=loaded.row_ids(),
                                                 cell_text=loaded.cell_text)))
-    from emstudio.io.atomic import write_files_atomically
+    from emstudio.cli import write_outputs
 
-    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
-    for path, text in outputs:
-        if path == "-":
-            sys.stdout.write(text)
+    write_outputs(outputs)
     if not args.quiet and "-" not in (args.out, args.labels):
         _print_summary(fit, loaded.columns, sys.stdout)
         if loaded.classes is not None:  # --classes: the components against the known classes

@@ -87,7 +87,6 @@ def density_csv(rows: np.ndarray, log_density: np.ndarray) -> str:
 
 def command_predict(args) -> int:
     from emstudio.cli import _check_outputs
-    from emstudio.io.atomic import write_files_atomically
     from emstudio.io.results import labels_csv
 
     _check_outputs([args.labels, args.density], args.data)
@@ -102,10 +101,9 @@ def command_predict(args) -> int:
                                                 cell_text=loaded.cell_text)))
     if args.density:
         outputs.append((args.density, density_csv(loaded.kept_rows, log_density)))
-    write_files_atomically([(path, text.encode("utf-8")) for path, text in outputs if path != "-"])
-    for path, text in outputs:
-        if path == "-":
-            sys.stdout.write(text)
+    from emstudio.cli import write_outputs
+
+    write_outputs(outputs)
     if not args.quiet and "-" not in (args.labels, args.density):
         counts = np.bincount(resp.argmax(axis=1), minlength=params.n_components)
         sys.stdout.write(f"{loaded.values.shape[0]} rows under the K={params.n_components} model of "
