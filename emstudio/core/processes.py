@@ -271,3 +271,13 @@ class WorkerPool:
             if process.is_alive():
                 process.kill()
                 process.join(grace_seconds)
+        # The executor's own thread notices the dead workers and reaps them too; when it wins the
+        # race for a worker's exit status, our join() returns before that worker is marked ended
+        # (waitpid answers ECHILD here). Let that thread finish, so every worker is marked ended
+        # when we return and none is reported as still running.
+        manager = getattr(executor, "_executor_manager_thread", None)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(max(grace_seconds, 2.0))
+        deadline = time.monotonic() + max(grace_seconds, 5.0)  # a killed worker is gone at once unless the machine is swamped
+        while any(process.exitcode is None for process in processes) and time.monotonic() < deadline:
+            time.sleep(0.01)
