@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1, skip=("--sheet",))  # the window has a sheet list
+    _add_fit_options(gui, restarts_default=1)
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -480,7 +480,8 @@ def command_open(args) -> int:
     from emstudio.gui.app import run_window
 
     columns = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else None
-    return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None))
+    return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None),
+                      sheet=getattr(args, "sheet", None))
 
 
 def _axes_of(args, names) -> tuple[int, int] | None:

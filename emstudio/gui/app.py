@@ -51,7 +51,7 @@ class ExceptionDialogs:
         sys.excepthook = self.previous
 
 
-def run_window(data: str | None = None, settings=None, columns=None, classes=None) -> int:
+def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes."""
     from emstudio.gui.controls import check_window_settings
 
@@ -66,7 +66,7 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
         apply_settings(window, settings)
     window.show()
     if data is not None:
-        window.files.load_file(data, columns=columns, classes=classes)
+        window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
     try:
         return app.exec()
     finally:

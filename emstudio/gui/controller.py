@@ -55,6 +55,8 @@ class Dataset:
     cell_text: np.ndarray | None = None  # (n, d) str; None: not kept
     text_columns: dict = field(default_factory=dict)  # name -> (n,) str
     classes: KnownClasses | None = None
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names (empty for other formats)
+    sheet: str | None = None  # the workbook's sheet that was read
 
 
 class Controller(QtCore.QObject, UndoableEdits):

@@ -108,6 +108,7 @@ class ControlPanel(QtWidgets.QWidget):
     pace_changed = QtCore.Signal(float)
     axes_changed = QtCore.Signal(int, int)
     bins_changed = QtCore.Signal(int)  # the 1-D histogram's bins; 0: automatic
+    sheet_chosen = QtCore.Signal(str)  # another sheet of the workbook on screen
 
     def __init__(self, actions: dict[str, QtGui.QAction], parent=None) -> None:
         super().__init__(parent)
@@ -238,7 +239,16 @@ class ControlPanel(QtWidgets.QWidget):
         self.report.setStyleSheet("color: #444;")
         self.report.setToolTip("What the loader read: rows and columns used, columns left out, rows dropped")
         report_box = QtWidgets.QGroupBox("Data")
-        QtWidgets.QVBoxLayout(report_box).addWidget(self.report)
+        report_layout = QtWidgets.QVBoxLayout(report_box)
+        self.sheet = QtWidgets.QComboBox()
+        self.sheet.setToolTip("The workbook's sheet the data are read from: choose another to read it")
+        self.sheet_row = QtWidgets.QWidget()
+        sheet_layout = QtWidgets.QFormLayout(self.sheet_row)
+        sheet_layout.setContentsMargins(0, 0, 0, 0)
+        sheet_layout.addRow("&Sheet", self.sheet)
+        self.sheet_row.setVisible(False)  # only for a workbook of several sheets
+        report_layout.addWidget(self.sheet_row)
+        report_layout.addWidget(self.report)
         layout.addWidget(report_box)
         layout.addStretch(1)
 
@@ -252,6 +262,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.x_axis.currentIndexChanged.connect(self._axes_changed)
         self.y_axis.currentIndexChanged.connect(self._axes_changed)
         self.bins.valueChanged.connect(self.bins_changed.emit)
+        self.sheet.activated.connect(lambda index: self.sheet_chosen.emit(self.sheet.itemText(index)))
         # A choice's longest item never sets the column's width (its list opens as wide as it needs).
         for combo in self.findChildren(QtWidgets.QComboBox):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -344,6 +355,16 @@ class ControlPanel(QtWidgets.QWidget):
         self.axes_box.setVisible(d > 2)
         self.histogram_box.setVisible(d == 1)
         self.report.setText("\n".join(report_lines))
+
+    def set_sheets(self, sheets, sheet) -> None:
+        """List a workbook's sheets with the one read chosen (hidden for other files and one sheet)."""
+        self.sheet.blockSignals(True)
+        self.sheet.clear()
+        self.sheet.addItems(list(sheets))
+        if sheet in sheets:
+            self.sheet.setCurrentIndex(list(sheets).index(sheet))
+        self.sheet.blockSignals(False)
+        self.sheet_row.setVisible(len(sheets) > 1)
 
     def show_bins(self, bins: int) -> None:
         """Say how many bins "auto" gave (the plot's count after new data or a new choice)."""

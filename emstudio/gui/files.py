@@ -31,22 +31,23 @@ def file_filter() -> str:
     return f"Data files ({patterns});;All files (*)"
 
 
-def read_dataset(path: str, columns=None, classes=None):
+def read_dataset(path: str, columns=None, classes=None, sheet=None):
     """Read a data file as the window uses it: a Dataset, or the one-line message of why not.
-    ``classes``: a column of known classes (io.data.load_data). Pure reading (no Qt): it may run
-    on a background thread."""
+    ``classes``: a column of known classes, ``sheet``: a workbook's sheet (io.data.load_data).
+    Pure reading (no Qt): it may run on a background thread."""
     from emstudio.core.checks import check_fit_data
     from emstudio.io.data import load_data
 
     try:
-        loaded = load_data(path, columns=columns, classes=classes, wait_for_writer=FIFO_WAIT_SECONDS)
+        loaded = load_data(path, columns=columns, classes=classes, sheet=sheet, wait_for_writer=FIFO_WAIT_SECONDS)
         check_fit_data(loaded.values, 1, loaded.columns)
     except EmstudioError as exc:
         return str(exc)
     # The report names the file, not the machine's path (it shows in pictures of the window).
     return Dataset(loaded.values, tuple(loaded.columns), str(path), tuple(loaded.report.lines(os.path.basename(path))),
                    loaded.report.n_dropped, row_ids=loaded.row_ids(), cell_text=loaded.cell_text,
-                   text_columns=loaded.text_columns, classes=loaded.classes)
+                   text_columns=loaded.text_columns, classes=loaded.classes, sheets=loaded.report.sheets,
+                   sheet=loaded.report.sheet)
 
 
 def read_start_file(path: str, covariance_type: str, max_components: int | None = None):
@@ -74,6 +75,7 @@ class Files(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self._load_id = 0  # the newest load asked for; an older one's result is dropped
+        self._request = (None, None, None)  # its columns, classes and sheet
         self._done.connect(self._loaded, QtCore.Qt.ConnectionType.QueuedConnection)
         self._start_id = 0  # the newest start file asked for; an older one's parameters are dropped
         self._start_read.connect(self._start_was_read, QtCore.Qt.ConnectionType.QueuedConnection)
@@ -86,8 +88,10 @@ class Files(QtCore.QObject):
         if path:
             self.load_file(path)
 
-    def load_file(self, path: str, columns=None, classes=None) -> bool:
-        """Load a data file; on error show it and keep what was there.
+    def load_file(self, path: str, columns=None, classes=None, sheet=None) -> bool:
+        """Load a data file (``sheet``: a workbook's sheet, by name or 0-based number; default the
+        first with data); on error show it and keep what was there. When a workbook's first sheet
+        with data cannot be used, the person is asked which of its sheets to read.
 
         A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
         on a background thread while the window stays usable (the status line says so); True means
@@ -102,10 +106,11 @@ class Files(QtCore.QObject):
         except OSError:
             size = 0  # load_data says what is wrong with it
         self._load_id += 1
+        self._request = (columns, classes, sheet)
         if size < BACKGROUND_LOAD_BYTES:
             QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
             try:
-                outcome = read_dataset(path, columns, classes)
+                outcome = read_dataset(path, columns, classes, sheet)
             finally:
                 QtWidgets.QApplication.restoreOverrideCursor()
             return self._loaded(self._load_id, path, outcome)
@@ -115,7 +120,7 @@ class Files(QtCore.QObject):
         self.window.report.set_state_word("loading…")
 
         def work() -> None:
-            outcome = read_dataset(path, columns, classes)
+            outcome = read_dataset(path, columns, classes, sheet)
             try:
                 self._done.emit(load_id, path, outcome)
             except RuntimeError:
@@ -134,12 +139,36 @@ class Files(QtCore.QObject):
             w.report.show_error(f"Could not open {os.path.basename(path)}: {outcome}")
             w.link.on_state(w.controller.state)
             self.loading_finished.emit(False)
+            columns, classes, sheet = self._request
+            if sheet is None:  # the sheet read by default may not be the data: offer the others
+                from emstudio.io.data import workbook_sheets
+
+                sheets = workbook_sheets(path)
+                if len(sheets) > 1:
+                    chosen = self.ask_sheet(path, sheets, outcome)
+                    if chosen is not None:
+                        return self.load_file(path, columns, classes, sheet=chosen)
             return False
         self.set_dataset(outcome)
         self._add_recent(path)
         w.store.setValue("last_dir", str(Path(path).resolve().parent))
         self.loading_finished.emit(True)
         return True
+
+    def ask_sheet(self, path: str, sheets: list[str], problem: str) -> str | None:
+        """Which of a workbook's ``sheets`` to read (None: none); asked after the default failed."""
+        name = os.path.basename(path)
+        text = (f"{name} could not be read from the sheet chosen by default.\n\n"
+                f"Which of its {len(sheets)} sheets holds the data?")
+        chosen, ok = QtWidgets.QInputDialog.getItem(self.window, "Choose a sheet", text, sheets, 0, False)
+        return chosen if ok and chosen else None
+
+    def read_sheet(self, sheet: str) -> bool:
+        """Read another sheet of the workbook on screen (its own columns: none carried over)."""
+        dataset = self.window.dataset
+        if dataset is None or not dataset.sheets or sheet == dataset.sheet:
+            return False
+        return self.load_file(dataset.source, sheet=sheet)
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Show ``dataset``: every view forgets the old data and fit."""
@@ -155,6 +184,7 @@ class Files(QtCore.QObject):
         w.controller.set_data(dataset)
         w.selection.set_data(dataset.values)
         w.controls.set_columns(dataset.columns, report)
+        w.controls.set_sheets(dataset.sheets, dataset.sheet)
         w.plot.set_data(dataset.values, dataset.columns, w.controller.axes)
         w.table.show_frame(None, w.controller.axes, dataset.columns)
         w.edits.forget(dataset)

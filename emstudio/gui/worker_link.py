@@ -26,6 +26,7 @@ class WorkerLink:
         w.controls.axes_changed.connect(c.set_axes)
         # The histogram's bins: the Bins control sets the plot's, the plot says how many "auto" gave.
         w.controls.bins_changed.connect(w.plot.set_bins)
+        w.controls.sheet_chosen.connect(w.files.read_sheet)
         w.plot.bins_drawn.connect(w.controls.show_bins)
         c.set_settings(w.controls.settings())
         c.set_pace(w.controls.pace_seconds())

@@ -645,6 +645,15 @@ def workbook_sheets(path, source: str) -> list[str]:
     return _guarded(source, work)
 
 
+def sheet_names(path, source: str) -> list[str]:
+    """The workbook's sheet names, in order (hidden ones too: --sheet may name them)."""
+    def work() -> list[str]:
+        with _open(path, source) as archive:
+            return [s.name for s in _Workbook(archive, source).sheets]
+
+    return _guarded(source, work)
+
+
 def read_xlsx(path, source: str, sheet: str | int | None = None) -> RawTable:
     """The table on ``sheet`` (a name or 0-based number; default: the first visible sheet with data)."""
     def work() -> RawTable:

@@ -36,7 +36,7 @@ from emstudio.io._common import (
 )
 from emstudio.io.inputs import Input, open_input
 
-__all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "READABLE_SUFFIXES", "MAX_CLASSES"]
+__all__ = ["DataError", "LoadReport", "LoadedData", "load_data", "workbook_sheets", "READABLE_SUFFIXES", "MAX_CLASSES"]
 
 #: Known classes are a handful of groups: a column with more different values is refused.
 MAX_CLASSES = 100
@@ -171,6 +171,29 @@ def load_data(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
 
             raise DataError(f"{exc} {other_sheets_hint(raw.sheets, raw.sheet or '')}") from None
         raise
+
+
+def workbook_sheets(path: str | os.PathLike) -> list[str]:
+    """The sheet names of an Excel workbook, in order; [] for any other file, or one that cannot
+    be read (load_data says why). Only regular files: a pipe read here would be gone for load_data."""
+    import stat
+
+    name = os.fsdecode(path)
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            return []
+        with open(name, "rb") as handle:
+            magic = handle.read(4)
+    except OSError:
+        return []
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _zip_kind(name, _suffix(name)[0]) != "xlsx":
+        return []
+    from emstudio.io._excel import sheet_names
+
+    try:
+        return sheet_names(name, name)
+    except DataError:
+        return []
 
 
 # ---------------------------------------------------------------------------- dispatch
