@@ -656,3 +656,16 @@ def test_io_imports_no_qt_pandas_or_heavy_readers():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_workbook_sheets_lists_a_workbooks_sheets_and_nothing_for_other_files(tmp_path):
+    from emstudio.io.data import workbook_sheets
+
+    book = _xlsx(tmp_path / "b.xlsx", [["x"], [1.0]], extra_sheet=True, first_empty=True)
+    assert workbook_sheets(book) == ["empty", "data", "notes"]
+    csv = tmp_path / "a.csv"
+    csv.write_text("x\n1\n")
+    assert workbook_sheets(csv) == []
+    assert workbook_sheets(tmp_path / "missing.xlsx") == []
+    (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    assert workbook_sheets(tmp_path / "bad.xlsx") == []
