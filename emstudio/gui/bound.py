@@ -67,10 +67,11 @@ class BoundPanel(QtWidgets.QScrollArea):
         layout.setSpacing(4)
         header = QtWidgets.QHBoxLayout()
         self.legend = QtWidgets.QLabel(
-            f"<span style='color:{LOG_L_COLOUR}'>━</span> log L &nbsp; "
-            f"<span style='color:{BOUND_COLOUR}'>━</span> F = Q + Ent &nbsp; "
-            f"<span style='color:{GAP_SWATCH}'>█</span> KL gap &nbsp; "
-            f"<span style='color:{MARKER_COLOUR}'>●</span> on screen")
+            # Each entry unbreakable (a narrow dock wraps between entries, never inside one).
+            f"<span style='color:{LOG_L_COLOUR}'>━</span>&nbsp;log&nbsp;L &nbsp; "
+            f"<span style='color:{BOUND_COLOUR}'>━</span>&nbsp;F&nbsp;=&nbsp;Q&nbsp;+&nbsp;Ent &nbsp; "
+            f"<span style='color:{GAP_SWATCH}'>█</span>&nbsp;KL&nbsp;gap &nbsp; "
+            f"<span style='color:{MARKER_COLOUR}'>●</span>&nbsp;on&nbsp;screen")
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         header.addWidget(self.legend, 1)
