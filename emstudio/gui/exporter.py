@@ -60,8 +60,43 @@ class Exporter(QtCore.QObject):
 
     def export_picture_dialog(self) -> None:
         path = self._save_path("Export picture", "PNG image (*.png);;SVG drawing (*.svg)", f"{self._stem()}.png")
-        if path:
-            self.export_picture(path)
+        if not path:
+            return
+        size = self.ask_picture_size(path)
+        if size is not None:
+            self.export_picture(path, size)
+
+    def default_picture_size(self) -> tuple[int, int]:
+        """The size asked last (remembered), else twice the plot on screen (sharp in print)."""
+        from emstudio.gui.picture import parse_size
+
+        try:
+            return parse_size(str(self.window.store.value("picture_size", "")))
+        except ValueError:
+            plot = self.window.plot
+            return max(64, 2 * plot.width()), max(64, 2 * plot.height())
+
+    def ask_picture_size(self, path: str) -> tuple[int, int] | None:
+        """The picture's size in pixels, asked (None: cancelled). Text, lines and the legend grow
+        with the picture, as with ``emstudio plot --size``; an SVG's size is its drawing's size."""
+        from emstudio.gui.picture import MAX_SIDE, parse_size
+
+        w, h = self.default_picture_size()
+        text = f"{w}x{h}"
+        while True:
+            text, ok = QtWidgets.QInputDialog.getText(
+                self.window, "Picture size",
+                f"Size of {os.path.basename(path)} in pixels, WIDTHxHEIGHT (64 to {MAX_SIDE} a side;\n"
+                "text, lines and the legend grow with the picture):", QtWidgets.QLineEdit.EchoMode.Normal, text)
+            if not ok:
+                return None
+            try:
+                size = parse_size(text)
+            except ValueError as exc:
+                QtWidgets.QMessageBox.warning(self.window, "Picture size", str(exc))
+                continue
+            self.window.store.setValue("picture_size", f"{size[0]}x{size[1]}")
+            return size
 
     # ------------------------------------------------------------------ writing
     def _shown(self):
@@ -152,8 +187,9 @@ class Exporter(QtCore.QObject):
         dataset = self.window.dataset
         return self._guarded(what, lambda: write_labels_file(path, dataset, params), background=self._large())
 
-    def export_picture(self, path: str) -> bool:
-        """The state on screen drawn by the one picture renderer `emstudio plot` uses too."""
+    def export_picture(self, path: str, size: tuple[int, int] | None = None) -> bool:
+        """The state on screen drawn by the one picture renderer `emstudio plot` uses too, at
+        ``size`` pixels (default twice the plot on screen)."""
         from emstudio.gui.picture import export_window_picture
 
-        return self._guarded(f"write the picture to {path}", lambda: export_window_picture(self.window, path))
+        return self._guarded(f"write the picture to {path}", lambda: export_window_picture(self.window, path, size))

@@ -206,8 +206,9 @@ def export_plot_picture(path, plot, values: np.ndarray, columns, frame, *, title
         renderer.write(path)
 
 
-def export_window_picture(window, path) -> None:
-    """Hook for the window: its current state as a picture (see :func:`export_plot_picture`)."""
+def export_window_picture(window, path, size: tuple[int, int] | None = None) -> None:
+    """Hook for the window: its current state as a picture of ``size`` pixels (default: twice the
+    plot on screen; see :func:`export_plot_picture`)."""
     frame = window.controller.current
     if frame is None:
         from emstudio.errors import EmstudioError
@@ -217,4 +218,4 @@ def export_window_picture(window, path) -> None:
     history = window.controller.history
     title = title_of_frame(dataset.source, frame, window.controller.settings.covariance_type,
                            history[-1].iteration if history else None)
-    export_plot_picture(path, window.plot, dataset.values, dataset.columns, frame, title=title)
+    export_plot_picture(path, window.plot, dataset.values, dataset.columns, frame, title=title, size=size)

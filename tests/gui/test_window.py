@@ -262,6 +262,34 @@ def test_exports_write_valid_files(window, qtbot, tmp_path):
     assert not window.banner.isVisible()
 
 
+def test_picture_export_asks_its_size_and_remembers_it(window, qtbot, tmp_path, monkeypatch):
+    """File ▸ Export picture asks WIDTHxHEIGHT (a bad answer is explained and asked again), writes
+    the picture at that size and offers the same size next time."""
+    from PySide6 import QtWidgets
+
+    _load(qtbot, window)
+    _run_to_end(qtbot, window)
+    png_path = tmp_path / "sized.png"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(png_path), "")))
+    answers, offered, warned = iter(["12x5000", "1200x900"]), [], []
+
+    def get_text(parent, title, label, echo, text):
+        offered.append(text)
+        return next(answers), True
+
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", staticmethod(get_text))
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", staticmethod(lambda *a: warned.append(a[2])))
+    window.exporter.export_picture_dialog()
+    image = QtGui.QImage(str(png_path))
+    assert (image.width(), image.height()) == (1200, 900)
+    assert len(warned) == 1 and "between 64 and" in warned[0]
+    assert window.exporter.default_picture_size() == (1200, 900)
+    monkeypatch.setattr(QtWidgets.QInputDialog, "getText", staticmethod(lambda *a: ("", False)))
+    png_path.unlink()
+    window.exporter.export_picture_dialog()  # cancelled at the size: nothing written
+    assert not png_path.exists()
+
+
 def test_export_of_a_scrubbed_iteration(window, qtbot, tmp_path):
     _load(qtbot, window)
     _run_to_end(qtbot, window)
