@@ -71,6 +71,28 @@ def test_animate_writes_a_gif_of_the_run(tmp_path):
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and ".gif or .mp4" in done.stderr
 
 
+def test_animate_writes_an_mp4_that_ffmpeg_decodes(tmp_path):
+    """MP4 through the ffmpeg imageio-ffmpeg ships (a test dependency) or the one on the PATH."""
+    import subprocess
+
+    from emstudio.animate import ffmpeg_executable
+
+    ffmpeg = ffmpeg_executable()
+    if ffmpeg is None:
+        pytest.skip("no ffmpeg (pip install imageio-ffmpeg)")
+    mp4 = tmp_path / "run.mp4"
+    done = _emstudio("animate", sample("overlapping.csv"), "--k", "3", "--init", "seed-step0", "--max-iter", "6",
+                     "--tol", "0", "--size", "320x240", "--fps", "5", "--out", str(mp4), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert mp4.read_bytes()[4:8] == b"ftyp"  # an MP4 container
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".emstudio-")]  # no temporary left
+    decoded = subprocess.run([ffmpeg, "-v", "error", "-i", str(mp4), "-f", "framemd5", "-"],
+                             capture_output=True, text=True, timeout=120)
+    assert decoded.returncode == 0, decoded.stderr
+    frames = [line for line in decoded.stdout.splitlines() if line and not line.startswith("#")]
+    assert len(frames) >= 7  # iterations 0…6, each held for its duration
+
+
 def test_window_exports_its_picture_and_animation(window, qtbot, tmp_path):
     from PIL import Image
 
