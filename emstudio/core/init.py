@@ -63,10 +63,13 @@ def _distances_to(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray) -> np
     return out
 
 
-def _nearest(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Index (n,) of the nearest centre and the squared distance (n,) to it, in row chunks."""
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    distances = np.empty(X.shape[0])
+def _nearest(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = None,
+             out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index (n,) of the nearest centre and the squared distance (n,) to it, in row chunks
+    (written into ``out`` = (labels, distances) when given: no second pair beside the first)."""
+    if out is None:
+        out = np.empty(X.shape[0], dtype=np.intp), np.empty(X.shape[0])
+    labels, distances = out
     step = _chunk_rows(X.shape[1], centres.shape[0])
     for a in range(0, X.shape[0], step):
         norms = None if x_norms is None else x_norms[a:a + step]
@@ -75,6 +78,51 @@ def _nearest(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = No
         labels[a:a + step] = nearest
         distances[a:a + step] = block[np.arange(block.shape[0]), nearest]
     return labels, distances
+
+
+def _weighted_picks(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Indices drawn with probability ∝ ``weights`` (n,) ≥ 0 for uniform ``u`` (m,) in [0, 1):
+    searchsorted over the cumulative sum, by chunks (no n-sized cumulative array)."""
+    step = 1 << 20
+    totals = np.array([weights[a:a + step].sum() for a in range(0, weights.shape[0], step)])
+    ends = np.cumsum(totals)
+    targets = u * ends[-1]
+    picks = np.empty(u.shape[0], dtype=np.intp)
+    for i, target in enumerate(targets):
+        block = min(int(np.searchsorted(ends, target, side="right")), totals.shape[0] - 1)
+        before = ends[block - 1] if block else 0.0
+        inside = np.cumsum(weights[block * step:(block + 1) * step])
+        picks[i] = block * step + min(int(np.searchsorted(inside, target - before, side="right")), inside.shape[0] - 1)
+    return np.minimum(picks, weights.shape[0] - 1)
+
+
+def _sum_of_minimum(X: np.ndarray, candidates: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> np.ndarray:
+    """Σᵢ min(closestᵢ, ‖xᵢ − cⱼ‖²) (m,) for each candidate cⱼ (m, d), by row chunks."""
+    sums = np.zeros(candidates.shape[0])
+    step = _chunk_rows(X.shape[1], candidates.shape[0])
+    for a in range(0, X.shape[0], step):
+        block = _squared_distances(X[a:a + step], candidates, x_norms[a:a + step])
+        sums += np.minimum(block, closest[a:a + step, None]).sum(axis=0)
+    return sums
+
+
+def _lower_to(X: np.ndarray, centre: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> None:
+    """closest ← min(closest, ‖xᵢ − centre‖²), in place, by row chunks."""
+    step = _chunk_rows(X.shape[1], 1)
+    for a in range(0, X.shape[0], step):
+        block = _squared_distances(X[a:a + step], centre[None, :], x_norms[a:a + step])[:, 0]
+        np.minimum(closest[a:a + step], block, out=closest[a:a + step])
+
+
+def _column_sums_by_label(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Σ of X's rows per label (K, d), by row chunks (bincount on a column of X would copy it)."""
+    sums = np.zeros((k, X.shape[1]))
+    step = _chunk_rows(X.shape[1], 1)
+    for a in range(0, X.shape[0], step):
+        block, chunk_labels = X[a:a + step], labels[a:a + step]
+        for j in range(X.shape[1]):
+            sums[:, j] += np.bincount(chunk_labels, weights=block[:, j], minlength=k)
+    return sums
 
 
 def _mean_variance(X: np.ndarray) -> float:
@@ -99,18 +147,15 @@ def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
     trials = 2 + int(np.log(k))
     centres = np.empty((k, X.shape[1]))
     centres[0] = X[rng.integers(n)]
-    closest = _distances_to(X, centres[:1], x_norms)[:, 0]
+    closest = _distances_to(X, centres[:1], x_norms)[:, 0]  # the one n-sized vector kept
     for c in range(1, k):
         potential = closest.sum()
         if not potential > 0:
             raise FitError(f"K={k} components, but the data has only {c} distinct point{'s' * (c != 1)}")
-        candidates = np.searchsorted(np.cumsum(closest), rng.random(trials) * potential)
-        candidates = np.minimum(candidates, n - 1)
-        candidate_distances = np.minimum(closest[:, None], _distances_to(X, X[candidates], x_norms))
-        best = int(candidate_distances.sum(axis=0).argmin())
+        candidates = _weighted_picks(closest, rng.random(trials))
+        best = int(_sum_of_minimum(X, X[candidates], x_norms, closest).argmin())
         centres[c] = X[candidates[best]]
-        closest = candidate_distances[:, best].copy()
-        del candidate_distances
+        _lower_to(X, centres[c], x_norms, closest)
     return centres
 
 
@@ -128,9 +173,7 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
     labels, distances = _nearest(X, centres, x_norms)
     for _ in range(max_iter):
         counts = np.bincount(labels, minlength=k)
-        sums = np.zeros_like(centres)
-        for j in range(X.shape[1]):
-            sums[:, j] = np.bincount(labels, weights=X[:, j], minlength=k)
+        sums = _column_sums_by_label(X, labels, k)
         new_centres = centres.copy()
         filled = counts > 0
         new_centres[filled] = sums[filled] / counts[filled, None]
@@ -140,7 +183,7 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
             distances[far] = 0.0
         shift = float(((new_centres - centres) ** 2).sum())
         centres = new_centres
-        labels, distances = _nearest(X, centres, x_norms)
+        _nearest(X, centres, x_norms, out=(labels, distances))
         if shift <= threshold or (should_stop is not None and should_stop()):
             break
     return centres, labels
@@ -206,8 +249,12 @@ def distinct_data_points(X: np.ndarray, k: int, rng: np.random.Generator) -> np.
 def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
                        reg_covar: float) -> MixtureParams:
     """One M-step from hard labels (n,) in 0…K−1."""
-    resp = np.zeros((X.shape[0], k))
-    resp[np.arange(X.shape[0]), labels] = 1.0
+    n = X.shape[0]
+    resp = np.zeros((n, k))
+    step = 1 << 16  # by row blocks: no n-sized index array beside resp
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        resp[np.arange(start, stop), labels[start:stop]] = 1.0
     return m_step(sufficient_statistics(X, resp, covariance_type), covariance_type, reg_covar)
 
 
