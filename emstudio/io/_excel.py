@@ -35,6 +35,7 @@ from emstudio.io._common import (
     RawTable,
     fill_empty_names,
     is_header,
+    number_texts,
     one_line,
     short,
     to_float,
@@ -253,11 +254,14 @@ class _Cells:
         self.cols = array("l")
         self.kinds = array("b")
         self.values = array("d")
+        self.text_ids = array("q")  # a text cell's text: an index into ``texts`` (−1: not text)
+        self.texts: list[str] = []  # the shared strings, then the other cells' texts
         self.top = -1
         self.first_row: dict[int, object] = {}
         self.merges: list[str] = []
 
-    def add(self, row: int, col: int, kind: int, value: float, raw: object) -> None:
+    def add(self, row: int, col: int, kind: int, value: float, raw: object, text_id: int = -1) -> None:
+        self.text_ids.append(text_id)
         self.rows.append(row)
         self.cols.append(col)
         self.kinds.append(kind)
@@ -283,6 +287,7 @@ def _read_cells(archive: zipfile.ZipFile, part: str, source: str, what: str, str
                 date_styles: frozenset[int], first_only: bool = False) -> _Cells:
     """Stream the sheet's cells (with ``first_only``, stop at the first present cell)."""
     cells = _Cells()
+    cells.texts = list(strings)  # a text cell of the sheet adds its own after these
     string_kinds: dict[int, tuple[int, float] | None] = {}
     state = {"row": -1, "next_col": 0, "col": 0, "type": "n", "style": 0, "capture": False,
              "in_is": False, "skip": 0}
@@ -367,7 +372,14 @@ def _read_cells(archive: zipfile.ZipFile, part: str, source: str, what: str, str
                     raw = x
         if found is None:
             return
-        cells.add(row, col, found[0], found[1], raw)
+        text_id = -1
+        if found[0] == TEXT or (found[0] == MISSING and isinstance(raw, str)):  # as written (classes, row names)
+            if kind_type == "s":
+                text_id = index
+            else:
+                text_id = len(cells.texts)
+                cells.texts.append(str(raw).strip())
+        cells.add(row, col, found[0], found[1], raw, text_id)
         if first_only:
             raise _Stop()
 
@@ -395,14 +407,14 @@ def _name(value: object) -> str:
 
 # ---------------------------------------------------------------------------- the table
 def _fill_merges(cells: _Cells, rows: np.ndarray, cols: np.ndarray, kinds: np.ndarray,
-                 values: np.ndarray, source: str):
+                 values: np.ndarray, text_ids: np.ndarray, source: str):
     """Fill the blank cells of every merged range with its top-left cell's kind and value.
 
     Ranges are clipped to the extent of the present cells (a range reaching to XFD1048576 fills
     nothing past the data). Returns the arrays with the filled cells added, and a note (or None).
     """
     if not cells.merges or rows.size == 0:
-        return rows, cols, kinds, values, None
+        return rows, cols, kinds, values, text_ids, None
     last_row, last_col = int(rows.max()), int(cols.max())
     key = rows * _MAX_COLUMNS + cols
     order = np.argsort(key, kind="stable")
@@ -438,7 +450,7 @@ def _fill_merges(cells: _Cells, rows: np.ndarray, cols: np.ndarray, kinds: np.nd
                 cells.first_row.setdefault(c, cells.first_row[c0])
     anchors = find(np.array([r[0] for r in ranges], dtype=np.int64),
                    np.array([r[1] for r in ranges], dtype=np.int64)) if ranges else np.empty(0, np.int64)
-    new = [(rows, cols, kinds, values)]
+    new = [(rows, cols, kinds, values, text_ids)]
     filled = 0
     used_ranges = 0
     for (r0, c0, r1, c1), anchor in zip(ranges, anchors.tolist()):
@@ -452,16 +464,16 @@ def _fill_merges(cells: _Cells, rows: np.ndarray, cols: np.ndarray, kinds: np.nd
         if not count:
             continue
         new.append((rr[blank], cc[blank], np.full(count, kinds[anchor], dtype=kinds.dtype),
-                    np.full(count, values[anchor])))
+                    np.full(count, values[anchor]), np.full(count, text_ids[anchor], dtype=text_ids.dtype)))
         filled += count
         used_ranges += 1
     if not filled:
-        return rows, cols, kinds, values, None
-    rows, cols, kinds, values = (np.concatenate(parts) for parts in zip(*new))
+        return rows, cols, kinds, values, text_ids, None
+    rows, cols, kinds, values, text_ids = (np.concatenate(parts) for parts in zip(*new))
     s = "s" if used_ranges != 1 else ""
     note = (f"{used_ranges} merged range{s} filled with {'their' if s else 'its'} top-left value "
             f"({filled:,} cell{'s' if filled != 1 else ''})")
-    return rows, cols, kinds, values, note
+    return rows, cols, kinds, values, text_ids, note
 
 
 def _table(cells: _Cells, source: str, notes: list[str]) -> RawTable:
@@ -469,7 +481,8 @@ def _table(cells: _Cells, source: str, notes: list[str]) -> RawTable:
     cols = np.frombuffer(cells.cols, dtype=np.dtype("l")).astype(np.int64)
     kinds = np.frombuffer(cells.kinds, dtype=np.int8) if len(cells.kinds) else np.empty(0, np.int8)
     values = np.frombuffer(cells.values, dtype=np.float64) if len(cells.values) else np.empty(0)
-    rows, cols, kinds, values, merged = _fill_merges(cells, rows, cols, kinds, values, source)
+    text_ids = np.frombuffer(cells.text_ids, dtype=np.int64) if len(cells.text_ids) else np.empty(0, np.int64)
+    rows, cols, kinds, values, text_ids, merged = _fill_merges(cells, rows, cols, kinds, values, text_ids, source)
     if merged:
         notes.append(merged)
     if rows.size == 0:
@@ -535,9 +548,24 @@ def _table(cells: _Cells, source: str, notes: list[str]) -> RawTable:
     slot[numeric] = np.arange(len(numeric))
     take = data & (slot[cols] >= 0) & (kinds == NUM)
     table[position[take] - offset, slot[cols[take]]] = values[take]
+    texts = {j: _column_text(cells.texts, cols, kinds, values, text_ids, data, position - offset, j, n_rows)
+             for j in range(width) if text_in_data[j]}
     return RawTable(format="xlsx", names=names, n_rows=n_rows, numeric=numeric,
                     blocks=[(tuple(numeric), table)], reasons=reasons,
-                    row_name_candidates=row_name_candidates & set(numeric), notes=notes)
+                    row_name_candidates=row_name_candidates & set(numeric), notes=notes, texts=texts)
+
+
+def _column_text(pool: list[str], cols, kinds, values, text_ids, data, row_of, j: int, n_rows: int) -> np.ndarray:
+    """(n_rows,) str: column ``j``'s cells as text (a number as its shortest text, blank as "")."""
+    out = np.full(n_rows, "", dtype=object)
+    here = np.flatnonzero(data & (cols == j))
+    for i, kind, value, text_id in zip(here.tolist(), kinds[here].tolist(), values[here].tolist(),
+                                       text_ids[here].tolist()):
+        if text_id >= 0:
+            out[row_of[i]] = pool[text_id]
+        elif kind == NUM:
+            out[row_of[i]] = number_texts(np.array([value]))[0]
+    return out.astype(str)
 
 
 # ---------------------------------------------------------------------------- entry points

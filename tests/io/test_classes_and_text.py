@@ -152,7 +152,6 @@ def test_quoted_and_spaced_cells_are_kept_as_read(tmp_path):
 
 
 def test_classes_from_an_excel_integer_column(tmp_path):
-    # (The workbook reader keeps no text of cells: a text column of a sheet is not offered.)
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     for row in (["x", "y", "type"], [1.5, 2, 1], [3, 4, 2], [4, 5, None], [6, 7, 1]):
@@ -162,6 +161,39 @@ def test_classes_from_an_excel_integer_column(tmp_path):
     data = load_data(str(path), classes="type")
     assert data.columns == ("x", "y") and data.classes.names == ("1", "2")
     assert data.classes.codes.tolist() == [0, 1, -1, 0]
+
+
+def test_classes_from_an_excel_text_column(tmp_path):
+    """A sheet's text column (shared strings, inline strings, a number among the words, a merged
+    range, a missing marker) reads as known classes and is offered as a text column."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["x", "y", "species"], [1.5, 2, "setosa"], [3, 4, " versicolor "], [4, 5, "NA"],
+                [6, 7, 3], [8, 9, "virginica"], [9, 9, None], [1, 1, "setosa"]):
+        sheet.append(row)
+    sheet.merge_cells("C6:C7")  # "virginica" over two rows
+    path = tmp_path / "iris.xlsx"
+    book.save(path)
+    data = load_data(str(path), classes="species")
+    assert data.columns == ("x", "y")
+    assert data.classes.names == ("3", "setosa", "versicolor", "virginica")
+    names = np.array([""] + list(data.classes.names))[data.classes.codes + 1]
+    assert names.tolist() == ["setosa", "versicolor", "", "3", "virginica", "virginica", "setosa"]
+    plain = load_data(str(path))
+    assert plain.text_columns["species"].tolist() == ["setosa", "versicolor", "NA", "3", "virginica",
+                                                       "virginica", "setosa"]
+
+
+def test_excel_row_names_are_kept(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in ([None, "x", "y"], ["Mazda RX4", 21.0, 6], ["Datsun 710", 22.8, 4]):
+        book.active.append(row)
+    path = tmp_path / "cars.xlsx"
+    book.save(path)
+    data = load_data(str(path))
+    assert data.columns == ("x", "y") and data.row_ids().tolist() == ["Mazda RX4", "Datsun 710"]
 
 
 def test_classes_from_a_parquet_string_column(tmp_path):
