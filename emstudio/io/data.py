@@ -188,7 +188,7 @@ def workbook_sheets(path: str | os.PathLike) -> list[str]:
         return []
     if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")) or _zip_kind(name, _suffix(name)[0]) != "xlsx":
         return []
-    from emstudio.io._excel import sheet_names
+    from emstudio.io._excel import workbook_sheets as sheet_names
 
     try:
         return sheet_names(name, name)
