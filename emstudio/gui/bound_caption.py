@@ -1,4 +1,4 @@
-"""The words and numbers of the Lower bound panel: what a half-step did and why log L cannot fall.
+"""The words and numbers of the Lower bound panel: what a half-step did and why log L never falls.
 
 Pure: a series and what is on screen in, text out. Every number is in the panel's unit (per
 sample or sums) and shown to the digits that matter: enough decimals that the KL gap a person is
@@ -84,7 +84,7 @@ class Numbers:
 
 def describe(series: HalfStepSeries, frame_kind: str | None, unit: str = PER_SAMPLE,
              repeated: bool = False) -> str:
-    """A short plain-language caption of the half-step on screen and why log L cannot fall.
+    """A short plain-language caption of the half-step on screen and why log L never falls.
 
     ``frame_kind`` is the kind of the frame on screen ("start", "E", "M", "iteration", "edit", or
     None with nothing fitted): a run's iteration is told as both of its half-steps. ``repeated``:
@@ -111,7 +111,8 @@ def describe(series: HalfStepSeries, frame_kind: str | None, unit: str = PER_SAM
                     "did not move. Step M (M) is what moves θ.")
         text = (f"E-step {iteration}: q = p(z | x, θ), the posterior under θ, so KL = 0 and the bound "
                 "touches log L. θ did not move, so log L stayed")
-        if i > 0 and series.kinds[i - 1] == "M":
+        # F's change is told from the M-step before; never across a hand edit (θ was not EM's).
+        if i > 0 and series.kinds[i - 1] == "M" and (i - 0.5) not in series.edits:
             rise = t.lower_bound - series.terms[i - 1].lower_bound
             text += f"; F rose by {numbers.change(rise)} ({unit_name(unit, series.n_samples)}) to meet it"
         return text + ". Next: Step M (M)."
@@ -125,18 +126,24 @@ def describe(series: HalfStepSeries, frame_kind: str | None, unit: str = PER_SAM
                 "the next M-step climb.")
     rise_f = t.lower_bound - e.lower_bound
     rise_l = t.log_likelihood - e.log_likelihood
+    if rise_f < 0 and not is_rounding(rise_f, t.log_likelihood):
+        # With reg_covar > 0 the M-step maximises Q − (reg/2) Σₖ Nₖ tr Σₖ⁻¹ (the covariances get
+        # reg·I added), not Q: F may fall a little with healthy components, a lot where one collapses.
+        what = (f"Iteration {iteration}, E then M: the E-step made q = p(z | x, θ) (KL = 0, F = log L); then"
+                if frame_kind == "iteration" else f"M-step {iteration}:")
+        return (f"{what} F fell, ΔF = {numbers.change(rise_f)}, and log L changed by {numbers.change(rise_l)}. "
+                "With reg_covar > 0 the M-step maximises Q − (reg/2) Σₖ Nₖ tr Σₖ⁻¹ (each covariance gets "
+                "reg_covar·I added), not Q, so F can fall; the penalty is large only where a component "
+                "collapses. With reg_covar = 0 the exact M-step never lowers F.")
     if frame_kind == "iteration":
         head = (f"Iteration {iteration}, E then M: the E-step made q = p(z | x, θ) (KL = 0, F = log L); the "
                 f"M-step maximised Q, so F rose by ΔF = {numbers.change(rise_f)}")
     else:
         head = (f"M-step {iteration}: θ maximises Q(θ | θₜ) for this q and Ent(q) is unchanged, so F rose by "
                 f"ΔF = {numbers.change(rise_f)}")
-    if rise_f < 0 and not is_rounding(rise_f, t.log_likelihood):
-        # reg_covar·I added to a covariance is not Q's maximiser: only a collapsing component shows it.
-        return (head + ". F fell: the reg_covar added to a collapsing component's covariance moved θ off "
-                f"Q's maximum. log L changed by {numbers.change(rise_l)}.")
     if is_rounding(rise_f, t.log_likelihood) and is_rounding(rise_l, t.log_likelihood):
         return (head + " — that is, not at all (to rounding): θ is already Q's maximiser for this q, so EM "
                 "has converged here; log L and F stay where they are.")
     return (head + f" and KL = {numbers.kl(t)} ≥ 0 opened: log L rose by ΔF + KL = {numbers.change(rise_l)} "
-            f"≥ ΔF ({unit_name(unit, series.n_samples)}). It cannot fall (as H(θ | θₜ) ≥ H(θₜ | θₜ)).")
+            f"≥ ΔF ({unit_name(unit, series.n_samples)}). For an exact M-step (reg_covar = 0) log L never "
+            "falls: log L(θₜ₊₁) ≥ F(q, θₜ₊₁) ≥ F(q, θₜ) = log L(θₜ).")

@@ -25,7 +25,7 @@ class MonotonicityCheck:
 
     def update(self, history) -> tuple[int, list]:
         """(EM steps checked, falls (core.checks.Fall, index into ``history``)) of ``history``."""
-        from emstudio.core.checks import Fall, likelihood_falls
+        from emstudio.core.checks import Fall, likelihood_falls, reg_covar_allowance
 
         m = self._length
         if not (0 < m <= len(history) and history[m - 1] is self._last):
@@ -35,7 +35,12 @@ class MonotonicityCheck:
         if len(part) > (1 if m else 0):
             breaks = [True] + [not_an_em_step(a, b) for a, b in zip(part, part[1:])]
             self.steps += breaks.count(False)
-            found = likelihood_falls([f.log_likelihood for f in part], [f.reg_covar_binds for f in part], breaks)
+            # What reg_covar lets each step lower log L (Nₖ of the q the M-step used: the state before's).
+            allowances = [0.0] + [reg_covar_allowance(a.params, b.params, a.component_sizes, b.reg_covar)
+                                  if not broken and b.log_likelihood < a.log_likelihood else 0.0
+                                  for a, b, broken in zip(part, part[1:], breaks[1:])]
+            found = likelihood_falls([f.log_likelihood for f in part], [f.reg_covar_binds for f in part], breaks,
+                                     allowances)
             self.falls += [Fall(f.index + begin, f.drop, f.explained) for f in found]
         self._length, self._last = len(history), history[-1] if history else None
         return self.steps, self.falls

@@ -113,9 +113,29 @@ def test_captions_say_what_happened_in_the_unit_shown():
     e3 = describe(SERIES, "E", SUMS)
     assert "E-step 3" in e3 and "touches" in e3 and "+0.2 " in e3 and "sums" in e3
     m2 = describe(_series([E1, M1, E2, M2], "EMEM"), "M", SUMS)
-    assert "M-step 2" in m2 and "ΔF = +0.3 " in m2 and "KL = 0.2" in m2 and "cannot fall" in m2
+    assert "M-step 2" in m2 and "ΔF = +0.3 " in m2 and "KL = 0.2" in m2 and "never falls" in m2
+    assert "reg_covar = 0" in m2  # the chain holds for an exact M-step
     m2_per_sample = describe(_series([E1, M1, E2, M2], "EMEM"), "M", PER_SAMPLE)
     assert "ΔF = +0.0006 " in m2_per_sample and "per sample" in m2_per_sample
+
+
+def test_a_fall_of_f_is_told_as_a_fall_and_blamed_on_reg_covar_not_only_on_collapse():
+    # M2 lowers F by 2e-3 (the reg_covar penalty) with healthy components.
+    m2 = BoundTerms(-1610.001, -1830.003, 220.0)
+    for kind in ("M", "iteration"):
+        text = describe(_series([E1, M1, E2, m2], "EMEM"), kind, SUMS)
+        assert "F fell" in text and "rose" not in text
+        assert "ΔF = −0.003" in text
+        assert "Q − (reg/2) Σₖ Nₖ tr Σₖ⁻¹" in text and "large only where a component collapses" in text
+
+
+def test_an_e_step_after_a_hand_edit_does_not_measure_f_across_the_edit():
+    series = _series([E1, M1, E2], "EME")
+    edited = HalfStepSeries(series.kinds, series.iterations, series.terms, series.after_e, N, 2,
+                            series.log_l, series.bound, edits=(1.5,))
+    text = describe(edited, "E", SUMS)
+    assert "E-step 2" in text and "rose by" not in text and "touches log L" in text
+    assert "rose by" in describe(series, "E", SUMS)  # without the edit it is told
 
 
 def test_a_second_e_step_in_a_row_is_explained():

@@ -65,7 +65,7 @@ def test_step_e_and_step_m_draw_the_bound_touching_then_separating(window, qtbot
     assert s.log_l[1] - s.log_l[0] >= s.bound[1] - s.bound[0]
     assert _marker_x(view) == [1]
     caption = view.caption.text()
-    assert "M-step 1" in caption and "cannot fall" in caption and "E-step" not in caption
+    assert "M-step 1" in caption and "never falls" in caption and "E-step" not in caption
     m_terms = window.controller.current.terms
     assert view.values["kl"].text() == format_number(m_terms.kl / 500, 3)  # per sample, as the plot
 
