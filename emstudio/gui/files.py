@@ -191,6 +191,7 @@ class Files(QtCore.QObject):
         w.likelihood.show_history(np.empty(0), np.empty(0), None)
         w.likelihood.show_restarts(None)
         w.bound_view.clear()
+        w.derivation.set_data(dataset.values, dataset.columns)
         w.stack.setCurrentIndex(1)
         w.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
         w.report.say(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
@@ -200,6 +201,7 @@ class Files(QtCore.QObject):
         w = self.window
         if w.dataset is not None:
             w.plot.set_data(w.dataset.values, w.dataset.columns, axes)
+            w.derivation.set_axis(axes[0])
 
     # ------------------------------------------------------------------ drag and drop
     def drag_enter(self, event) -> None:

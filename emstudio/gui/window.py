@@ -36,6 +36,7 @@ from emstudio.gui.bound import BoundPanel
 from emstudio.gui.classes import install as install_known_classes
 from emstudio.gui.controller import Controller, Dataset
 from emstudio.gui.controls import ControlPanel, check_window_settings
+from emstudio.gui.derivation import DerivationPanel
 from emstudio.gui.editing import ComponentEditor
 from emstudio.gui.exporter import Exporter
 from emstudio.gui.files import Files
@@ -96,6 +97,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.addTab(plot_page, "Mixture")
         self.tabs.addTab(self.selection, "Choose K and model")
         self.tabs.setTabToolTip(1, "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
+        # The seeds' argument in six steps, with the numbers of the state on screen.
+        self.derivation = DerivationPanel()
+        self.tabs.addTab(self.derivation, "Derivation")
+        self.tabs.setTabToolTip(2, "Why EM's log-likelihood never falls, step by step, with the numbers of this fit")
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(scrolling(self.welcome))  # its sample buttons are wide: never the window's limit
         self.stack.addWidget(self.tabs)

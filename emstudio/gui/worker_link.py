@@ -67,6 +67,7 @@ class WorkerLink:
     def show_bound(self, frame) -> None:
         c = self.window.controller
         self.window.bound_view.show_state(c.history, frame, c.index)
+        self.window.derivation.show_state(c.history, frame, c.index)
 
     def on_state(self, state: str) -> None:
         w = self.window
