@@ -11,7 +11,7 @@ import threading
 
 from PySide6 import QtCore, QtWidgets
 
-from emstudio.gui.derivation_text import STEPS, step_html
+from emstudio.gui.derivation_text import NOTATION, STEPS, step_html
 
 
 def q_source(history, frame, index: int):
@@ -40,7 +40,7 @@ class DerivationPanel(QtWidgets.QWidget):
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.steps = QtWidgets.QListWidget()
-        for title, tip in STEPS:
+        for title, tip in (*STEPS, NOTATION):
             item = QtWidgets.QListWidgetItem(title)
             item.setToolTip(tip)
             self.steps.addItem(item)
@@ -67,7 +67,7 @@ class DerivationPanel(QtWidgets.QWidget):
         self.steps.currentRowChanged.connect(lambda _: self._render())
         self.previous_button.clicked.connect(lambda: self.steps.setCurrentRow(max(0, self.steps.currentRow() - 1)))
         self.next_button.clicked.connect(
-            lambda: self.steps.setCurrentRow(min(len(STEPS) - 1, self.steps.currentRow() + 1)))
+            lambda: self.steps.setCurrentRow(min(len(STEPS), self.steps.currentRow() + 1)))
         self._computed.connect(self._on_computed, QtCore.Qt.ConnectionType.QueuedConnection)
         self.values = None  # (n, d) the data
         self.columns: tuple[str, ...] = ()
@@ -159,4 +159,4 @@ class DerivationPanel(QtWidgets.QWidget):
         self.text.setHtml(step_html(row, self.numbers, self.columns, min(self.axis, max(len(self.columns) - 1, 0))))
         self.text.verticalScrollBar().setValue(position)
         self.previous_button.setEnabled(row > 0)
-        self.next_button.setEnabled(row < len(STEPS) - 1)
+        self.next_button.setEnabled(row < len(STEPS))

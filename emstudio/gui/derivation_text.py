@@ -22,6 +22,29 @@ STEPS = (
     ("5  Any rise of Q will do", "log L(θ) − log L(θₜ) ≥ Q(θ | θₜ) − Q(θₜ | θₜ): generalised EM"),
     ("6  What EM does not promise", "A local optimum, saddles, an unbounded likelihood"),
 )
+#: The page after the six steps: the seeds' symbols against the program's.
+NOTATION = ("Notation", "The two seeds' symbols beside the program's")
+
+#: (what, the program, the first seed, the second seed)
+NOTATION_ROWS = (
+    ("the data", "x<sub>1</sub> … x<sub>n</sub>", "<b>x</b>", "y"),
+    ("the hidden labels", "z<sub>i</sub> ∈ {1 … K}", "<b>z</b>", "z"),
+    ("θ before the step", "θ<sub>t</sub>", "θ<sub>0</sub>, θ<sup>(t)</sup>", "θ<sup>t−1</sup>"),
+    ("θ after the M-step", "θ<sub>t+1</sub>", "θ<sup>(t+1)</sup>", "θ<sup>t</sup>"),
+    ("the E-step's distribution over labels", "q, q<sub>ik</sub> = p(z<sub>i</sub> = k | x<sub>i</sub>, θ<sub>t</sub>)",
+     "p<sub><b>z</b></sub> = P<sub>θ<sub>0</sub></sub>(<b>z</b> | <b>x</b>) (its r, any distribution, chosen = p)",
+     "q<sup>t</sup>(z) = p(z | y, θ<sup>t−1</sup>)"),
+    ("the posterior under the new θ", "p(z | x, θ)", "q<sub><b>z</b></sub> = P<sub>θ</sub>(<b>z</b> | <b>x</b>)",
+     "p(z | y, θ)"),
+    ("the lower bound", "F(q, θ) = Q(θ | θ<sub>t</sub>) + Ent(q)", "—", "𝓕(q, θ)"),
+    ("the entropy of q", "Ent(q)", "—", "H(q)"),
+    ("the first seed's second term", "H(θ | θ<sub>t</sub>) = Ent(q) + KL", "H(θ | θ<sub>0</sub>)", "—"),
+    ("the gap", "KL(q ‖ p(z | x, θ))", "KL(p ‖ q) in its letters", "KL(q ‖ p)"),
+    ("a component", "k = 1 … K: π<sub>k</sub>, μ<sub>k</sub>, Σ<sub>k</sub>", "k = 1 … K",
+     "j = 1 … k: π<sub>j</sub>, μ<sub>j</sub>, σ<sub>j</sub><sup>2</sup>"),
+    ("step 0", "π<sub>k</sub> = 1/K, Σ<sub>k</sub> = I (d × d, in the data's units), means from K-means",
+     "the same (its “K × K” identity is a slip: Σ is d × d)", "—"),
+)
 
 STYLE = """<style>
 h3 { color: #1f3b63; margin-bottom: 2px; }
@@ -52,9 +75,24 @@ def _no_q(step: str) -> str:
             f"q = p(z | x, θ) and the numbers of {step} appear.</p>")
 
 
+def notation_html() -> str:
+    """The seeds' symbols beside the program's (the first seed is the blog-style derivation from the
+    log-likelihood, the second the lower-bound notes)."""
+    head = ["<b>what</b>", "<b>EM Studio</b>", "<b>the first seed</b>", "<b>the second seed</b>"]
+    rows = "".join("<tr>" + "".join(f"<td style='padding: 2px 10px 2px 0'>{c}</td>" for c in row) + "</tr>"
+                   for row in (head, *NOTATION_ROWS))
+    return (STYLE + "<h3>Notation: the seeds' symbols and the program's</h3>"
+            "<p>The first seed writes p and q the other way round from the program, and its r is the program's q; "
+            "the second seed numbers the step that makes q<sup>t</sup> from θ<sup>t−1</sup>, where the program "
+            "goes from θ<sub>t</sub> to θ<sub>t+1</sub>.</p>"
+            f"<table cellspacing='0'>{rows}</table>")
+
+
 def step_html(step: int, numbers: Derivation | None, columns=(), axis: int = 0) -> str:
-    """The HTML of step ``step`` (0…5) with ``numbers`` of the state on screen (None: no fit yet).
-    ``axis``: the column whose means and variances step 4 writes out (the plot's x axis)."""
+    """The HTML of step ``step`` (0…5; 6 is the notation) with ``numbers`` of the state on screen
+    (None: no fit yet). ``axis``: the column whose means and variances step 4 writes out."""
+    if step >= len(STEPS):
+        return notation_html()
     title = STEPS[step][0][3:]
     body = [STYLE, f"<h3>{step + 1}. {html.escape(title)}</h3>"]
     body.append([_step1, _step2, _step3, _step4, _step5, _step6][step](numbers, columns, axis))

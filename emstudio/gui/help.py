@@ -126,9 +126,17 @@ class Help:
         self.doc_window.raise_()
         return self.doc_window
 
+    def show_derivation(self, row: int) -> None:
+        """The Derivation tab at ``row`` (0…5 the steps, 6 the notation)."""
+        w = self.window
+        w.tabs.setCurrentWidget(w.derivation)
+        w.derivation.steps.setCurrentRow(row)
+
     def fill_menu(self, menu: QtWidgets.QMenu) -> None:
         """Help ▸ Keyboard shortcuts, Documentation ▸ (one item a page), About."""
         menu.addAction("&Keyboard shortcuts and mouse", self.show_shortcuts).setShortcut(QtGui.QKeySequence("F1"))
+        menu.addAction("Why EM &works: the derivation, step by step", lambda: self.show_derivation(0))
+        menu.addAction("The seeds' &notation", lambda: self.show_derivation(6))
         pages = doc_pages()
         self.docs_menu = docs = menu.addMenu("&Documentation")
         for title, path in pages:

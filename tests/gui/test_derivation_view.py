@@ -32,7 +32,9 @@ def _numbers_of(qtbot, window, kind):
 def test_the_tab_lists_six_steps_and_follows_the_half_steps(window, qtbot):
     _start(qtbot, window)
     panel = window.derivation
-    assert panel.steps.count() == 6 == len(STEPS)
+    assert panel.steps.count() == 7 and len(STEPS) == 6  # six steps, then the notation
+    panel.steps.setCurrentRow(6)
+    assert "the first seed" in panel.text.toPlainText() and "θt+1" in panel.text.toPlainText()
     X = window.dataset.values
     e = _numbers_of(qtbot, window, "E")
     c = window.controller
@@ -82,3 +84,10 @@ def test_q_comes_from_the_state_before_an_m_step():
 def test_every_step_renders_without_numbers():
     for step in range(len(STEPS)):
         assert html.escape(STEPS[step][0][3:]) in step_html(step, None)
+
+
+def test_help_opens_the_derivation_and_the_notation(window):
+    window.help.show_derivation(6)
+    assert window.tabs.currentWidget() is window.derivation
+    assert window.derivation.steps.currentRow() == 6
+    assert "Notation" in window.derivation.text.toPlainText()
