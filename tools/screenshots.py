@@ -127,6 +127,33 @@ def main(argv: list[str] | None = None) -> int:
         save(window.bound_view, "bound-view-later.png")
         window.close()
 
+        # The Derivation tab: each step of the seeds' argument with the numbers of the state on screen
+        # (step 1 at the start, the others after E1, M1, E2, M2 from the first seed's step 0).
+        window = _window(store, screen)
+        _load(window, "overlapping.csv", 3, "seed-step0")
+        window.tabs.setCurrentWidget(window.derivation)
+        _wait(window, window.requests.reinitialise)
+        panel = window.derivation
+
+        def derivation_picture(step: int, name: str) -> None:
+            import time
+
+            deadline = time.monotonic() + 30
+            while (panel._busy or panel.frame is not window.controller.current) and time.monotonic() < deadline:
+                _settle()
+                time.sleep(0.01)
+            panel.steps.setCurrentRow(step)
+            _settle()
+            save(panel, name)
+
+        derivation_picture(0, "derivation-1.png")
+        for kind in ("E", "M", "E", "M"):
+            _wait(window, lambda kind=kind: window.requests.step(kind))
+        for step in range(1, 6):
+            derivation_picture(step, f"derivation-{step + 1}.png")
+        derivation_picture(6, "derivation-notation.png")
+        window.close()
+
         # One dimension: histogram, component densities, mixture.
         window = _window(store, screen)
         _load(window, "one_d.csv", 3)

@@ -137,7 +137,7 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     ``frozen`` (K,) bool with ``previous``: those components keep their weight, mean and
     covariance; the other weights share what is left in proportion to their Nₖ, and a tied
     covariance is the scatter about the kept means. Each block is still Q's maximiser given the
-    frozen ones, so this is a generalised EM step: log L cannot fall.
+    frozen ones, so this is a generalised EM step: log L never falls (reg_covar 0).
     """
     check_covariance_type(covariance_type)
     n_k = stats.n_k + NK_FLOOR

@@ -153,7 +153,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.restarts.setToolTip("Starts tried when Run begins afresh; the best log-likelihood is kept "
                                  "(collapsed starts lose to healthy ones)")
         form.addRow("Restarts", self.restarts)
-        # What the chosen start does, in words (seed-step0 is the lecture's worked example).
+        # What the chosen start does, in words (seed-step0 is the first seed's step 0).
         self.start_note = QtWidgets.QLabel()
         self.start_note.setWordWrap(True)
         self.start_note.setStyleSheet("color: #555;")
