@@ -42,6 +42,22 @@ def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentPars
     return select
 
 
+def one_d_note(same_models: dict[str, str]) -> str:
+    """One line: which types asked for were not fitted, being in 1-D the same model as another."""
+    from emstudio.core.models import ALIASES, model_for_dimension
+
+    groups: dict[str, list[str]] = {}
+    for name, fitted in same_models.items():
+        groups.setdefault(fitted, []).append(name)
+    parts = []
+    for fitted, names in groups.items():
+        model = model_for_dimension(ALIASES.get(fitted, fitted), 1)
+        what = "one variance for all components" if model == "E" else "a variance for each component"
+        parts.append(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} the same model as {fitted} "
+                     f"({model}: {what})")
+    return "in one dimension " + "; ".join(parts) + ", so each was fitted once"
+
+
 def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
@@ -140,6 +156,9 @@ def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> 
         selection = dataclasses.replace(selection, cells=cells, best=best)
     for line in loaded.report.lines():
         note(line)
+    if selection.same_models:
+        note(one_d_note(selection.same_models))
+        types = [t for t in types if t not in selection.same_models]
     collapsed = [c for c in selection.cells if c.n_collapsed]
     if collapsed:
         note("restarts that collapsed: " + ", ".join(
