@@ -94,7 +94,7 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     if args.jobs is not None and args.jobs > cores:
         note(f"--jobs {args.jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
+                       tol=args.tol, reg_covar=args.reg_covar, prior=args.prior)
     base.validate()
     tty = sys.stderr.isatty()
     fitted = {"done": 0, "total": len(ks) * len(types)}

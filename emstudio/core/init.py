@@ -1,11 +1,14 @@
 """Starting parameters θ₀ for EM.
 
-``kmeans-svd``  the default: k-means on mclust's SVD-scaled data (standardised columns on their
-                principal axes, each scaled by the fourth root of its eigenvalue), then one M-step
-                in the data's units from its partition; does not depend on the columns' units.
+``auto``        the default: the first restart from ``hc``, every further restart from
+                ``kmeans-std`` with its own seed (``hc`` below 2,000 rows has no randomness, so
+                restarts from it would all be one); ``kmeans-std`` also when hc cannot cut K clusters.
 ``kmeans``      k-means++ seeding, Lloyd iterations on the raw data, responsibilities from the hard
                 labels, one M-step (fooled when columns differ in scale by ~10× or more).
-``kmeans-std``  the same on standardised columns (every column's spread 1), then one M-step.
+``kmeans-std``  the same on standardised columns (every column's spread 1), then one M-step in
+                the data's units from its partition; does not depend on the columns' units.
+``kmeans-svd``  the same on mclust's SVD-scaled data (standardised columns on their principal
+                axes, each scaled by the fourth root of its eigenvalue).
 ``kmeans++``    means from k-means++ seeding only; πₖ = 1/K; every Σₖ = the data's covariance.
 ``random``      random responsibilities (uniform, tilted along random directions so that the
                 components start apart: :func:`random_responsibilities`), one M-step.
@@ -24,9 +27,10 @@ from emstudio.core.mstep import CHUNK_BYTES, make_positive_definite, m_step, suf
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
-INIT_METHODS = ("kmeans-svd", "kmeans", "kmeans-std", "kmeans++", "random", "random-data", "seed-step0", "hc")
+INIT_METHODS = ("auto", "hc", "kmeans", "kmeans-std", "kmeans-svd", "kmeans++", "random", "random-data",
+                "seed-step0")
 #: The start used when none is named (chosen by benchmarks/bench_starts.py: see README, Benchmarks).
-DEFAULT_INIT = "kmeans-svd"
+DEFAULT_INIT = "auto"
 #: k-means starts and the space their distances are measured in (RowSpace).
 _KMEANS_STARTS = {"kmeans": "raw", "kmeans-std": "standard", "kmeans-svd": "svd"}
 
@@ -330,9 +334,19 @@ def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_typ
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
-                   reg_covar: float = 1e-6, should_stop=None) -> MixtureParams:
-    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``."""
+                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0) -> MixtureParams:
+    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``.
+
+    ``restart``: which restart (0 the first) this start is for; only ``auto`` looks at it.
+    """
     n, d = X.shape
+    if method == "auto":
+        if restart == 0:
+            try:
+                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop)
+            except FitError:  # too few distinct rows in hc's subset, or ties leaving < K clusters
+                pass
+        method = "kmeans-std"
     if method in _KMEANS_STARTS:
         _, labels = kmeans(X, k, rng, should_stop=should_stop, space=_KMEANS_STARTS[method])
         return params_from_labels(X, labels, k, covariance_type, reg_covar)

@@ -62,6 +62,7 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
         "degenerate_components": [int(i) for i in result.degenerate],
+        **({"log_prior": _finite(result.log_prior)} if getattr(result, "log_prior", None) is not None else {}),
         "data": {
             "source": source,
             "columns": list(columns),
@@ -76,6 +77,7 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
             "max_iter": int(settings.max_iter),
             "reg_covar": float(settings.reg_covar),
             "restarts": int(settings.restarts),
+            **({"prior": settings.prior} if getattr(settings, "prior", "none") != "none" else {}),
             **(extra_settings or {}),
         },
         "history": [{"iteration": int(i), "log_likelihood": _finite(ll)} for i, ll in result.history],
