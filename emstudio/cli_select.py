@@ -84,6 +84,11 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
         raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
                             f"({', '.join(INIT_METHODS)}), not a parameter file")
     loaded, values, standardisation = load_values(args)
+    if args.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
+        from emstudio.core.prior import prior_model
+
+        for covariance_type in types:
+            prior_model(covariance_type, values.shape[1])
     # K is bounded by the data before the grid is made: K components need K distinct points.
     allowed = k_allowed_by_data(values, wanted)
     ks = parse_k_range(args.k, at_most=allowed)
