@@ -88,9 +88,10 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
     group.add_argument("--covariance", default="full", type=_covariance_name, metavar="MODEL",
                        help="covariance model: full, tied, diag, spherical, or one of mclust's EII, VII, EEI, VEI, "
                             "EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV (default full)")
-    group.add_argument("--init", default="kmeans", metavar="METHOD|FILE.json",
-                       help="start: kmeans, kmeans++, random, random-data, seed-step0, hc, or a result/parameter "
-                            "file (default kmeans)")
+    group.add_argument("--init", default="auto", metavar="METHOD|FILE.json",
+                       help="start: auto (hc for the first restart, kmeans-std for the others), hc, kmeans, "
+                            "kmeans-std, kmeans-svd, kmeans++, random, random-data, seed-step0, or a "
+                            "result/parameter file (default auto)")
     group.add_argument("--restarts", type=_positive_int, default=restarts_default, metavar="N",
                        help=f"starts tried, best log-likelihood kept (default {restarts_default})")
     group.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
@@ -102,6 +103,10 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
                             "0 runs exactly --max-iter iterations (default 1e-6)")
     group.add_argument("--reg-covar", type=_non_negative_float, default=1e-6, metavar="R",
                        help="added to every covariance's diagonal after each M-step (default 1e-6)")
+    group.add_argument("--prior", default="none", choices=["none", "conjugate"],
+                       help="conjugate: MAP-EM under mclust's default conjugate prior (priorControl(): shrinkage "
+                            "0.01 to the data's mean, ν = d + 2, scale from the data's variance / K^(2/d)); "
+                            "for EII, VII, EEI, EVI, VVI, EEE, VVV (default none)")
     group.add_argument("--standardize", action="store_true",
                        help="fit on z-scored columns (mean 0, standard deviation 1) and report the "
                             "parameters in the data's own units")
@@ -159,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1)
+    _add_fit_options(gui, restarts_default=1, skip=("--prior",))  # the window fits without a prior
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -246,7 +251,8 @@ def _settings_of(args, n_rows: int | None = None):
 
     start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
-                       max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar)
+                       max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
+                       prior=getattr(args, "prior", "none"))
 
 
 def _load_values(args):
@@ -325,6 +331,9 @@ def _print_summary(result, columns, stream) -> None:
     state = "converged" if result.converged else ("stopped" if result.stopped else "not converged")
     stream.write(f"K={params.n_components} {result.settings.covariance_type}: log L = {result.log_likelihood:.6f}  "
                  f"BIC = {result.bic:.4f}  AIC = {result.aic:.4f}  ICL = {result.icl:.4f}\n")
+    if result.log_prior is not None:
+        stream.write(f"conjugate prior: log posterior = {result.log_likelihood + result.log_prior:.6f} (up to a "
+                     f"constant; log L and the criteria at the MAP estimate, as mclust reports them)\n")
     stream.write(f"{result.n_iter} iterations, {state}; {result.n_samples} samples, columns {', '.join(columns)}\n")
     for k in range(params.n_components):
         mean = ", ".join(f"{v:.6g}" for v in params.means[k])

@@ -21,11 +21,15 @@ def _settings(args, d: int):
     model = args.model
     if args.factors is None:
         raise EmstudioError(f"--model {model} needs --factors Q (the number of latent factors)")
+    if getattr(args, "prior", "none") != "none":
+        raise EmstudioError(f"--prior is for Gaussian mixtures (--model gmm), not --model {model}")
     k = 1 if model == "fa" else (args.k or 2)
     if model == "fa" and args.k not in (None, 1):
         raise EmstudioError("--model fa has one component; use --model mfa for a mixture of factor analysers")
     init = args.init
-    if init == "kmeans" and model == "fa":  # the mixtures' default start; factor analysis starts from PCA
+    if init == "auto":  # the mixtures' default start: factor analysis starts from PCA, a mixture from k-means
+        init = "pca" if model == "fa" else "kmeans"
+    if init == "kmeans" and model == "fa":
         init = "pca"
     if init not in FACTOR_INITS[model]:
         if not os.path.lexists(init):

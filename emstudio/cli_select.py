@@ -42,6 +42,22 @@ def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentPars
     return select
 
 
+def one_d_note(same_models: dict[str, str]) -> str:
+    """One line: which types asked for were not fitted, being in 1-D the same model as another."""
+    from emstudio.core.models import ALIASES, model_for_dimension
+
+    groups: dict[str, list[str]] = {}
+    for name, fitted in same_models.items():
+        groups.setdefault(fitted, []).append(name)
+    parts = []
+    for fitted, names in groups.items():
+        model = model_for_dimension(ALIASES.get(fitted, fitted), 1)
+        what = "one variance for all components" if model == "E" else "a variance for each component"
+        parts.append(f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} the same model as {fitted} "
+                     f"({model}: {what})")
+    return "in one dimension " + "; ".join(parts) + ", so each was fitted once"
+
+
 def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
@@ -68,6 +84,11 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
         raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
                             f"({', '.join(INIT_METHODS)}), not a parameter file")
     loaded, values, standardisation = load_values(args)
+    if args.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
+        from emstudio.core.prior import prior_model
+
+        for covariance_type in types:
+            prior_model(covariance_type, values.shape[1])
     # K is bounded by the data before the grid is made: K components need K distinct points.
     allowed = k_allowed_by_data(values, wanted)
     ks = parse_k_range(args.k, at_most=allowed)
@@ -78,7 +99,7 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     if args.jobs is not None and args.jobs > cores:
         note(f"--jobs {args.jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
+                       tol=args.tol, reg_covar=args.reg_covar, prior=args.prior)
     base.validate()
     tty = sys.stderr.isatty()
     fitted = {"done": 0, "total": len(ks) * len(types)}
@@ -140,6 +161,9 @@ def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> 
         selection = dataclasses.replace(selection, cells=cells, best=best)
     for line in loaded.report.lines():
         note(line)
+    if selection.same_models:
+        note(one_d_note(selection.same_models))
+        types = [t for t in types if t not in selection.same_models]
     collapsed = [c for c in selection.cells if c.n_collapsed]
     if collapsed:
         note("restarts that collapsed: " + ", ".join(

@@ -14,8 +14,9 @@ from emstudio.errors import DataError, FitError
 # A component is degenerate when the part of its covariance the data gave it (Σₖ − reg_covar·I)
 # is flat — smallest eigenvalue below DEGENERATE_FLATNESS of its largest (axes beyond 1:10⁴) — or
 # has a direction that fell to reg_covar (below DEGENERATE_REG_FRACTION of it) or to the data's
-# rounding noise; or when its effective size Nₖ < d + 1. Each component is judged on its own, so
-# tight clusters far apart are not mistaken for collapsed ones.
+# rounding noise; or when it holds too few points for what its model estimates for it alone (see
+# degenerate_components). Each component is judged on its own, so tight clusters far apart are
+# not mistaken for collapsed ones.
 DEGENERATE_FLATNESS = 1e-8
 DEGENERATE_REG_FRACTION = 1e-3
 # Squared values above this overflow the covariance sums in float64.
@@ -171,22 +172,34 @@ def _direction_weights(vectors: np.ndarray, per_column: np.ndarray) -> np.ndarra
 
 def degenerate_components(params: MixtureParams, component_sizes: np.ndarray, reg_covar: float,
                           variance_floor: float | np.ndarray = 0.0, scale: np.ndarray | None = None) -> list[int]:
-    """Indices of components that collapsed: a flat or vanished covariance, or Nₖ < d + 1.
+    """Indices of components whose own estimate under their model is singular (mclust's test).
 
-    Judged in column units (``scale`` (d,), the data's column scales, MixtureEngine.scale; None
-    means the data's own units): a direction is flat below DEGENERATE_FLATNESS of the component's
-    largest, and has vanished when it fell to the reg_covar or the rounding noise that direction
-    got. ``variance_floor``: the data's rounding noise for variances in column units, per column
-    (d,) or one number (MixtureEngine.variance_floor).
+    What a model estimates for one component alone (core.models.own_estimate) decides the test:
+    a volume only (EII, VII, E, V) collapsed when it fell to reg_covar or to the rounding noise; a
+    diagonal or full matrix when, in column units (``scale`` (d,), the data's column scales,
+    MixtureEngine.scale; None means the data's own units), a direction is flat (below
+    DEGENERATE_FLATNESS of the component's largest) or fell to the reg_covar or the noise it got.
+    And a component is collapsed when it holds no more effective points than give that estimate
+    singular (core.models.singular_sizes: d for a full covariance of its own, 1 for a volume or a
+    shape of its own, 0 — empty — when all it has alone is its mean). ``variance_floor``: the
+    data's rounding noise for variances in column units, per column (d,) or one number
+    (MixtureEngine.variance_floor).
     """
-    noise = np.broadcast_to(np.asarray(variance_floor, dtype=np.float64), (params.n_features,))
-    few = np.asarray(component_sizes) < params.n_features + 1
-    if params.covariance_type == "spherical":
+    from emstudio.core.mstep import EMPTY_COMPONENT_SIZE
+    from emstudio.core.models import singular_size, spherical_model
+
+    d = params.n_features
+    noise = np.broadcast_to(np.asarray(variance_floor, dtype=np.float64), (d,))
+    sizes = np.asarray(component_sizes, dtype=np.float64)
+    too_few = singular_size(params.covariance_type, d)
+    few = sizes <= too_few if too_few > 0 else sizes < EMPTY_COMPONENT_SIZE
+    if spherical_model(params.covariance_type, d):
         # A sphere is round in the data's units (never flat there), though not in column units:
         # it collapsed only when its variance fell to reg_covar or to the noisiest column's noise.
-        unit = np.ones(params.n_features) if scale is None else np.asarray(scale, dtype=np.float64)
+        unit = np.ones(d) if scale is None else np.asarray(scale, dtype=np.float64)
         vanished = max(DEGENERATE_REG_FRACTION * reg_covar, 4.0 * float((noise * unit * unit).max()))
-        collapsed = params.covariances - reg_covar <= vanished
+        variances = params.full_covariances()[:, 0, 0]
+        collapsed = variances - reg_covar <= vanished
         return [int(i) for i in np.flatnonzero(collapsed | few)]
     values, vectors, reg = _column_unit_eigen(params, reg_covar, scale)
     vanished = np.maximum(DEGENERATE_REG_FRACTION * _direction_weights(vectors, reg),

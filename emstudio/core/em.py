@@ -16,7 +16,7 @@ import numpy as np
 from emstudio.core.checks import ColumnSummary, check_fit_data, degenerate_components, identical_components
 from emstudio.core.engine import MixtureEngine, PassResult
 from emstudio.core.estep import BoundTerms
-from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
+from emstudio.core.init import DEFAULT_INIT, INIT_METHODS, initial_params, params_for_type
 from emstudio.core.mstep import expected_complete_log_likelihood, m_step
 from emstudio.core.params import MixtureParams, check_covariance_type, n_free_parameters
 from emstudio.errors import FitError
@@ -40,6 +40,8 @@ class Snapshot:
     after_e: BoundTerms | None = None
     after_m: BoundTerms | None = None
     converged: bool = False
+    #: log p(θₜ) under the prior (core.prior), up to a constant; None without a prior
+    log_prior: float | None = None
 
     @property
     def mean_log_likelihood(self) -> float:
@@ -54,7 +56,8 @@ def _check_finite(result: PassResult) -> PassResult:
 
 
 def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, tol: float,
-               reg_covar: float, frozen: np.ndarray | None = None, settle: int = 0) -> Iterator[Snapshot]:
+               reg_covar: float, frozen: np.ndarray | None = None, settle: int = 0,
+               prior=None) -> Iterator[Snapshot]:
     """Yield snapshot 0 (the start) and then one snapshot per EM iteration.
 
     Stops after ``max_iter`` iterations, or once the mean per-sample log-likelihood rose by less
@@ -62,23 +65,36 @@ def iterate_em(engine: MixtureEngine, params: MixtureParams, *, max_iter: int, t
     ``frozen`` (K,) bool keeps those components as they are in every M-step (see mstep.m_step).
     The first ``settle`` iterations never count as converged: after a change of reg_covar or of
     the covariance model, the first step's change measures the new model, not EM's progress.
+    ``prior`` (core.prior.ConjugatePrior): MAP-EM; the M-step maximises Q + log p(θ), every
+    snapshot carries log p(θ), and convergence is judged on the log posterior log L + log p(θ).
     """
+    from emstudio.core.prior import log_prior
+
+    def prior_of(theta):
+        return None if prior is None else log_prior(theta, prior)
+
     current = _check_finite(engine.run_pass(params))
     n = engine.n_samples
-    yield Snapshot(0, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp)
+    current_prior = prior_of(params)
+    yield Snapshot(0, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp,
+                   log_prior=current_prior)
     for iteration in range(1, max_iter + 1):
-        new_params = m_step(current.stats, engine.covariance_type, reg_covar, previous=params, frozen=frozen)
+        new_params = m_step(current.stats, engine.covariance_type, reg_covar, previous=params, frozen=frozen,
+                            prior=prior)
         after_e = BoundTerms(current.log_likelihood, current.expected_complete, current.entropy)
         q_new = expected_complete_log_likelihood(current.stats, new_params)
         following = _check_finite(engine.run_pass(new_params))
         after_m = BoundTerms(following.log_likelihood, q_new, current.entropy)
+        new_prior = prior_of(new_params)
         change = (following.log_likelihood - current.log_likelihood) / n
+        if prior is not None:
+            change += (new_prior - current_prior) / n
         converged = tol > 0 and change < tol and iteration > settle
         yield Snapshot(iteration, new_params, following.log_likelihood, n, following.stats.n_k,
-                       following.sum_log_max_resp, after_e, after_m, converged)
+                       following.sum_log_max_resp, after_e, after_m, converged, new_prior)
         if converged:
             return
-        params, current = new_params, following
+        params, current, current_prior = new_params, following, new_prior
 
 
 def bic(log_likelihood: float, n_parameters: int, n_samples: int) -> float:
@@ -102,15 +118,21 @@ class FitSettings:
 
     k: int = 2
     covariance_type: str = "full"
-    init: str | MixtureParams = "kmeans"
+    init: str | MixtureParams = DEFAULT_INIT
     seed: int = 0
     restarts: int = 1
     max_iter: int = 500
     tol: float = 1e-6
     reg_covar: float = 1e-6
+    #: "none", or "conjugate": MAP-EM under mclust's default conjugate prior (core.prior)
+    prior: str = "none"
 
     def validate(self) -> None:
         check_covariance_type(self.covariance_type)
+        from emstudio.core.prior import PRIORS
+
+        if self.prior not in PRIORS:
+            raise FitError(f"unknown prior {self.prior!r}; choose one of {', '.join(PRIORS)}")
         if isinstance(self.init, str) and self.init not in INIT_METHODS:
             raise FitError(f"unknown start {self.init!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
         if isinstance(self.init, MixtureParams) and self.init.n_components != self.k:
@@ -147,6 +169,9 @@ class FitResult:
     snapshots: tuple[Snapshot, ...] = field(default=(), repr=False)
     #: pairs (i, j) of components with the same mean and covariance (checks.identical_components)
     identical: tuple[tuple[int, int], ...] = ()
+    #: log p(θ̂) under the prior, up to a constant (None without one): the log posterior is
+    #: log_likelihood + log_prior. BIC, AIC and ICL use the log-likelihood at θ̂, as mclust does.
+    log_prior: float | None = None
 
     @property
     def n_parameters(self) -> int:
@@ -166,13 +191,14 @@ class FitResult:
         return icl(self.bic, self.sum_log_max_resp)
 
 
-def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None) -> MixtureParams:
+def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0) -> MixtureParams:
     if isinstance(settings.init, MixtureParams):
         start = params_for_type(settings.init, settings.covariance_type)
         if start.n_features != X.shape[1]:
             raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
         return start
-    return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop)
+    return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop,
+                          restart)
 
 
 def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
@@ -202,20 +228,32 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         if not isinstance(settings.init, MixtureParams) or frozen.shape != (settings.init.n_components,):
             raise FitError("frozen components need starting parameters with one flag per component")
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
+    prior = None
+    if settings.prior == "conjugate":
+        from emstudio.core.prior import prior_model
+
+        if frozen is not None:
+            raise FitError("frozen components cannot be fitted under a prior")
+        prior_model(settings.covariance_type, X.shape[1])  # refused in one line before any work
     runs = []
     stopped = False
     with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine:
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre, engine.scale)
         check_fit_data(X, settings.k, column_names, summary)
+        if settings.prior == "conjugate":
+            from emstudio.core.prior import default_prior
+
+            prior = default_prior(X, settings.k, settings.covariance_type)
         for index, seed in enumerate(seeds):
             if index > 0 and stop is not None and stop():
                 stopped = True
                 break
-            start = _start(X, settings, np.random.default_rng(seed), stop)
+            start = _start(X, settings, np.random.default_rng(seed), stop, index)
             snapshots = []
             last = None
             for snapshot in iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
-                                       reg_covar=settings.reg_covar, frozen=frozen, settle=settle):
+                                       reg_covar=settings.reg_covar, frozen=frozen, settle=settle,
+                                       prior=prior):
                 last = snapshot
                 if keep_snapshots:
                     snapshots.append(snapshot)
@@ -232,7 +270,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             if stopped:
                 break
     healthy = [i for i, run in enumerate(runs) if not run[2]] or list(range(len(runs)))
-    best = max(healthy, key=lambda i: runs[i][0].log_likelihood)
+    # Under a prior the restarts are compared by their log posterior.
+    best = max(healthy, key=lambda i: runs[i][0].log_likelihood + (runs[i][0].log_prior or 0.0))
     last, snapshots, degenerate = runs[best]
 
     def history_of(items):
@@ -256,6 +295,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         stopped=stopped,
         snapshots=tuple(snapshots) if keep_snapshots else (),
         identical=tuple(identical_components(last.params)),
+        log_prior=last.log_prior,
     )
 
 

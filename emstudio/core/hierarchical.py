@@ -39,15 +39,20 @@ def svd_scaled(X: np.ndarray) -> np.ndarray:
 def hc_labels(X: np.ndarray, k: int, rng: np.random.Generator, max_rows: int = HC_MAX_ROWS) -> np.ndarray:
     """Labels (n,) in 0…K−1 from Ward agglomeration of the SVD-scaled data (see the module doc).
 
-    Raises FitError when the rows agglomerated have fewer than K distinct points.
+    The scaled rows are made a chunk at a time (core.init.RowSpace, the same map as
+    :func:`svd_scaled` up to one factor, which changes no merge): only the subset agglomerated is
+    held whole, never a copy of X. Raises FitError when the rows agglomerated have fewer than K
+    distinct points.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
+    from emstudio.core.init import RowSpace, _chunk_rows
+
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
-    scaled = svd_scaled(X)
+    rows = RowSpace(X, "svd")
     subset = np.sort(rng.choice(n, size=max_rows, replace=False)) if n > max_rows else np.arange(n)
-    points = scaled[subset]
+    points = rows.take(subset)
     distinct = np.unique(points, axis=0).shape[0]
     if distinct < k:
         where = "the data has" if subset.size == n else f"a random subset of {subset.size} rows has"
@@ -62,9 +67,10 @@ def hc_labels(X: np.ndarray, k: int, rng: np.random.Generator, max_rows: int = H
         return sub_labels.astype(np.intp)
     centres = np.stack([points[sub_labels == j].mean(axis=0) for j in range(k)])
     labels = np.empty(n, dtype=np.intp)
-    for a in range(0, n, 65536):
-        block = scaled[a:a + 65536]
-        distances = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        labels[a:a + 65536] = distances.argmin(axis=1)
+    step = _chunk_rows(rows.dim, k)
+    for a in range(0, n, step):
+        block = rows.chunk(a, a + step)
+        distances = -2.0 * block @ centres.T + (centres * centres).sum(axis=1)[None, :]
+        labels[a:a + step] = distances.argmin(axis=1)
     labels[subset] = sub_labels
     return labels

@@ -1,8 +1,17 @@
 """Starting parameters θ₀ for EM.
 
-``kmeans``      k-means++ seeding, Lloyd iterations, responsibilities from the hard labels, one M-step.
+``auto``        the default: the first restart from ``hc``, every further restart from
+                ``kmeans-std`` with its own seed (``hc`` below 2,000 rows has no randomness, so
+                restarts from it would all be one); ``kmeans-std`` also when hc cannot cut K clusters.
+``kmeans``      k-means++ seeding, Lloyd iterations on the raw data, responsibilities from the hard
+                labels, one M-step (fooled when columns differ in scale by ~10× or more).
+``kmeans-std``  the same on standardised columns (every column's spread 1), then one M-step in
+                the data's units from its partition; does not depend on the columns' units.
+``kmeans-svd``  the same on mclust's SVD-scaled data (standardised columns on their principal
+                axes, each scaled by the fourth root of its eigenvalue).
 ``kmeans++``    means from k-means++ seeding only; πₖ = 1/K; every Σₖ = the data's covariance.
-``random``      random responsibilities (uniform, rows normalised), one M-step.
+``random``      random responsibilities (uniform, tilted along random directions so that the
+                components start apart: :func:`random_responsibilities`), one M-step.
 ``random-data`` K distinct data points as means; πₖ = 1/K; every Σₖ = the data's covariance.
 ``seed-step0``  the first seed's step 0: means from K-means, πₖ = 1/K, Σₖ = I.
 ``hc``          mclust's start: hierarchical agglomeration of the scaled data (core.hierarchical),
@@ -18,7 +27,12 @@ from emstudio.core.mstep import CHUNK_BYTES, make_positive_definite, m_step, suf
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
-INIT_METHODS = ("kmeans", "kmeans++", "random", "random-data", "seed-step0", "hc")
+INIT_METHODS = ("auto", "hc", "kmeans", "kmeans-std", "kmeans-svd", "kmeans++", "random", "random-data",
+                "seed-step0")
+#: The start used when none is named (chosen by benchmarks/bench_starts.py: see README, Benchmarks).
+DEFAULT_INIT = "auto"
+#: k-means starts and the space their distances are measured in (RowSpace).
+_KMEANS_STARTS = {"kmeans": "raw", "kmeans-std": "standard", "kmeans-svd": "svd"}
 
 # Every pass over X below goes by row chunks of about CHUNK_BYTES: k-means of a 2e6 × 50 array
 # made three temporaries the size of X (X * X, X − mean, the einsum of the M-step), which broke
@@ -30,12 +44,78 @@ def _chunk_rows(d: int, m: int) -> int:
     return max(256, CHUNK_BYTES // (8 * max(d, m, 1)))
 
 
-def _row_norms(X: np.ndarray) -> np.ndarray:
-    """‖xᵢ‖² (n,) of X (n, d), by chunks."""
-    out = np.empty(X.shape[0])
-    step = _chunk_rows(X.shape[1], 1)
-    for a in range(0, X.shape[0], step):
-        block = X[a:a + step]
+#: How k-means sees the rows: as they are, with standardised columns, or after mclust's "SVD"
+#: transformation (standardised columns rotated to their principal axes, each axis scaled by the
+#: fourth root of its eigenvalue of the correlation matrix: the rows of U·diag(√s) up to one factor).
+KMEANS_SPACES = ("raw", "standard", "svd")
+
+
+class RowSpace:
+    """The rows of X (n, d) seen through an affine map z = ((x − c)/s) B, (n, r), chunk by chunk.
+
+    ``raw``: z = x (chunks are views of X: no copy). ``standard``: B = diag(1/sd) in column units,
+    every column's spread 1. ``svd``: B = diag(1/sd) V Λ^(−1/4) (corr = V Λ Vᵀ, directions of
+    eigenvalue below rounding dropped): distances do not depend on the columns' units in either.
+    Nothing the size of X is made: the map is applied to one chunk of rows at a time.
+    """
+
+    def __init__(self, X: np.ndarray, kind: str = "raw"):
+        if kind not in KMEANS_SPACES:
+            raise ValueError(f"unknown k-means space {kind!r}")
+        self.X = X
+        self.n = X.shape[0]
+        self.kind = kind
+        self.frame = None
+        self.B = None
+        self.dim = X.shape[1]
+        if kind == "raw":
+            return
+        from emstudio.core.scaling import ColumnFrame
+
+        step = _chunk_rows(X.shape[1], X.shape[1])
+        self.frame = ColumnFrame(X, chunk_rows=step)
+        d = X.shape[1]
+        cov = np.zeros((d, d))
+        for a in range(0, self.n, step):
+            u = self.frame.units(X[a:a + step])
+            cov += u.T @ u
+        cov /= max(self.n, 1)
+        sd = np.sqrt(np.diagonal(cov).copy())
+        inv_sd = np.where(sd > 0, 1.0 / np.where(sd > 0, sd, 1.0), 0.0)
+        if kind == "standard":
+            self.B = np.diag(inv_sd)
+        else:
+            values, vectors = np.linalg.eigh(cov * np.outer(inv_sd, inv_sd))
+            keep = values > max(float(values[-1]), 0.0) * (max(self.n, d) * np.finfo(np.float64).eps) ** 2
+            keep &= values > 0
+            self.B = (inv_sd[:, None] * vectors[:, keep]) * values[keep] ** -0.25
+            if self.B.shape[1] == 0:
+                self.B = np.zeros((d, 1))
+        self.dim = self.B.shape[1]
+
+    def map(self, points: np.ndarray) -> np.ndarray:
+        """Points (m, d) in the data's units → (m, r) in this space (raw: the same array)."""
+        if self.B is None:
+            return points
+        return self.frame.units(np.atleast_2d(points)) @ self.B
+
+    def chunk(self, a: int, b: int) -> np.ndarray:
+        return self.map(self.X[a:b])
+
+    def take(self, index) -> np.ndarray:
+        return self.map(self.X[index])
+
+
+def _as_space(X) -> RowSpace:
+    return X if isinstance(X, RowSpace) else RowSpace(np.asarray(X, dtype=np.float64))
+
+
+def _row_norms(space: RowSpace) -> np.ndarray:
+    """‖zᵢ‖² (n,) of the rows, by chunks."""
+    out = np.empty(space.n)
+    step = _chunk_rows(space.dim, 1)
+    for a in range(0, space.n, step):
+        block = space.chunk(a, a + step)
         out[a:a + step] = np.einsum("ij,ij->i", block, block)
     return out
 
@@ -54,26 +134,26 @@ def _squared_distances(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray |
     return np.maximum(out, 0.0, out=out)
 
 
-def _distances_to(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray) -> np.ndarray:
+def _distances_to(space: RowSpace, centres: np.ndarray, x_norms: np.ndarray) -> np.ndarray:
     """(n, m) squared distances of every row to each of a few centres (m small), by chunks."""
-    out = np.empty((X.shape[0], centres.shape[0]))
-    step = _chunk_rows(X.shape[1], centres.shape[0])
-    for a in range(0, X.shape[0], step):
-        out[a:a + step] = _squared_distances(X[a:a + step], centres, x_norms[a:a + step])
+    out = np.empty((space.n, centres.shape[0]))
+    step = _chunk_rows(space.dim, centres.shape[0])
+    for a in range(0, space.n, step):
+        out[a:a + step] = _squared_distances(space.chunk(a, a + step), centres, x_norms[a:a + step])
     return out
 
 
-def _nearest(X: np.ndarray, centres: np.ndarray, x_norms: np.ndarray | None = None,
+def _nearest(space: RowSpace, centres: np.ndarray, x_norms: np.ndarray | None = None,
              out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Index (n,) of the nearest centre and the squared distance (n,) to it, in row chunks
     (written into ``out`` = (labels, distances) when given: no second pair beside the first)."""
     if out is None:
-        out = np.empty(X.shape[0], dtype=np.intp), np.empty(X.shape[0])
+        out = np.empty(space.n, dtype=np.intp), np.empty(space.n)
     labels, distances = out
-    step = _chunk_rows(X.shape[1], centres.shape[0])
-    for a in range(0, X.shape[0], step):
+    step = _chunk_rows(space.dim, centres.shape[0])
+    for a in range(0, space.n, step):
         norms = None if x_norms is None else x_norms[a:a + step]
-        block = _squared_distances(X[a:a + step], centres, norms)
+        block = _squared_distances(space.chunk(a, a + step), centres, norms)
         nearest = block.argmin(axis=1)
         labels[a:a + step] = nearest
         distances[a:a + step] = block[np.arange(block.shape[0]), nearest]
@@ -96,21 +176,21 @@ def _weighted_picks(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(picks, weights.shape[0] - 1)
 
 
-def _sum_of_minimum(X: np.ndarray, candidates: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> np.ndarray:
-    """Σᵢ min(closestᵢ, ‖xᵢ − cⱼ‖²) (m,) for each candidate cⱼ (m, d), by row chunks."""
+def _sum_of_minimum(space: RowSpace, candidates: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> np.ndarray:
+    """Σᵢ min(closestᵢ, ‖zᵢ − cⱼ‖²) (m,) for each candidate cⱼ (m, r), by row chunks."""
     sums = np.zeros(candidates.shape[0])
-    step = _chunk_rows(X.shape[1], candidates.shape[0])
-    for a in range(0, X.shape[0], step):
-        block = _squared_distances(X[a:a + step], candidates, x_norms[a:a + step])
+    step = _chunk_rows(space.dim, candidates.shape[0])
+    for a in range(0, space.n, step):
+        block = _squared_distances(space.chunk(a, a + step), candidates, x_norms[a:a + step])
         sums += np.minimum(block, closest[a:a + step, None]).sum(axis=0)
     return sums
 
 
-def _lower_to(X: np.ndarray, centre: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> None:
-    """closest ← min(closest, ‖xᵢ − centre‖²), in place, by row chunks."""
-    step = _chunk_rows(X.shape[1], 1)
-    for a in range(0, X.shape[0], step):
-        block = _squared_distances(X[a:a + step], centre[None, :], x_norms[a:a + step])[:, 0]
+def _lower_to(space: RowSpace, centre: np.ndarray, x_norms: np.ndarray, closest: np.ndarray) -> None:
+    """closest ← min(closest, ‖zᵢ − centre‖²), in place, by row chunks."""
+    step = _chunk_rows(space.dim, 1)
+    for a in range(0, space.n, step):
+        block = _squared_distances(space.chunk(a, a + step), centre[None, :], x_norms[a:a + step])[:, 0]
         np.minimum(closest[a:a + step], block, out=closest[a:a + step])
 
 
@@ -125,68 +205,87 @@ def _column_sums_by_label(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarr
     return sums
 
 
-def _mean_variance(X: np.ndarray) -> float:
-    """The mean of the columns' variances of X (n, d), by chunks (np.var makes a copy of X)."""
-    mean = X.mean(axis=0)
+def _mean_variance(space: RowSpace) -> float:
+    """The mean of the columns' variances of the rows z (n, r), by chunks (np.var makes a copy)."""
+    mean = np.zeros(space.dim)
+    step = _chunk_rows(space.dim, 1)
+    for a in range(0, space.n, step):
+        mean += space.chunk(a, a + step).sum(axis=0)
+    mean /= max(space.n, 1)
     total = 0.0
-    step = _chunk_rows(X.shape[1], 1)
-    for a in range(0, X.shape[0], step):
-        block = X[a:a + step] - mean
+    for a in range(0, space.n, step):
+        block = space.chunk(a, a + step) - mean
         total += float(np.einsum("ij,ij->", block, block))
-    return total / max(X.shape[0] * X.shape[1], 1)
+    return total / max(space.n * space.dim, 1)
 
 
-def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
+def kmeans_plus_plus(X, k: int, rng: np.random.Generator,
                      x_norms: np.ndarray | None = None) -> np.ndarray:
-    """k-means++ seeds (K, d) from X (n, d) (greedy: 2 + ⌊ln K⌋ candidates per seed, as scikit-learn).
+    """k-means++ seeds (K, r) from X (n, d) or a RowSpace (greedy: 2 + ⌊ln K⌋ candidates per seed,
+    as scikit-learn), in that space's coordinates.
 
-    Raises FitError when X has fewer than K distinct points. ``x_norms``: ‖xᵢ‖² (n,) if known.
+    Raises FitError when X has fewer than K distinct points. ``x_norms``: ‖zᵢ‖² (n,) if known.
     """
-    n = X.shape[0]
-    x_norms = _row_norms(X) if x_norms is None else x_norms
+    space = _as_space(X)
+    n = space.n
+    x_norms = _row_norms(space) if x_norms is None else x_norms
     trials = 2 + int(np.log(k))
-    centres = np.empty((k, X.shape[1]))
-    centres[0] = X[rng.integers(n)]
-    closest = _distances_to(X, centres[:1], x_norms)[:, 0]  # the one n-sized vector kept
+    centres = np.empty((k, space.dim))
+    centres[0] = space.take(rng.integers(n))
+    closest = _distances_to(space, centres[:1], x_norms)[:, 0]  # the one n-sized vector kept
     for c in range(1, k):
         potential = closest.sum()
         if not potential > 0:
             raise FitError(f"K={k} components, but the data has only {c} distinct point{'s' * (c != 1)}")
         candidates = _weighted_picks(closest, rng.random(trials))
-        best = int(_sum_of_minimum(X, X[candidates], x_norms, closest).argmin())
-        centres[c] = X[candidates[best]]
-        _lower_to(X, centres[c], x_norms, closest)
+        best = int(_sum_of_minimum(space, space.take(candidates), x_norms, closest).argmin())
+        centres[c] = space.take(candidates[best])
+        _lower_to(space, centres[c], x_norms, closest)
     return centres
 
 
 def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
-           tol: float = 1e-4, should_stop=None) -> tuple[np.ndarray, np.ndarray]:
-    """Lloyd's K-means from k-means++ seeds: centres (K, d) and labels (n,).
+           tol: float = 1e-4, should_stop=None, space: str = "raw") -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's K-means from k-means++ seeds: centres (K, d) in the data's units and labels (n,).
 
-    Stops when the centres move less (squared) than ``tol`` × the mean feature variance, or early
-    when ``should_stop()`` says so (the window's Stop). An empty cluster is moved to the point
-    farthest from its centre. Memory: X plus a few n-sized vectors and chunk-sized temporaries.
+    ``space`` (KMEANS_SPACES): the distances are measured there (see :class:`RowSpace`); the
+    centres returned are the clusters' means in the data's units. Stops when the centres move less
+    (squared) than ``tol`` × the mean feature variance, or early when ``should_stop()`` says so
+    (the window's Stop). An empty cluster is moved to the point farthest from its centre. Memory:
+    X plus a few n-sized vectors and chunk-sized temporaries.
     """
-    x_norms = _row_norms(X)
-    centres = kmeans_plus_plus(X, k, rng, x_norms)
-    threshold = tol * _mean_variance(X)
-    labels, distances = _nearest(X, centres, x_norms)
+    X = np.asarray(X, dtype=np.float64)
+    rows = RowSpace(X, space)
+    x_norms = _row_norms(rows)
+    centres = kmeans_plus_plus(rows, k, rng, x_norms)
+    threshold = tol * _mean_variance(rows)
+    labels, distances = _nearest(rows, centres, x_norms)
+    means_x = np.zeros((k, X.shape[1]))
     for _ in range(max_iter):
         counts = np.bincount(labels, minlength=k)
         sums = _column_sums_by_label(X, labels, k)
-        new_centres = centres.copy()
         filled = counts > 0
-        new_centres[filled] = sums[filled] / counts[filled, None]
+        means_x[filled] = sums[filled] / counts[filled, None]
+        new_centres = centres.copy()
+        if np.any(filled):
+            new_centres[filled] = rows.map(means_x[filled])
         for j in np.flatnonzero(~filled):
             far = int(distances.argmax())
-            new_centres[j] = X[far]
+            means_x[j] = X[far]
+            new_centres[j] = rows.take(far)
             distances[far] = 0.0
         shift = float(((new_centres - centres) ** 2).sum())
         centres = new_centres
-        _nearest(X, centres, x_norms, out=(labels, distances))
+        _nearest(rows, centres, x_norms, out=(labels, distances))
         if shift <= threshold or (should_stop is not None and should_stop()):
             break
-    return centres, labels
+    if rows.kind == "raw":
+        return centres, labels
+    # The clusters' means in the data's units, for the labels returned.
+    counts = np.bincount(labels, minlength=k)
+    sums = _column_sums_by_label(X, labels, k)
+    means_x[counts > 0] = sums[counts > 0] / counts[counts > 0, None]
+    return means_x, labels
 
 
 def data_covariance(X: np.ndarray, covariance_type: str, k: int, reg_covar: float) -> np.ndarray:
@@ -246,6 +345,27 @@ def distinct_data_points(X: np.ndarray, k: int, rng: np.random.Generator) -> np.
     return distinct[rng.choice(distinct.shape[0], size=k, replace=False)]
 
 
+def random_responsibilities(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Random responsibilities (n, K), rows summing to 1: rᵢₖ ∝ uᵢₖ · exp(wₖᵀzᵢ).
+
+    uᵢₖ uniform on (0, 1); zᵢ the row with standardised columns; wₖ (d,) standard normal: a random
+    soft partition of the space. Uniform responsibilities alone give every component the data's
+    mean (to O(1/√n)), and a model whose components share one covariance (tied, VEE) never leaves
+    that point: K identical components, log L stuck at the K = 1 value. The tilt puts the means
+    apart from the start whatever the model, and whatever the columns' units.
+    """
+    rows = RowSpace(X, "standard")
+    directions = rng.normal(size=(rows.dim, k))
+    resp = rng.random((rows.n, k))
+    step = _chunk_rows(rows.dim, k)
+    for a in range(0, rows.n, step):
+        logits = rows.chunk(a, a + step) @ directions
+        logits -= logits.max(axis=1, keepdims=True)
+        resp[a:a + step] *= np.exp(logits)
+    resp /= resp.sum(axis=1, keepdims=True)
+    return resp
+
+
 def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
                        reg_covar: float) -> MixtureParams:
     """One M-step from hard labels (n,) in 0…K−1."""
@@ -259,19 +379,28 @@ def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_typ
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
-                   reg_covar: float = 1e-6, should_stop=None) -> MixtureParams:
-    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``."""
+                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0) -> MixtureParams:
+    """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``.
+
+    ``restart``: which restart (0 the first) this start is for; only ``auto`` looks at it.
+    """
     n, d = X.shape
-    if method == "kmeans":
-        _, labels = kmeans(X, k, rng, should_stop=should_stop)
+    if method == "auto":
+        if restart == 0:
+            try:
+                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop)
+            except FitError:  # too few distinct rows in hc's subset, or ties leaving < K clusters
+                pass
+        method = "kmeans-std"
+    if method in _KMEANS_STARTS:
+        _, labels = kmeans(X, k, rng, should_stop=should_stop, space=_KMEANS_STARTS[method])
         return params_from_labels(X, labels, k, covariance_type, reg_covar)
     if method == "kmeans++":
         means = kmeans_plus_plus(X, k, rng)
         return MixtureParams(np.full(k, 1.0 / k), means, data_covariance(X, covariance_type, k, reg_covar),
                              covariance_type)
     if method == "random":
-        resp = rng.random((n, k))
-        resp /= resp.sum(axis=1, keepdims=True)
+        resp = random_responsibilities(X, k, rng)
         return m_step(sufficient_statistics(X, resp, covariance_type), covariance_type, reg_covar)
     if method == "random-data":
         means = distinct_data_points(X, k, rng)

@@ -104,6 +104,38 @@ def n_parameters(model: str, k: int, d: int) -> int:
     return n_covariance_parameters(model, k, d) + k * d + (k - 1)
 
 
+#: What a model estimates for one component alone, beyond its mean (mclust's singularity cases):
+#: ``full`` a covariance matrix of its own (VVV, EVV: Cₖ is Wₖ scaled), ``shape`` a volume or a
+#: diagonal shape of its own, ``none`` nothing (its covariance is shared, or only its orientation
+#: is its own: EEV's Dₖ A Dₖᵀ is never singular while the shared A is not).
+OWN_ESTIMATE = {
+    "EII": "none", "EEI": "none", "EEE": "none", "EEV": "none", "E": "none",
+    "VII": "shape", "VEI": "shape", "EVI": "shape", "VVI": "shape", "VEE": "shape", "EVE": "shape",
+    "VVE": "shape", "VEV": "shape", "V": "shape",
+    "EVV": "full", "VVV": "full",
+}
+
+
+def _model_of(covariance_type: str, d: int) -> str:
+    return model_for_dimension(ALIASES.get(covariance_type, covariance_type), d)
+
+
+def singular_size(covariance_type: str, d: int) -> int:
+    """The most effective points Nₖ on which a component's own estimate under the model is singular.
+
+    d for a full covariance of its own (d points span a flat (d−1)-dimensional set), 1 for a volume
+    or a diagonal shape (one point has no spread), 0 when it estimates nothing but its mean.
+    ``covariance_type``: an mclust name or one of scikit-learn's four.
+    """
+    own = OWN_ESTIMATE[_model_of(covariance_type, d)]
+    return {"full": d, "shape": 1, "none": 0}[own]
+
+
+def spherical_model(covariance_type: str, d: int) -> bool:
+    """Whether the model's covariances are λₖ I (EII, VII, and every 1-D model)."""
+    return _model_of(covariance_type, d) in ("EII", "VII", "E", "V")
+
+
 # ------------------------------------------------------------------------------- small pieces
 
 def _unit_det(diagonal: np.ndarray) -> tuple[np.ndarray, float]:

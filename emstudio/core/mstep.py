@@ -123,7 +123,8 @@ def make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
 
 
 def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
-           previous: MixtureParams | None = None, frozen: np.ndarray | None = None) -> MixtureParams:
+           previous: MixtureParams | None = None, frozen: np.ndarray | None = None,
+           prior=None) -> MixtureParams:
     """Parameters maximising Q(θ | θₜ) for the responsibilities summarised in ``stats``.
 
     πₖ = Nₖ/n, μₖ = Σᵢ rᵢₖ xᵢ / Nₖ, Σₖ = Σᵢ rᵢₖ (xᵢ−μₖ)(xᵢ−μₖ)ᵀ / Nₖ + reg_covar·I (and the tied,
@@ -140,6 +141,8 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     frozen ones, so this is a generalised EM step: log L never falls (reg_covar 0).
     """
     check_covariance_type(covariance_type)
+    if prior is not None:
+        return map_m_step(stats, covariance_type, reg_covar, prior)
     n_k = stats.n_k + NK_FLOOR
     k, d = stats.sum_x.shape
     scale = stats.column_scale()
@@ -203,6 +206,31 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     if np.any(keep):
         means[keep] = previous.means[keep]  # exactly, not through the origin and back
     return MixtureParams(weights, means, cov, covariance_type)
+
+
+def map_m_step(stats: SufficientStats, covariance_type: str, reg_covar: float, prior) -> MixtureParams:
+    """The M-step under a conjugate prior (core.prior): θ maximising Q(θ | θₜ) + log p(θ).
+
+    Worked in the data's units (the prior's mean and scale are in them); reg_covar·I is added
+    after, and eigenvalues below max(reg_covar, the data's rounding noise) lifted, as m_step does.
+    """
+    from emstudio.core.params import from_full_covariances
+    from emstudio.core.prior import map_covariances
+
+    n_k = stats.n_k + NK_FLOOR
+    k, d = stats.sum_x.shape
+    scale = stats.column_scale()
+    means_rel = stats.sum_x / n_k[:, None]
+    scatter = _scatter_about(stats, means_rel)
+    if scatter.ndim == 2:  # diag/spherical statistics hold the diagonals only
+        scatter = np.stack([np.diag(v) for v in scatter])
+    scatter = scatter * np.outer(scale, scale)
+    means, cov = map_covariances(prior, n_k, means_rel * scale + stats.origins, scatter)
+    noise = np.broadcast_to(np.asarray(stats.variance_floor, dtype=np.float64), (d,))
+    floor = max(reg_covar, float((noise * scale * scale).max()), np.finfo(np.float64).tiny)
+    cov = np.stack([make_positive_definite(c + reg_covar * np.eye(d), floor) for c in cov])
+    weights = n_k / n_k.sum()
+    return MixtureParams(weights, means, from_full_covariances(cov, covariance_type, weights), covariance_type)
 
 
 def expected_complete_log_likelihood(stats: SufficientStats, params: MixtureParams) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPo
 from emstudio.errors import EmstudioError, FitError, ParameterError
 
 CRITERIA = ("bic", "aic", "icl")
-__all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "k_allowed_by_data", "k_range_parts",
+__all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "distinct_models", "k_allowed_by_data", "k_range_parts",
            "largest_k", "parse_covariance_types", "parse_k_range", "select_models"]
 
 
@@ -55,6 +55,9 @@ class Selection:
     criterion: str
     cells: tuple[Cell, ...]
     best: Cell | None
+    #: types asked for but not fitted, each the same model as the fitted type it names (in 1-D:
+    #: see :func:`distinct_models`); empty when every type asked was fitted.
+    same_models: dict[str, str] = field(default_factory=dict)
 
 
 #: The most values of K one grid lists when nothing smaller bounds it (the data bound it first:
@@ -135,6 +138,28 @@ def parse_covariance_types(text: str) -> list[str]:
     return list(dict.fromkeys(types))
 
 
+def distinct_models(covariance_types: Sequence[str], d: int) -> tuple[list[str], dict[str, str]]:
+    """The types to fit, each distinct model once, and {type left out: the fitted type it equals}.
+
+    In one dimension every model is E (one variance for all components: tied, EII, EEI, EEE, EVI,
+    EEV, EVE, EVV) or V (a variance each: full, diag, spherical and mclust's V… names), so of the
+    types asked only the first of each is fitted. In more dimensions all are distinct.
+    """
+    if d != 1:
+        return list(covariance_types), {}
+    from emstudio.core.models import ALIASES, model_for_dimension
+
+    first: dict[str, str] = {}
+    same: dict[str, str] = {}
+    for name in covariance_types:
+        model = model_for_dimension(ALIASES.get(name, name), 1)
+        if model in first:
+            same[name] = first[model]
+        else:
+            first[model] = name
+    return list(first.values()), same
+
+
 def cell_seed(seed: int, covariance_type: str, k: int) -> int:
     """A seed for one cell that depends on nothing but (seed, type, K)."""
     sequence = np.random.SeedSequence([seed, ALL_COVARIANCE_TYPES.index(covariance_type), k])
@@ -201,6 +226,7 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
     if criterion not in CRITERIA:
         raise FitError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     X = np.ascontiguousarray(X, dtype=np.float64)
+    covariance_types, same_models = distinct_models(covariance_types, X.shape[1] if X.ndim == 2 else 1)
     grid = [(t, k) for t in covariance_types for k in ks]
     jobs = worker_count(jobs, len(grid))
     cells: dict[tuple[str, int], Cell] = {}
@@ -223,4 +249,4 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
             except WorkerDied as exc:
                 raise FitError(str(exc)) from None
     ordered = tuple(cells[key] for key in grid)
-    return Selection(criterion, ordered, best_cell(ordered, criterion))
+    return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)

@@ -10,7 +10,10 @@ from emstudio.core.init import INIT_METHODS
 from emstudio.core.params import COVARIANCE_TYPES, MixtureParams
 
 START_LABELS = {
-    "kmeans": "k-means",
+    "auto": "automatic (hc, then k-means)",
+    "kmeans": "k-means (raw units)",
+    "kmeans-std": "k-means, standardised",
+    "kmeans-svd": "k-means, SVD-scaled",
     "kmeans++": "k-means++ seeds",
     "random": "random responsibilities",
     "random-data": "random data points",
@@ -18,7 +21,12 @@ START_LABELS = {
     "hc": "hierarchical (mclust)",
 }
 START_TIPS = {
-    "kmeans": "k-means++ seeding and Lloyd iterations, then one M-step from the hard labels",
+    "auto": "the first restart from the hierarchical start, the others from k-means on standardised "
+            "columns; the same whatever units the columns are in (the default)",
+    "kmeans": "k-means++ seeding and Lloyd iterations on the raw data, then one M-step from the hard labels "
+              "(fooled when the columns' units differ ~10× or more)",
+    "kmeans-std": "k-means on standardised columns, then one M-step in the data's units",
+    "kmeans-svd": "k-means on mclust's SVD-scaled data, then one M-step in the data's units",
     "kmeans++": "means from k-means++ seeding; πₖ = 1/K; every Σₖ the data's covariance",
     "random": "random responsibilities, then one M-step",
     "random-data": "K distinct data points as means; πₖ = 1/K; every Σₖ the data's covariance",

@@ -88,7 +88,7 @@ class ParameterTable(QtWidgets.QTableWidget):
         self.setToolTip("Each component: weight πₖ, effective size Nₖ = Σᵢ rᵢₖ, mean μₖ, and Σₖ on the axes "
                         "shown as standard deviations σ and their correlation ρ.\n"
                         "Hover a σ or ρ cell for the full covariance matrix. A red row is a component that is "
-                        "collapsing: its covariance is (nearly) flat or Nₖ < d + 1; λmin is the smallest "
+                        "collapsing: its covariance is (nearly) flat or it holds too few points for what its model estimates for it alone; λmin is the smallest "
                         "eigenvalue of Σₖ − reg_covar·I.")
         self.setWordWrap(False)
 

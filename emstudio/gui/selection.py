@@ -18,6 +18,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from emstudio.core.em import FitSettings
+from emstudio.core.init import DEFAULT_INIT
 from emstudio.core.params import COVARIANCE_TYPES
 from emstudio.core.selection import (
     CRITERIA,
@@ -236,7 +237,7 @@ class SelectionPanel(QtWidgets.QWidget):
             if not types:
                 raise EmstudioError("tick at least one covariance type")
             base = self.base_settings()
-            base = dataclasses.replace(base, init=base.init if isinstance(base.init, str) else "kmeans",
+            base = dataclasses.replace(base, init=base.init if isinstance(base.init, str) else DEFAULT_INIT,
                                        restarts=self.restarts.value())
             base.validate()
         except EmstudioError as exc:

@@ -62,6 +62,7 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
         "n_iter": int(result.n_iter),
         "converged": bool(result.converged),
         "degenerate_components": [int(i) for i in result.degenerate],
+        **({"log_prior": _finite(result.log_prior)} if getattr(result, "log_prior", None) is not None else {}),
         "data": {
             "source": source,
             "columns": list(columns),
@@ -76,6 +77,7 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
             "max_iter": int(settings.max_iter),
             "reg_covar": float(settings.reg_covar),
             "restarts": int(settings.restarts),
+            **({"prior": settings.prior} if getattr(settings, "prior", "none") != "none" else {}),
             **(extra_settings or {}),
         },
         "history": [{"iteration": int(i), "log_likelihood": _finite(ll)} for i, ll in result.history],
@@ -299,5 +301,9 @@ def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropp
     if selection.best is not None:
         best = result_to_dict(selection.best.result, source=source, columns=columns, n_dropped=n_dropped,
                               extra_settings=extra_settings)
-    return {"format": SELECTION_FORMAT, "version": 1, "criterion": selection.criterion, "models": models,
-            "best": best}
+    content = {"format": SELECTION_FORMAT, "version": 1, "criterion": selection.criterion, "models": models,
+               "best": best}
+    same = getattr(selection, "same_models", None)
+    if same:
+        content["same_models"] = dict(same)
+    return content

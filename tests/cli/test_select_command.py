@@ -107,3 +107,28 @@ def test_a_start_file_is_refused_without_being_read(tmp_path):
     code, _, stderr = emstudio("select", _three_points(tmp_path), "--init", fifo)
     assert_one_clear_line(code, stderr)
     assert "takes a start method" in stderr
+
+
+def test_one_dimension_fits_each_distinct_model_once(tmp_path):
+    """Issue 16: in 1-D full = diag = spherical (V) and tied = E; each is fitted once and said so."""
+    out = tmp_path / "sel.json"
+    code, stdout, stderr = emstudio("select", "assets/one_d.csv", "--k", "1-3", "--covariance",
+                                    "full,tied,diag,spherical,EEI", "--restarts", "1", "--jobs", "1",
+                                    "--out", out)
+    assert code == 0, stderr
+    content = json.loads(out.read_text())
+    assert [(m["covariance_type"], m["k"]) for m in content["models"]] == [
+        (t, k) for t in ("full", "tied") for k in (1, 2, 3)]
+    assert content["same_models"] == {"diag": "full", "spherical": "full", "EEI": "tied"}
+    assert "in one dimension diag, spherical are the same model as full (V" in stderr
+    assert "EEI is the same model as tied (E" in stderr
+    rows = [line.split()[0] for line in stdout.splitlines()[2:-1]]
+    assert rows == ["full", "tied"]
+
+
+def test_distinct_models_in_more_dimensions_are_all_fitted():
+    from emstudio.core.selection import distinct_models
+
+    assert distinct_models(["full", "tied", "EII", "VII"], 2) == (["full", "tied", "EII", "VII"], {})
+    assert distinct_models(["EII", "VII", "spherical", "EEE"], 1) == (["EII", "VII"], {"spherical": "VII",
+                                                                                    "EEE": "EII"})

@@ -140,3 +140,76 @@ def test_exactly_collinear_data_with_no_reg_covar_is_a_collapse_not_a_crash(init
     again = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type, init=reseeded, reg_covar=0.0,
                                        max_iter=5))
     assert np.isfinite(again.log_likelihood)
+
+
+def _two_point_cluster(d=2, seed=5):
+    """200 points about 0 and two points far away, about one unit apart (a healthy spread)."""
+    rng = np.random.default_rng(seed)
+    far = np.full(d, 12.0)
+    return np.vstack([rng.normal(size=(200, d)), far + np.array([[0.6] * d, [-0.6] * d]) + rng.normal(scale=0.2, size=(2, d))])
+
+
+def _start_at_the_far_pair(X, covariance_type):
+    from emstudio.core.init import params_from_labels
+
+    labels = (np.arange(X.shape[0]) >= X.shape[0] - 2).astype(int)
+    return params_from_labels(X, labels, 2, covariance_type, 1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "spherical", "EII", "EEI", "EEV", "VEI"])
+def test_two_point_components_are_healthy_where_the_model_estimates_little_of_their_own(covariance_type):
+    """Issue 16: Nₖ < d + 1 flagged tied and spherical components of 2–4 points with healthy variances."""
+    from emstudio.core.checks import degenerate_components
+    from emstudio.core.models import singular_size
+
+    X = _two_point_cluster()
+    result = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type,
+                                        init=_start_at_the_far_pair(X, covariance_type), max_iter=200))
+    assert abs(result.component_sizes[1] - 2.0) < 1e-3
+    assert result.degenerate == ()
+    assert singular_size(covariance_type, 2) <= 1
+    assert degenerate_components(result.params, np.array([200.0, 2.0]), 1e-6) == []
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "EVV"])
+def test_two_points_in_two_dimensions_are_collapsed_for_a_covariance_of_their_own(covariance_type):
+    X = _two_point_cluster()
+    result = fit_mixture(X, FitSettings(k=2, covariance_type=covariance_type,
+                                        init=_start_at_the_far_pair(X, covariance_type), max_iter=200))
+    assert result.degenerate == (1,)
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "diag", "VEV"])
+def test_one_point_is_collapsed_for_a_volume_or_shape_of_its_own(covariance_type):
+    from emstudio.core.checks import degenerate_components
+    from emstudio.core.init import params_from_labels
+
+    X = _two_point_cluster()
+    labels = (np.arange(X.shape[0]) >= X.shape[0] - 2).astype(int)
+    params = params_from_labels(X, labels, 2, covariance_type, 1e-6)
+    assert degenerate_components(params, np.array([201.0, 1.0]), 1e-6) == [1]
+    assert degenerate_components(params, np.array([200.0, 2.0]), 1e-6) == []
+
+
+def test_a_one_d_component_of_about_two_points_is_not_collapsed():
+    """Issue 16: every 1-D fit with K ≥ 5 of a classic data set was collapsed because one
+    component held 1.99994 points (Nₖ < d + 1 = 2)."""
+    from emstudio.core.checks import degenerate_components
+    from emstudio.core.init import params_from_labels
+
+    X = _two_point_cluster(d=1)
+    params = params_from_labels(X, (np.arange(202) >= 200).astype(int), 2, "full", 1e-6)
+    assert degenerate_components(params, np.array([200.00006, 1.99994]), 1e-6) == []
+    assert degenerate_components(params, np.array([201.0, 1.0]), 1e-6) == [1]
+    result = fit_mixture(X, FitSettings(k=2, covariance_type="full", init=params, max_iter=200))
+    assert result.degenerate == ()
+
+
+def test_a_shared_covariance_flags_only_an_empty_component():
+    from emstudio.core.checks import degenerate_components
+    from emstudio.core.init import params_from_labels
+
+    X = _two_point_cluster()
+    params = params_from_labels(X, (np.arange(202) >= 200).astype(int), 2, "tied", 1e-6)
+    assert degenerate_components(params, np.array([201.5, 0.5]), 1e-6) == []
+    assert degenerate_components(params, np.array([202.0, 0.0]), 1e-6) == [1]

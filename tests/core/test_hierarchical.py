@@ -66,3 +66,30 @@ def test_a_constant_column_and_one_dimension_are_fine():
     assert set(hc_labels(x[:, None], 2, rng)) == {0, 1}
     X = np.column_stack([x, np.full(200, 4.0)])
     assert set(hc_labels(X, 2, rng)) == {0, 1}
+
+
+def test_the_default_start_is_auto_and_is_not_fooled_by_column_units():
+    """Issue 16: the default start must not depend on the columns' units (k-means on raw data is)."""
+    from emstudio.core.init import DEFAULT_INIT
+
+    assert FitSettings().init == DEFAULT_INIT == "auto"
+    X, truth = _two_clusters_hidden_by_units()
+    fit = fit_mixture(X, FitSettings(k=2, reg_covar=0.0, tol=1e-10))
+    from emstudio.core import predict
+
+    assert _agreement(predict(X, fit.params), truth) > 0.95
+    scales = np.array([1e3, 1e-2])
+    scaled = fit_mixture(X * scales, FitSettings(k=2, reg_covar=0.0, tol=1e-10))
+    shift = -X.shape[0] * np.log(scales).sum()
+    assert scaled.log_likelihood == pytest.approx(fit.log_likelihood + shift, rel=1e-8)
+
+
+@pytest.mark.parametrize("method", ["kmeans-std", "kmeans-svd", "auto"])
+def test_scaled_kmeans_starts_do_not_depend_on_column_units(method):
+    X, _ = _two_clusters_hidden_by_units(seed=3)
+    scales = np.array([1e-4, 1e5])
+    for restart in (0, 1):
+        a = initial_params(X, 2, "full", method, np.random.default_rng(8), 0.0, restart=restart)
+        b = initial_params(X * scales, 2, "full", method, np.random.default_rng(8), 0.0, restart=restart)
+        np.testing.assert_allclose(b.means / scales, a.means, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(b.weights, a.weights, rtol=1e-12)

@@ -45,7 +45,7 @@ def test_parameter_counts_match_sklearn():
         assert n_free_parameters(ct, 3, 2) == gm._n_parameters()
 
 
-@pytest.mark.parametrize("method", ["kmeans", "kmeans++", "random", "random-data", "seed-step0"])
+@pytest.mark.parametrize("method", ["kmeans", "kmeans-std", "kmeans-svd", "kmeans++", "random", "random-data", "seed-step0"])
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_starts_are_valid_and_reproducible(method, covariance_type):
     X = DATASETS["2d"]()
@@ -150,3 +150,27 @@ def test_icl_is_bic_minus_twice_the_log_of_the_largest_responsibilities():
     _, log_resp = e_step(X, result.params)
     assert np.isclose(result.icl, result.bic - 2 * log_resp.max(axis=1).sum(), rtol=1e-10)
     assert np.isclose(result.bic, -2 * result.log_likelihood + n_free_parameters("full", 3, 2) * np.log(len(X)))
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "VEE", "full", "EII"])
+def test_random_start_separates_components_even_with_a_shared_covariance(covariance_type):
+    """Issue 16: uniform random responsibilities gave every component the data's mean, and a tied
+    model never left that point (K identical components, log L at the K = 1 value)."""
+    X = np.loadtxt("assets/separated.csv", delimiter=",", skiprows=1)
+    one = fit_mixture(X, FitSettings(k=1, covariance_type=covariance_type))
+    kmeans_fit = fit_mixture(X, FitSettings(k=3, covariance_type=covariance_type, init="kmeans"))
+    for seed in range(3):
+        fit = fit_mixture(X, FitSettings(k=3, covariance_type=covariance_type, init="random", seed=seed))
+        assert fit.identical == ()
+        gain = kmeans_fit.log_likelihood - one.log_likelihood
+        assert fit.log_likelihood - one.log_likelihood > 0.5 * gain
+
+
+def test_random_responsibilities_do_not_depend_on_the_columns_units():
+    from emstudio.core.init import random_responsibilities
+
+    X = DATASETS["2d"]()
+    a = random_responsibilities(X, 3, np.random.default_rng(4))
+    b = random_responsibilities(X * np.array([1e-3, 1e4]), 3, np.random.default_rng(4))
+    assert np.allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert np.allclose(a.sum(axis=1), 1.0)

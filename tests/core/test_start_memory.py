@@ -13,7 +13,7 @@ from emstudio.core import init, mstep
 from emstudio.core.init import initial_params
 
 
-@pytest.mark.parametrize("method", ["kmeans", "kmeans++", "random", "seed-step0"])
+@pytest.mark.parametrize("method", ["kmeans", "kmeans-std", "kmeans-svd", "kmeans++", "random", "seed-step0"])
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_starts_allocate_no_copy_of_the_data(monkeypatch, method, covariance_type):
     # Small chunks, so that at this small scale the chunks are small beside X as they are at 2e6 × 50.
