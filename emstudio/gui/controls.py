@@ -305,6 +305,7 @@ class ControlPanel(QtWidgets.QWidget):
         was = self._emitting
         self._emitting = False
         self._file_start = params
+        self.set_kind("mixture")  # a parameter file is a Gaussian mixture's start
         index = self.init.findData(FILE_START)
         if index < 0:
             self.init.addItem("", FILE_START)

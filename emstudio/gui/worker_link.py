@@ -22,12 +22,14 @@ class WorkerLink:
         c.axes_changed.connect(w.files.on_axes)
         c.undo_changed.connect(w.edits.on_undo_changed)
         w.controls.settings_changed.connect(c.set_settings)
+        w.controls.factor_changed.connect(c.set_factor)
         w.controls.pace_changed.connect(c.set_pace)
         w.controls.axes_changed.connect(c.set_axes)
         # The histogram's bins: the Bins control sets the plot's, the plot says how many "auto" gave.
         w.controls.bins_changed.connect(w.plot.set_bins)
         w.plot.bins_drawn.connect(w.controls.show_bins)
         c.set_settings(w.controls.settings())
+        c.set_factor(w.controls.factor_settings())
         c.set_pace(w.controls.pace_seconds())
 
     def on_display(self, frame, colours) -> None:
