@@ -85,8 +85,9 @@ class WorkerLink:
             button.setEnabled(has_data and state != "stepping")
         for name in ("export_params", "export_labels", "export_picture", "export_animation"):
             actions[name].setEnabled(has_data and has_fit and not running)
+        editable = w.controller.current is not None and not w.edits.factor_shown()  # a factor model: no hand edits
         for name in ("add_component", "delete_component", "freeze_component"):
-            actions[name].setEnabled(has_data and w.controller.current is not None and state != "stepping")
+            actions[name].setEnabled(has_data and editable and state != "stepping")
         w.edits.on_undo_changed()
         w.history.set_enabled(has_fit and not running)
         actions["select_models"].setEnabled(has_data)
