@@ -64,14 +64,17 @@ class LatentPlot(pg.PlotWidget):
 
     def _one(self, z: np.ndarray, v: float) -> None:
         self.points.setData([], [])
+        top = 1 / np.sqrt(2 * np.pi)
         if z.size:
-            edges, heights = histogram(z, bins=max(10, min(60, int(np.sqrt(z.size)))))
+            edges, heights = histogram(z, bins=max(12, min(60, int(2 * np.sqrt(z.size)))))
             self.hist.setData(edges, heights)
+            top = max(top, float(heights.max()))
+        top *= 1.08
         grid = np.linspace(-4, 4, 241)
         self.prior.setData(grid, np.exp(-0.5 * grid ** 2) / np.sqrt(2 * np.pi))
         sd = np.sqrt(max(v, 0.0))
-        top = 0.45
-        self.v_curve.setData([-sd, -sd, sd, sd], [top - 0.02, top, top, top - 0.02], connect="all")
+        tick = 0.04 * top
+        self.v_curve.setData([-sd, -sd, sd, sd], [top - tick, top, top, top - tick], connect="all")
         self.plot_item.getViewBox().setAspectLocked(False)
         self.plot_item.setLabel("bottom", "E[z | x]  (factor 1)", color=INK)
         self.plot_item.setLabel("left", "density", color=INK)

@@ -14,7 +14,7 @@ MODEL_KINDS = (
     ("mixture", "Gaussian mixture", "K Gaussian components, each with its own mean and covariance"),
     ("fa", "Factor analysis", "x = μ + Λz + ε with q latent factors z ~ N(0, I) and diagonal noise Ψ: "
                               "the covariance ΛΛᵀ + Ψ has far fewer parameters than a full one"),
-    ("mfa", "Mixture of factor analysers", "K factor analysers (Ghahramani & Hinton): each component's "
+    ("mfa", "Factor mixture (MFA)", "A mixture of K factor analysers (Ghahramani & Hinton): each component's "
                                            "covariance is ΛₖΛₖᵀ + Ψ"),
 )
 #: The starts of the factor models (core.factor.FACTOR_STARTS): data, label, tooltip.
@@ -22,7 +22,7 @@ FACTOR_STARTS = {
     "fa": (("pca", "principal components", "Λ from the leading principal components of the data's covariance "
                                            "(probabilistic PCA's solution), Ψ the rest of each column's variance"),
            ("random", "random loadings", "random loadings of the columns' scale, Ψ the columns' variances")),
-    "mfa": (("kmeans", "k-means, then PCA per part", "a k-means partition of the standardised data, then each "
+    "mfa": (("kmeans", "k-means + PCA", "a k-means partition of the standardised data, then each "
                                                      "part's principal components"),
             ("random", "random", "means at random data points, random loadings, Ψ the columns' variances")),
 }
@@ -140,6 +140,19 @@ def fill_factor_starts(combo: QtWidgets.QComboBox, kind: str) -> None:
     combo.blockSignals(False)
 
 
+class CovarianceCombo(QtWidgets.QComboBox):
+    """The covariance chooser: its list has a line per model, its closed box the name alone (the
+    description goes in the note under it, never cut off)."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        painter = QtWidgets.QStylePainter(self)
+        option = QtWidgets.QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.currentText = option.currentText.split(" — ")[0]
+        painter.drawComplexControl(QtWidgets.QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QtWidgets.QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
 class ModelBox(QtWidgets.QGroupBox):
     """The Fit panel's Model box: the kind, K, the covariance model (a mixture), the factors q and
     Ψ (factor models); only the rows of the chosen kind are shown."""
@@ -160,12 +173,16 @@ class ModelBox(QtWidgets.QGroupBox):
         self.k.setValue(3)
         self.k.setToolTip("K, the number of components")
         form.addRow("Components K", self.k)
-        self.covariance = QtWidgets.QComboBox()
+        self.covariance = CovarianceCombo()
         fill_covariances(self.covariance, one_d=False)
         self.covariance.setCurrentIndex(covariance_index(self.covariance, "full"))
+        form.addRow("Covariance", self.covariance)
+        self.covariance_note = QtWidgets.QLabel()  # the chosen model's volume, shape and orientation
+        self.covariance_note.setWordWrap(True)
+        self.covariance_note.setStyleSheet("color: #555;")
+        form.addRow(self.covariance_note)
         self.covariance.currentIndexChanged.connect(self._covariance_tip)
         self._covariance_tip()
-        form.addRow("Covariance", self.covariance)
         self.factors = QtWidgets.QSpinBox()
         self.factors.setRange(0, 1)
         self.factors.setValue(1)
@@ -185,6 +202,7 @@ class ModelBox(QtWidgets.QGroupBox):
         mixture = kind == "mixture"
         self.form.setRowVisible(self.k, kind != "fa")
         self.form.setRowVisible(self.covariance, mixture)
+        self.form.setRowVisible(self.covariance_note, mixture)
         self.form.setRowVisible(self.factors, not mixture)
         self.form.setRowVisible(self.psi, kind == "mfa")
 
@@ -203,6 +221,8 @@ class ModelBox(QtWidgets.QGroupBox):
         self.factors.setRange(0, max(d - 1, 0))
 
     def _covariance_tip(self, *_) -> None:
+        text = self.covariance.currentText()
+        self.covariance_note.setText(text.split(" — ", 1)[1] if " — " in text else "")
         tip = self.covariance.currentData(QtCore.Qt.ItemDataRole.ToolTipRole)
         self.covariance.setToolTip(f"{self.covariance.currentText()}\n{tip}\n\nCovariance models Σₖ = λₖ Dₖ Aₖ "
                                    "Dₖᵀ (mclust's fourteen): hover an entry for its formula" if tip else "")
