@@ -362,6 +362,13 @@ class ControlPanel(QtWidgets.QWidget):
         """Choose the model kind ("mixture", "fa", "mfa")."""
         self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
 
+    def set_factor_model(self, kind: str, factors: int, psi: str = "shared") -> None:
+        """A factor model (``emstudio gui --model fa|mfa --factors Q --psi …``); q larger than the
+        data allows is lowered to d − 1 when the data is loaded."""
+        self.set_kind(kind)
+        self.factors.setValue(factors)
+        self.psi.setCurrentIndex(max(self.psi.findData(psi), 0))
+
     # ------------------------------------------------------------------ data
     def set_columns(self, columns, report_lines) -> None:
         d = len(columns)

@@ -184,7 +184,7 @@ class ModelBox(QtWidgets.QGroupBox):
         self.covariance.currentIndexChanged.connect(self._covariance_tip)
         self._covariance_tip()
         self.factors = QtWidgets.QSpinBox()
-        self.factors.setRange(0, 1)
+        self.factors.setRange(0, 1000)  # d − 1 once data is loaded (set_dimension)
         self.factors.setValue(1)
         self.factors.setToolTip("q, the number of latent factors (fewer than the columns)")
         form.addRow("Factors q", self.factors)
