@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.core.bins import histogram_bins
 from emstudio.core.geometry import ellipse_points, histogram
 from emstudio.gui.hover import INK
 from emstudio.gui.views import _style_plot, show_axis_values
@@ -66,7 +67,7 @@ class LatentPlot(pg.PlotWidget):
         self.points.setData([], [])
         top = 1 / np.sqrt(2 * np.pi)
         if z.size:
-            edges, heights = histogram(z, bins=max(12, min(60, int(2 * np.sqrt(z.size)))))
+            edges, heights = histogram(z, bins=histogram_bins(z, None))  # Freedman–Diaconis, as the 1-D plot
             self.hist.setData(edges, heights)
             top = max(top, float(heights.max()))
         top *= 1.08

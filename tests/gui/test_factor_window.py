@@ -166,3 +166,22 @@ def test_the_window_still_fits_1024_by_700_with_a_factor_model(window, qtbot):
     qtbot.wait(50)
     assert window.width() <= 1024 and window.height() <= 700
     assert not _clipped(window)
+
+
+def test_a_heywood_case_is_flagged_in_the_factors_panel(window, qtbot, tmp_path):
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=400)
+    # column a is the factor itself: EM drives its uniqueness towards 0 (slowly, as EM does)
+    X = np.column_stack([z] + [z + rng.normal(size=400) for _ in range(3)])
+    path = tmp_path / "heywood.csv"
+    np.savetxt(path, X, delimiter=",", header="a,b,c,d", comments="")
+    assert window.files.load_file(str(path))
+    _fa(window, q=1)
+    window.controls.tol.set_value(0)
+    window.controls.max_iter.setValue(2000)
+    _run(qtbot, window)
+    frame = window.controller.current
+    assert (0, 0) in frame.heywood
+    panel = window.factors.panel
+    assert panel.heywood.isVisible() and "Heywood" in panel.heywood.text() and "a" in panel.heywood.text()
+    assert panel.table.item(0, 1).foreground().color().name() == "#d62728"
