@@ -9,16 +9,15 @@ frame (a ~60 Hz timer), with the newest frame only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6 import QtCore
 
-from emstudio.core.classes import KnownClasses
 from emstudio.core.em import FitSettings
 from emstudio.core.factor import FactorParams, FactorSettings
 from emstudio.core.params import MixtureParams
 from emstudio.gui.undo import UndoableEdits
+from emstudio.gui.snapshot import Dataset  # noqa: F401 - the window's data, reached from here too
 from emstudio.gui.worker import (
     Colours,
     EmWorker,
@@ -39,23 +38,6 @@ FRAME_INTERVAL_MS = 16
 #: kept in the history, never lost; the newest is drawn.
 DRAW_SHARE = 0.5
 MAX_FRAME_INTERVAL_MS = 250
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """What was loaded: values (n, d), column names, where from, and the loader's report lines;
-    beside them (io.data.LoadedData's, per row): each row's identity, the used cells as written,
-    the left-out text columns, and the known classes asked for when loading."""
-
-    values: np.ndarray
-    columns: tuple[str, ...]
-    source: str
-    report_lines: tuple[str, ...] = ()
-    n_dropped: int = 0
-    row_ids: np.ndarray | None = None  # (n,) str; None: 1 … n
-    cell_text: np.ndarray | None = None  # (n, d) str; None: not kept
-    text_columns: dict = field(default_factory=dict)  # name -> (n,) str
-    classes: KnownClasses | None = None
 
 
 class Controller(QtCore.QObject, UndoableEdits):

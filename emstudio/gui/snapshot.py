@@ -1,6 +1,7 @@
 """What the worker sends the window: immutable snapshots of the fit (:class:`Frame`, with the
 :class:`Colours` of the drawn points), the requests and outcomes of runs, and the drawn points of
-the data (:class:`DataView`, built and coloured on the worker's thread)."""
+the data (:class:`DataView`, built and coloured on the worker's thread), and what was loaded
+(:class:`Dataset`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emstudio.core.checks import identical_components
+from emstudio.core.classes import KnownClasses
 from emstudio.core.edits import Collapse
 from emstudio.core.em import FitSettings
 from emstudio.core.engine import MixtureEngine
@@ -201,3 +203,20 @@ class DataView:
                            shading="uncertainty")
         image = density_image(self.flat, resp, DENSITY_BINS, palette(params.n_components))
         return Colours(image=image, rect=self.rect)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What was loaded: values (n, d), column names, where from, and the loader's report lines;
+    beside them (io.data.LoadedData's, per row): each row's identity, the used cells as written,
+    the left-out text columns, and the known classes asked for when loading."""
+
+    values: np.ndarray
+    columns: tuple[str, ...]
+    source: str
+    report_lines: tuple[str, ...] = ()
+    n_dropped: int = 0
+    row_ids: np.ndarray | None = None  # (n,) str; None: 1 … n
+    cell_text: np.ndarray | None = None  # (n, d) str; None: not kept
+    text_columns: dict = field(default_factory=dict)  # name -> (n,) str
+    classes: KnownClasses | None = None
