@@ -130,6 +130,23 @@ def test_stepping_factor_analysis_moves_the_bound_panel(window, qtbot):
     # Run goes on from the step on screen
     _run(qtbot, window)
     assert window.controller.current.iteration > 2
+    # Re-initialise: the factor model's start, iteration 0
+    wait_outcome(qtbot, window, window.requests.reinitialise)
+    current = window.controller.current
+    assert current.kind == "start" and current.factor is not None and len(window.controller.history) == 1
+
+
+def test_restarts_of_a_factor_mixture_keep_the_best(window, qtbot):
+    _load(window)
+    _fa(window, q=1, kind="mfa", k=3)
+    window.controls.factor_init.setCurrentIndex(window.controls.factor_init.findData("random"))
+    window.controls.restarts.setValue(3)
+    _run(qtbot, window)
+    restarts = window.controller.restarts
+    assert restarts is not None and len(restarts.curves) == 3
+    finals = [curve[1][-1] for curve in restarts.curves]
+    assert finals[restarts.kept] == max(finals)
+    assert window.controller.current.mean_log_likelihood == pytest.approx(max(finals), rel=1e-12)
 
 
 def test_a_mixture_of_factor_analysers_draws_and_exports(window, qtbot, tmp_path):
