@@ -123,6 +123,7 @@ class FactorPanel(QtWidgets.QWidget):
         for widget in (self.component_label, self.component):
             widget.setVisible(k > 1)
         self._factor_choices(q)
+        self.varimax.setEnabled(q >= 2)  # one factor has no rotation but its sign
         component = self.component.value() - 1
         rotation = rotations(params, self.varimax.isChecked())
         self.rows = loading_rows(params, component, rotation)
