@@ -127,7 +127,8 @@ class FactorPanel(QtWidgets.QWidget):
         component = self.component.value() - 1
         rotation = rotations(params, self.varimax.isChecked())
         self.rows = loading_rows(params, component, rotation)
-        self._fill_table(self.rows, q, {j for c, j in frame.heywood if c in (0, component) or not params.psi_shared})
+        own = 0 if params.psi_shared else component  # a shared Ψ's cases are listed under component 0
+        self._fill_table(self.rows, q, {j for c, j in frame.heywood if c == own})
         message = heywood_message(frame.heywood, self.columns)
         self.heywood.setText(message or "")
         self.heywood.setVisible(bool(message))
