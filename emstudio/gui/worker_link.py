@@ -47,7 +47,7 @@ class WorkerLink:
         # handles of a selected component follow every frame.
         if not running or w.editor.selected >= 0:
             w.edits.place_handles()
-        if not running and not c.fresh and isinstance(c.settings.init, str):
+        if not running and not c.fresh and isinstance(c.settings.init, str) and frame.factor is None:
             w.edits.sync_k(frame.params)  # K shows the components on screen (scrubbing across an edit)
         if w.edits.select_when_shown is not None and frame.kind == "edit":
             w.editor.select(w.edits.select_when_shown)

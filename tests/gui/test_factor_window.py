@@ -69,6 +69,7 @@ def test_the_chosen_mclust_model_is_the_one_fitted(window, qtbot):
 
 def test_factor_analysis_shows_arrows_and_the_loadings_of_core(window, qtbot):
     X = _load(window)
+    window.controls.k.setValue(4)
     _fa(window, q=2)
     assert window.factors.dock.isVisible()
     outcome = _run(qtbot, window)
@@ -94,6 +95,9 @@ def test_factor_analysis_shows_arrows_and_the_loadings_of_core(window, qtbot):
     assert window.tabs.isTabVisible(window.factors.latent_tab)
     window.tabs.setCurrentWidget(panel.latent_page)
     assert panel.latent.means.shape == (X.shape[0], 2) and panel.latent.v.shape == (2, 2)
+    # factor analysis is one component; the mixture's K is kept for when it is chosen again
+    window.controls.set_kind("mixture")
+    assert window.controls.k.value() == 4 and window.controller.settings.k == 4
 
 
 def test_varimax_turns_the_view_not_the_likelihood(window, qtbot):
@@ -167,8 +171,9 @@ def test_a_mixture_of_factor_analysers_draws_and_exports(window, qtbot, tmp_path
     assert content["log_likelihood"] == pytest.approx(frame.log_likelihood, rel=1e-9)
     picture = tmp_path / "mfa.png"
     assert window.exporter.export_picture(str(picture)) and picture.stat().st_size > 0
-    # back to the Gaussian mixture: the factor views go, Run fits a mixture afresh
+    # back to the Gaussian mixture: the factor views go, Run fits a mixture afresh (K as it was set)
     window.controls.set_kind("mixture")
+    assert window.controls.k.value() == 3
     assert not window.factors.dock.isVisible() and not window.tabs.isTabVisible(window.factors.latent_tab)
     _run(qtbot, window)
     assert window.controller.current.factor is None and window.plot.arrows.tips().shape == (0, 2)
