@@ -46,6 +46,14 @@ class HandEdits:
         current = self.window.controller.current
         return current is not None and current.factor is not None
 
+    def _refused_for_factor(self) -> bool:
+        """A factor model is on screen: say that hand edits are the Gaussian mixture's."""
+        if self.factor_shown():
+            self.window.report.say("A factor model's components are ΛΛᵀ + Ψ, not free covariances: "
+                                   "hand edits are for the Gaussian mixture.")
+            return True
+        return False
+
     def forget(self, dataset) -> None:
         """New data: no selection, no marked collapse; remember the data's column means."""
         self.column_means = dataset.values.mean(axis=0)
@@ -79,6 +87,8 @@ class HandEdits:
     def apply_edit(self, params, note: str, frozen=None) -> bool:
         """Make ``params`` (the state on screen changed by hand) an edit in the history."""
         w = self.window
+        if self._refused_for_factor():
+            return False
         w.history.stop_play()
         w.banner.hide()
         if not w.controller.edit(params, note, frozen):
@@ -142,6 +152,8 @@ class HandEdits:
         if c.current is None or w.dataset is None:
             w.report.say("Run or step EM first: components are added to a fit on screen.")
             return False
+        if self._refused_for_factor():
+            return False
         if position is None:
             centre = w.plot.plot_item.vb.viewRect().center()
             position = (centre.x(), centre.y())
@@ -162,6 +174,8 @@ class HandEdits:
     def toggle_freeze(self, k: int | None = None) -> bool:
         """Freeze component k (default: the selected one), or free it if it is frozen."""
         w = self.window
+        if self._refused_for_factor():
+            return False
         k = self._edit_target(k)
         if k is None:
             return False

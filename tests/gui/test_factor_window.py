@@ -164,6 +164,10 @@ def test_a_mixture_of_factor_analysers_draws_and_exports(window, qtbot, tmp_path
     assert window.plot.components.k == 3
     assert window.tabs.tabText(0) == "Factor mixture"
     assert not window.actions["add_component"].isEnabled()  # no hand edits of a factor model
+    entries = len(window.controller.history)
+    assert not window.edits.add_component_at((0.0, 0.0)) and not window.edits.toggle_freeze(0)
+    assert not window.controller.edit(frame.params, "by hand")
+    assert len(window.controller.history) == entries and window.controller.current is frame
     path = tmp_path / "mfa.json"
     assert window.exporter.export_params(str(path))
     content = json.loads(path.read_text())
