@@ -85,6 +85,9 @@ class WorkerLink:
             button.setEnabled(has_data and state != "stepping")
         for name in ("export_params", "export_labels", "export_picture", "export_animation"):
             actions[name].setEnabled(has_data and has_fit and not running)
+        current = w.controller.current
+        if current is not None and current.factor is not None and current.factor.n_components == 1:
+            actions["export_labels"].setEnabled(False)  # factor analysis has one component: no labels
         editable = w.controller.current is not None and not w.edits.factor_shown()  # a factor model: no hand edits
         for name in ("add_component", "delete_component", "freeze_component"):
             actions[name].setEnabled(has_data and editable and state != "stepping")

@@ -113,6 +113,8 @@ def test_varimax_turns_the_view_not_the_likelihood(window, qtbot):
     np.testing.assert_allclose(panel.cell_values()[:, :2], rotated, atol=1e-9)
     np.testing.assert_allclose(window.plot.arrows.tips(), frame.factor.means[0, :2] + rotated[:2].T, atol=1e-9)
     assert window.controller.current.log_likelihood == log_l
+    assert not window.actions["export_labels"].isEnabled()  # one component: no labels (as `fit --model fa`)
+    assert window.actions["export_params"].isEnabled() and window.actions["export_picture"].isEnabled()
 
 
 def test_stepping_factor_analysis_moves_the_bound_panel(window, qtbot):
