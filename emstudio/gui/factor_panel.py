@@ -226,6 +226,7 @@ class FactorLink(QtCore.QObject):
         c = window.controller
         c.data_changed.connect(lambda dataset: self.panel.set_data(dataset.values, dataset.columns))
         c.display.connect(self._on_display)
+        c.outcome.connect(lambda *_: self._update())  # the run's last frame, at once
         window.controls.factor_changed.connect(self._on_model)
         self.panel.rotation_changed.connect(self._rotate)
         self.dock.visibilityChanged.connect(lambda shown: shown and self._update())
