@@ -177,6 +177,8 @@ def test_a_mixture_of_factor_analysers_draws_and_exports(window, qtbot, tmp_path
     assert content["log_likelihood"] == pytest.approx(frame.log_likelihood, rel=1e-9)
     picture = tmp_path / "mfa.png"
     assert window.exporter.export_picture(str(picture)) and picture.stat().st_size > 0
+    animation = tmp_path / "mfa.gif"
+    assert window.animation_export.export(str(animation)) and animation.stat().st_size > 0
     # back to the Gaussian mixture: the factor views go, Run fits a mixture afresh (K as it was set)
     window.controls.set_kind("mixture")
     assert window.controls.k.value() == 3
