@@ -58,6 +58,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _add_factor_options(parser) -> None:
+    """--model, --factors, --psi (fit and gui)."""
+    factor = parser.add_argument_group("factor models (--model fa|mfa; docs/factor-analysis.md)")
+    factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
+                        help="gmm: Gaussian mixture (default); fa: factor analysis; mfa: mixture of factor analysers")
+    factor.add_argument("--factors", type=_non_negative_int, default=None, metavar="Q",
+                        help="latent factors of --model fa|mfa (fewer than the columns)")
+    factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
+                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
+
+
 def _covariance_name(text: str) -> str:
     """--covariance: scikit-learn's four names or mclust's model names (any case)."""
     from emstudio.core.params import resolve_covariance_name
@@ -136,13 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--labels", metavar="LABELS.csv",
                      help="write each sample's component and responsibilities here ('-' for standard output)")
     fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
-    factor = fit.add_argument_group("factor models (--model fa|mfa; docs/factor-analysis.md)")
-    factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
-                        help="gmm: Gaussian mixture (default); fa: factor analysis; mfa: mixture of factor analysers")
-    factor.add_argument("--factors", type=_non_negative_int, default=None, metavar="Q",
-                        help="latent factors of --model fa|mfa (fewer than the columns)")
-    factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
-                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
+    _add_factor_options(fit)
 
     from emstudio.cli_select import add_parser as add_select_parser
 
@@ -165,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
     _add_fit_options(gui, restarts_default=1, skip=("--prior",))  # the window fits without a prior
+    _add_factor_options(gui)
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -489,8 +495,15 @@ def command_open(args) -> int:
     from emstudio.gui.app import run_window
 
     columns = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else None
+    model = None
+    if getattr(args, "command", None) == "gui" and args.model == "gmm" and args.factors is not None:
+        from emstudio.errors import EmstudioError
+
+        raise EmstudioError("--factors is for --model fa or mfa")
+    if getattr(args, "command", None) == "gui" and args.model != "gmm":
+        model = (args.model, 1 if args.factors is None else args.factors, args.psi)
     return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None),
-                      sheet=getattr(args, "sheet", None))
+                      sheet=getattr(args, "sheet", None), model=model)
 
 
 def _axes_of(args, names) -> tuple[int, int] | None:

@@ -179,6 +179,29 @@ def main(argv: list[str] | None = None) -> int:
             save(window, "four-d.png")
             window.close()
 
+        # Factor models: factor analysis (q = 2) with its loading arrows and the Factors panel; a
+        # mixture of factor analysers' latent space; the covariance chooser's list.
+        window = _window(store, screen)
+        _load(window, "four_d.csv", 1)
+        window.controls.set_kind("fa")
+        window.controls.factors.setValue(2)
+        _wait(window, window.requests.run)
+        save(window, "factor-analysis.png")
+        window.controls.set_kind("mfa")
+        window.controls.k.setValue(3)
+        window.controls.factors.setValue(1)
+        _wait(window, window.requests.run)
+        save(window, "factor-mixture.png")
+        window.tabs.setCurrentWidget(window.factors.panel.latent_page)
+        _settle()
+        save(window.tabs, "factor-latent.png")
+        window.controls.set_kind("mixture")
+        window.controls.covariance.showPopup()
+        _settle()
+        save(window.controls.covariance.view().window(), "covariance-chooser.png")
+        window.controls.covariance.hidePopup()
+        window.close()
+
         # Choosing K and the model: the grid's criterion plot, a tab of its own.
         window = _window(store, screen)
         _load(window, "overlapping.csv", 3)

@@ -18,6 +18,7 @@ from emstudio.animate import (
     write_animation,
 )
 from emstudio.errors import EmstudioError
+from emstudio.gui.picture import model_label
 
 
 def history_states(history, covariance_type: str, max_frames: int = DEFAULT_MAX_FRAMES) -> list[tuple]:
@@ -37,7 +38,7 @@ def history_states(history, covariance_type: str, max_frames: int = DEFAULT_MAX_
         last = position == len(chosen) - 1
         note = "start θ₀" if frame.iteration == 0 else ("edited by hand" if frame.kind == "edit" else
                                                          ("converged" if last and frame.converged else ""))
-        states.append((frame.iteration, frame.params, frame.log_likelihood, note))
+        states.append((frame.iteration, frame.theta, frame.log_likelihood, note))
     return states
 
 
@@ -54,7 +55,8 @@ def export_history_animation(path: str, plot, values, columns, history, *, sourc
     images = []
     with PictureRenderer(values, columns, plot.axes, size=size, shading=plot.shading,
                          equal_aspect=plot.equal_aspect) as renderer:
-        fixed = renderer.plot.fixed_range_for([s[1] for s in states])
+        renderer.plot.arrows.rotate = plot.arrows.rotate
+        fixed = renderer.plot.fixed_range_for([getattr(s[1], "to_mixture", lambda p=s[1]: p)() for s in states])
         pin_legend(renderer, states, fixed)
         for done, (iteration, params, log_l, note) in enumerate(states, start=1):
             renderer.draw(params, picture_title(source, params.n_components, covariance_type, log_l, iteration, note))
@@ -101,7 +103,8 @@ class AnimationExport(QtCore.QObject):
         try:
             count = export_history_animation(path, window.plot, window.dataset.values, window.dataset.columns,
                                              list(c.history), source=window.dataset.source,
-                                             covariance_type=c.settings.covariance_type, progress=step)
+                                             covariance_type=model_label(c.history[-1], c.settings.covariance_type)
+                                             if c.history else c.settings.covariance_type, progress=step)
         except EmstudioError as exc:
             progress.close()
             if str(exc) != "cancelled":

@@ -51,8 +51,11 @@ class ExceptionDialogs:
         sys.excepthook = self.previous
 
 
-def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None) -> int:
-    """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes."""
+def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None,
+               model=None) -> int:
+    """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
+    ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
+    "per-component") for a factor model."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
@@ -64,6 +67,8 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     guard = ExceptionDialogs(window).install()
     if settings is not None:
         apply_settings(window, settings)
+    if model is not None:
+        window.controls.set_factor_model(*model)
     window.show()
     if data is not None:
         window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)

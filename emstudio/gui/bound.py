@@ -31,8 +31,11 @@ VALUE_ROWS = (
     ("log_l", "log L", "log L(θ) = Σᵢ log Σₖ πₖ N(xᵢ | μₖ, Σₖ)"),
     ("bound", "F = Q + Ent", "The lower bound F(q, θ) = Q(θ | θₜ) + Ent(q) ≤ log L(θ)"),
     ("kl", "KL = log L − F", "KL(q ‖ p(z | x, θ)) ≥ 0: the gap between log L and F; zero right after an E-step"),
-    ("q", "Q(θ | θₜ)", "Expected complete-data log-likelihood Σᵢₖ qᵢₖ [log πₖ + log N(xᵢ | μₖ, Σₖ)], q made by θₜ"),
-    ("ent", "Ent(q)", "Entropy of the responsibilities, −Σᵢₖ qᵢₖ log qᵢₖ (an M-step leaves it alone)"),
+    ("q", "Q(θ | θₜ)", "Expected complete-data log-likelihood Σᵢₖ qᵢₖ [log πₖ + log N(xᵢ | μₖ, Σₖ)], q made by θₜ "
+                       "(a factor model: also the expectation over its Gaussian q(z), of log N(xᵢ | μ + Λz, Ψ) "
+                       "+ log N(z | 0, I))"),
+    ("ent", "Ent(q)", "Entropy of the responsibilities, −Σᵢₖ qᵢₖ log qᵢₖ (a factor model adds its Gaussian "
+                      "q(z)'s ½ log|2πeV| per sample); an M-step leaves it alone"),
     ("h", "H(θ | θₜ)", "H(θ | θₜ) = log L(θ) − Q(θ | θₜ) = Ent(q) + KL, the first seed's second term"),
     ("h0", "H(θₜ | θₜ)", ("H at the θₜ that made q (right after the E-step, where it equals Ent(q)): "
                           "H(θ | θₜ) ≥ H(θₜ | θₜ), so log L rises at least as much as Q")),

@@ -9,15 +9,15 @@ frame (a ~60 Hz timer), with the newest frame only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6 import QtCore
 
-from emstudio.core.classes import KnownClasses
 from emstudio.core.em import FitSettings
+from emstudio.core.factor import FactorParams, FactorSettings
 from emstudio.core.params import MixtureParams
 from emstudio.gui.undo import UndoableEdits
+from emstudio.gui.snapshot import Dataset  # noqa: F401 - the window's data, reached from here too
 from emstudio.gui.worker import (
     Colours,
     EmWorker,
@@ -38,25 +38,6 @@ FRAME_INTERVAL_MS = 16
 #: kept in the history, never lost; the newest is drawn.
 DRAW_SHARE = 0.5
 MAX_FRAME_INTERVAL_MS = 250
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """What was loaded: values (n, d), column names, where from, and the loader's report lines;
-    beside them (io.data.LoadedData's, per row): each row's identity, the used cells as written,
-    the left-out text columns, and the known classes asked for when loading."""
-
-    values: np.ndarray
-    columns: tuple[str, ...]
-    source: str
-    report_lines: tuple[str, ...] = ()
-    n_dropped: int = 0
-    row_ids: np.ndarray | None = None  # (n,) str; None: 1 … n
-    cell_text: np.ndarray | None = None  # (n, d) str; None: not kept
-    text_columns: dict = field(default_factory=dict)  # name -> (n,) str
-    classes: KnownClasses | None = None
-    sheets: tuple[str, ...] = ()  # a workbook's sheet names (empty for other formats)
-    sheet: str | None = None  # the workbook's sheet that was read
 
 
 class Controller(QtCore.QObject, UndoableEdits):
@@ -107,6 +88,7 @@ class Controller(QtCore.QObject, UndoableEdits):
         self.data: Dataset | None = None
         self.axes: tuple[int, int] = (0, 1)
         self.settings = FitSettings()
+        self.factor: FactorSettings | None = None  # a factor model instead of the Gaussian mixture
         self.pace = 0.0
         self.shading = "responsibility"  # or "uncertainty" (set_shading)
         self.history: list[Frame] = []
@@ -175,6 +157,25 @@ class Controller(QtCore.QObject, UndoableEdits):
         if structural:
             self.fresh = True
 
+    def set_factor(self, factor: FactorSettings | None) -> None:
+        """Fit a factor model (factor analysis, a mixture of factor analysers) instead of the
+        Gaussian mixture of ``settings``, or (None) the mixture again. A new model, K, q, Ψ, start,
+        seed or restarts means the next Run starts afresh."""
+        def shape(f):
+            return None if f is None else (f.k, f.n_factors, f.psi, f.init, f.seed, f.restarts)
+        if shape(factor) != shape(self.factor):
+            self.fresh = True
+        self.factor = factor
+
+    @property
+    def fit_settings(self) -> FitSettings | FactorSettings:
+        """What Run, the steps and Re-initialise fit: the factor model's settings, or the mixture's."""
+        return self.factor if self.factor is not None else self.settings
+
+    def _continues(self, frame: Frame) -> bool:
+        """Whether EM may go on from ``frame``: it is a state of the model fitted now."""
+        return isinstance(frame.theta, FactorParams) == (self.factor is not None)
+
     def set_pace(self, seconds: float) -> None:
         self.pace = max(0.0, float(seconds))
 
@@ -200,8 +201,8 @@ class Controller(QtCore.QObject, UndoableEdits):
         """Run EM: continue from the state on screen, or start afresh (with restarts)."""
         if self.data is None or self.state in ("running", "stepping"):
             return  # while stepping (a start being made), Run waits for it
-        if self.fresh or self.current is None:
-            request = RunRequest(self.settings, pace=self.pace)
+        if self.fresh or self.current is None or not self._continues(self.current):
+            request = RunRequest(self.fit_settings, pace=self.pace)
             self.history = []
             self.restarts = None
             self.index = -1
@@ -209,7 +210,7 @@ class Controller(QtCore.QObject, UndoableEdits):
         else:
             base = self.history[self.index] if 0 <= self.index < len(self.history) else self.current
             del self.history[self.index + 1:]
-            request = RunRequest(self.settings, start=base.params, start_iteration=base.iteration, pace=self.pace,
+            request = RunRequest(self.fit_settings, start=base.theta, start_iteration=base.iteration, pace=self.pace,
                                  frozen=base.frozen, start_reg_covar=base.reg_covar)
         self.fresh = False
         run_id = self._new_run()
@@ -234,7 +235,7 @@ class Controller(QtCore.QObject, UndoableEdits):
             return
         self.stop()
         self._begin_fresh()
-        self._send_start.emit(self._new_run(), self.settings)
+        self._send_start.emit(self._new_run(), self.fit_settings)
 
     def start_from(self, params: MixtureParams) -> None:
         """Use ``params`` (an imported parameter file) as the start."""
@@ -245,6 +246,7 @@ class Controller(QtCore.QObject, UndoableEdits):
                                     init=params, seed=self.settings.seed, restarts=1,
                                     max_iter=self.settings.max_iter, tol=self.settings.tol,
                                     reg_covar=self.settings.reg_covar)
+        self.factor = None  # a parameter file starts a Gaussian mixture
         self._begin_fresh()
         self._send_start.emit(self._new_run(), self.settings)
 
@@ -262,13 +264,13 @@ class Controller(QtCore.QObject, UndoableEdits):
         if self.data is None or self.state in ("running", "stepping"):
             return
         params, iteration = None, 0
-        if not self.fresh and self.current is not None:
+        if not self.fresh and self.current is not None and self._continues(self.current):
             if 0 <= self.index < len(self.history) - 1:  # stepping from a past iteration
                 del self.history[self.index + 1:]
                 base = self.history[self.index]
                 if self.current.kind != "E" or self.current.iteration != base.iteration + 1:
                     self.current = base
-            params, iteration = self.current.params, self.current.iteration
+            params, iteration = self.current.theta, self.current.iteration
             if self.current.kind == "E":
                 iteration -= 1
         else:
@@ -278,7 +280,7 @@ class Controller(QtCore.QObject, UndoableEdits):
             self._forget_edits()
         self.fresh = False
         self._set_state("stepping")
-        self._send_step.emit(self._new_run(), kind, params, iteration, self.settings,
+        self._send_step.emit(self._new_run(), kind, params, iteration, self.fit_settings,
                              None if params is None else self.current.frozen)
 
     def show_history(self, index: int) -> None:

@@ -7,7 +7,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emstudio.core.bins import MAX_CHOSEN_BINS
 from emstudio.core.em import FitSettings
 from emstudio.core.init import INIT_METHODS
-from emstudio.core.params import COVARIANCE_TYPES, MixtureParams
+from emstudio.core.factor import FactorSettings
+from emstudio.core.params import MixtureParams
+from emstudio.gui import model_choice
 
 START_LABELS = {
     "auto": "automatic (hc, then k-means)",
@@ -33,12 +35,6 @@ START_TIPS = {
     "seed-step0": "means from k-means; πₖ = 1/K; Σₖ = I",
     "hc": "mclust's start: Ward agglomeration of the scaled data (at most 2,000 rows), then one M-step; "
           "the same whatever units the columns are in",
-}
-COVARIANCE_TIPS = {
-    "full": "each component has its own full covariance (tilted ellipses)",
-    "tied": "all components share one full covariance",
-    "diag": "each component has a diagonal covariance (axis-aligned ellipses)",
-    "spherical": "each component has one variance (circles)",
 }
 #: (label, seconds waited after each iteration). The first, the default, waits for nothing: EM
 #: computes at full speed and the screen shows the newest iteration at every frame it draws (a
@@ -113,6 +109,7 @@ class ControlPanel(QtWidgets.QWidget):
     """Fit settings, the run and step buttons (bound to the window's actions) and the axes."""
 
     settings_changed = QtCore.Signal(object)  # FitSettings
+    factor_changed = QtCore.Signal(object)  # FactorSettings, or None for a Gaussian mixture
     pace_changed = QtCore.Signal(float)
     axes_changed = QtCore.Signal(int, int)
     bins_changed = QtCore.Signal(int)  # the 1-D histogram's bins; 0: automatic
@@ -126,21 +123,10 @@ class ControlPanel(QtWidgets.QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.setSpacing(10)
 
-        # -- model
-        model = QtWidgets.QGroupBox("Model")
-        form = QtWidgets.QFormLayout(model)
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.k = QtWidgets.QSpinBox()
-        self.k.setRange(1, MAX_K)
-        self.k.setValue(3)
-        self.k.setToolTip("K, the number of Gaussian components")
-        form.addRow("Components K", self.k)
-        self.covariance = QtWidgets.QComboBox()
-        for i, name in enumerate(COVARIANCE_TYPES):
-            self.covariance.addItem(name, name)
-            self.covariance.setItemData(i, COVARIANCE_TIPS[name], QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.covariance.setToolTip("Covariance model: full, tied (shared), diagonal or spherical")
-        form.addRow("Covariance", self.covariance)
+        # -- model: the kind, K, the covariance model, the factors and Ψ (model_choice.ModelBox)
+        self.model_box = model = model_choice.ModelBox(MAX_K)
+        self.kind, self.k, self.covariance, self.factors, self.psi = (
+            model.kind, model.k, model.covariance, model.factors, model.psi)
         layout.addWidget(model)
 
         # -- start
@@ -152,6 +138,10 @@ class ControlPanel(QtWidgets.QWidget):
             self.init.setItemData(i, START_TIPS[name], QtCore.Qt.ItemDataRole.ToolTipRole)
         self.init.setToolTip("How EM's first parameters θ₀ are chosen (File ▸ Import start parameters… adds a file)")
         form.addRow("Method", self.init)
+        self.factor_init = QtWidgets.QComboBox()
+        self.factor_init.setToolTip("How the factor model's first parameters θ₀ are chosen")
+        form.addRow("Method", self.factor_init)
+        self.start_form = form
         self.seed = QtWidgets.QSpinBox()
         self.seed.setRange(0, SPIN_MAX)
         self.seed.setToolTip("Random seed: the same seed gives the same start and the same fit")
@@ -186,6 +176,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.reg_covar.setToolTip("Added to every covariance's diagonal after each M-step "
                                   "(keeps components from collapsing onto a point)")
         form.addRow("reg_covar", self.reg_covar)
+        self.stopping_form = form
         self.pace = QtWidgets.QComboBox()
         for label, seconds in PACES:
             self.pace.addItem(label, seconds)
@@ -260,10 +251,12 @@ class ControlPanel(QtWidgets.QWidget):
         layout.addWidget(report_box)
         layout.addStretch(1)
 
-        for widget in (self.k, self.seed, self.restarts, self.max_iter):
+        for widget in (self.k, self.seed, self.restarts, self.max_iter, self.factors):
             widget.valueChanged.connect(self._changed)
-        for widget in (self.covariance, self.init):
+        for widget in (self.covariance, self.init, self.psi, self.factor_init):
             widget.currentIndexChanged.connect(self._changed)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
         for widget in (self.tol, self.reg_covar):
             widget.textChanged.connect(self._changed)
         self.pace.currentIndexChanged.connect(lambda _: self.pace_changed.emit(self.pace_seconds()))
@@ -303,7 +296,7 @@ class ControlPanel(QtWidgets.QWidget):
         self._emitting = False
         try:
             self.k.setValue(settings.k)
-            self.covariance.setCurrentIndex(self.covariance.findData(settings.covariance_type))
+            self.covariance.setCurrentIndex(model_choice.covariance_index(self.covariance, settings.covariance_type))
             if isinstance(settings.init, MixtureParams):
                 self.set_file_start(settings.init, "parameter file")
             else:
@@ -331,6 +324,7 @@ class ControlPanel(QtWidgets.QWidget):
         was = self._emitting
         self._emitting = False
         self._file_start = params
+        self.set_kind("mixture")  # a parameter file is a Gaussian mixture's start
         index = self.init.findData(FILE_START)
         if index < 0:
             self.init.addItem("", FILE_START)
@@ -342,12 +336,57 @@ class ControlPanel(QtWidgets.QWidget):
         self._emitting = was
 
     def _explain_start(self, *_) -> None:
+        if self.model_kind() != "mixture":
+            self.start_note.setText(self.factor_init.currentData(QtCore.Qt.ItemDataRole.ToolTipRole) or "")
+            return
         method = self.init.currentData()
         self.start_note.setText(START_EXPLANATIONS.get(method, START_TIPS.get(method, "")))
 
     def _changed(self, *_) -> None:
         if self._emitting:
             self.settings_changed.emit(self.settings())
+            self.factor_changed.emit(self.factor_settings())
+
+    # ------------------------------------------------------------------ the model kind
+    def model_kind(self) -> str:
+        """"mixture", "fa" or "mfa"."""
+        return self.kind.currentData()
+
+    def factor_settings(self) -> FactorSettings | None:
+        """The factor model asked for (the Start and Convergence boxes' seed, restarts, iterations and
+        tolerance), or None for a Gaussian mixture."""
+        kind = self.model_kind()
+        if kind == "mixture":
+            return None
+        return FactorSettings(k=1 if kind == "fa" else self.k.value(), n_factors=self.factors.value(),
+                              psi=self.psi.currentData(), init=self.factor_init.currentData(),
+                              seed=self.seed.value(), restarts=self.restarts.value(),
+                              max_iter=self.max_iter.value(), tol=self.tol.value())
+
+    def _kind_changed(self, *_) -> None:
+        """Show the rows of the chosen kind (ModelBox.show_kind), the start methods of the kind;
+        reg_covar is the Gaussian mixture's."""
+        kind = self.model_kind()
+        mixture = kind == "mixture"
+        self.model_box.show_kind(kind)
+        self.start_form.setRowVisible(self.init, mixture)
+        self.start_form.setRowVisible(self.factor_init, not mixture)
+        self.stopping_form.setRowVisible(self.reg_covar, mixture)
+        if not mixture:
+            model_choice.fill_factor_starts(self.factor_init, kind)
+        self._explain_start()
+        self._changed()
+
+    def set_kind(self, kind: str) -> None:
+        """Choose the model kind ("mixture", "fa", "mfa")."""
+        self.kind.setCurrentIndex(max(self.kind.findData(kind), 0))
+
+    def set_factor_model(self, kind: str, factors: int, psi: str = "shared") -> None:
+        """A factor model (``emstudio gui --model fa|mfa --factors Q --psi …``); q larger than the
+        data allows is lowered to d − 1 when the data is loaded."""
+        self.set_kind(kind)
+        self.factors.setValue(factors)
+        self.psi.setCurrentIndex(max(self.psi.findData(psi), 0))
 
     # ------------------------------------------------------------------ data
     def set_columns(self, columns, report_lines) -> None:
@@ -362,6 +401,12 @@ class ControlPanel(QtWidgets.QWidget):
             self.y_axis.setCurrentIndex(1)
         self.axes_box.setVisible(d > 2)
         self.histogram_box.setVisible(d == 1)
+        # 1-D data has the covariance models E and V only, and no factor model (q < d).
+        was = self._emitting
+        self._emitting = False
+        self.model_box.set_dimension(d)
+        self._emitting = was
+        self._changed()
         self.report.setText("\n".join(report_lines))
 
     def set_sheets(self, sheets, sheet) -> None:

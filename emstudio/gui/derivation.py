@@ -97,6 +97,13 @@ class DerivationPanel(QtWidgets.QWidget):
             self.numbers, self.frame, self._wanted = None, None, None
             self._render()
             return
+        if getattr(frame, "factor", None) is not None:  # the steps are the mixture's argument
+            self.numbers, self.frame, self._wanted = None, None, None
+            self.where.setText("A factor model is on screen: these steps follow the Gaussian mixture's argument "
+                               "(docs/factor-analysis.md walks factor analysis through the same bound; the "
+                               "Lower bound panel shows its terms).")
+            self._render()
+            return
         if frame.params is None or not hasattr(frame.params, "covariance_type"):
             return
         self._request_id += 1

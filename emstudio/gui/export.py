@@ -37,6 +37,34 @@ def write_result_file(path, dataset, result: FitResult) -> None:
                                     n_dropped=dataset.n_dropped))
 
 
+def factor_result_of(values: np.ndarray, params, settings, *, iteration: int, converged: bool, history):
+    """A core.factor.FactorFit for a factor model's θ on screen, measured on all the data (one pass):
+    log L, Nₖ, Σᵢ log maxₖ rᵢₖ (ICL) and the Heywood cases."""
+    import dataclasses
+
+    from emstudio.core.factor import FactorFit, FactorSettings, heywood_cases
+    from emstudio.core.factor_steps import FactorProblem
+
+    problem = FactorProblem(values)
+    stats = problem.data.run_pass(problem.to_fit_units(params))
+    settings = dataclasses.replace(settings if isinstance(settings, FactorSettings) else FactorSettings(),
+                                   k=params.n_components, n_factors=params.n_factors,
+                                   psi="shared" if params.psi_shared else "per-component")
+    return FactorFit(params=params, log_likelihood=stats.log_likelihood + problem.log_jacobian,
+                     n_samples=values.shape[0], n_iter=iteration, converged=converged, history=tuple(history),
+                     component_sizes=stats.n_k, sum_log_max_resp=stats.sum_log_max_resp,
+                     heywood=heywood_cases(params, problem.variances), settings=settings)
+
+
+def write_factor_result_file(path, dataset, fit) -> None:
+    """The factor model's own result file (io.factor_results: a valid --init for it and for a mixture)."""
+    from emstudio.io.factor_results import factor_result_to_dict
+    from emstudio.io.results import write_json
+
+    write_json(path, factor_result_to_dict(fit, source=os.path.basename(dataset.source), columns=dataset.columns,
+                                           n_dropped=dataset.n_dropped))
+
+
 def write_labels_file(path, dataset, params: MixtureParams) -> None:
     from emstudio.io.results import write_labels
 

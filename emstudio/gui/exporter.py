@@ -152,7 +152,7 @@ class Exporter(QtCore.QObject):
         return dataset is not None and dataset.values.size >= BACKGROUND_WRITE_VALUES
 
     def export_params(self, path: str) -> bool:
-        from emstudio.gui.export import result_of, write_result_file
+        from emstudio.gui.export import factor_result_of, result_of, write_factor_result_file, write_result_file
 
         what = f"write the parameters to {path}"
         try:
@@ -169,6 +169,11 @@ class Exporter(QtCore.QObject):
         settings = c.settings
 
         def act():
+            if frame.factor is not None:  # a factor model: its own result file
+                fit = factor_result_of(dataset.values, frame.factor, c.factor, iteration=frame.iteration,
+                                       converged=bool(converged), history=history)
+                write_factor_result_file(path, dataset, fit)
+                return
             result = result_of(dataset.values, frame.params, settings, iteration=frame.iteration,
                                converged=bool(converged), history=history)
             write_result_file(path, dataset, result)

@@ -28,7 +28,8 @@ class HandEdits:
         editor.drag_started.connect(self._on_drag_started)
         editor.drag_finished.connect(lambda: window.link.on_state(window.controller.state))
         # No drag while a step or an edit is being computed: the state under it is about to change.
-        editor.drag_allowed = lambda: window.controller.state != "stepping"
+        # A factor model's components are ΛΛᵀ + Ψ, not free covariances: no drags (nor edits).
+        editor.drag_allowed = lambda: window.controller.state != "stepping" and not self.factor_shown()
         editor.component_menu.connect(self._component_menu)
         editor.space_menu.connect(self._space_menu)
         editor.add_requested.connect(self.add_component_at)
@@ -41,6 +42,18 @@ class HandEdits:
         table.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._table_menu)
 
+    def factor_shown(self) -> bool:
+        current = self.window.controller.current
+        return current is not None and current.factor is not None
+
+    def _refused_for_factor(self) -> bool:
+        """A factor model is on screen: say that hand edits are the Gaussian mixture's."""
+        if self.factor_shown():
+            self.window.report.say("A factor model's components are ΛΛᵀ + Ψ, not free covariances: "
+                                   "hand edits are for the Gaussian mixture.")
+            return True
+        return False
+
     def forget(self, dataset) -> None:
         """New data: no selection, no marked collapse; remember the data's column means."""
         self.column_means = dataset.values.mean(axis=0)
@@ -52,7 +65,8 @@ class HandEdits:
         w = self.window
         current = w.controller.current
         if current is not None:
-            w.editor.set_state(current.params, w.controller.axes, current.params.n_features == 1)
+            params = None if current.factor is not None else current.params  # no handles on a factor model
+            w.editor.set_state(params, w.controller.axes, current.params.n_features == 1)
 
     def _on_drag_started(self) -> None:
         """A handle is grabbed: a run pauses so that the edit starts from the state on screen."""
@@ -73,6 +87,8 @@ class HandEdits:
     def apply_edit(self, params, note: str, frozen=None) -> bool:
         """Make ``params`` (the state on screen changed by hand) an edit in the history."""
         w = self.window
+        if self._refused_for_factor():
+            return False
         w.history.stop_play()
         w.banner.hide()
         if not w.controller.edit(params, note, frozen):
@@ -136,6 +152,8 @@ class HandEdits:
         if c.current is None or w.dataset is None:
             w.report.say("Run or step EM first: components are added to a fit on screen.")
             return False
+        if self._refused_for_factor():
+            return False
         if position is None:
             centre = w.plot.plot_item.vb.viewRect().center()
             position = (centre.x(), centre.y())
@@ -156,6 +174,8 @@ class HandEdits:
     def toggle_freeze(self, k: int | None = None) -> bool:
         """Freeze component k (default: the selected one), or free it if it is frozen."""
         w = self.window
+        if self._refused_for_factor():
+            return False
         k = self._edit_target(k)
         if k is None:
             return False

@@ -103,10 +103,16 @@ class PictureRenderer:
         self.plot.plot_item.setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def draw(self, params, title: str = "", collapsing=(), frozen=None) -> None:
-        """The data coloured by ``params``' responsibilities, its components, the title."""
+        """The data coloured by ``params``' responsibilities, its components, the title. ``params``
+        may be a factor model's θ (core.factor.FactorParams): its ellipses, and its loading arrows."""
+        from emstudio.core.factor import FactorParams
         from emstudio.gui.worker import Frame
 
-        frame = Frame(0, "iteration", 0, params, 0.0, self.values.shape[0], np.zeros(params.n_components))
+        factor = params if isinstance(params, FactorParams) else None
+        if factor is not None:
+            params = factor.to_mixture()
+        frame = Frame(0, "iteration", 0, params, 0.0, self.values.shape[0], np.zeros(params.n_components),
+                      factor=factor)
         self.plot.set_frozen(frozen)
         self.plot.show_frame(frame, self.view.colours(params))
         if collapsing:
@@ -177,13 +183,24 @@ def render_picture(values: np.ndarray, columns, params, out: str, *, title: str 
         renderer.write(out)
 
 
+def model_label(frame, covariance_type: str) -> str:
+    """What a picture title calls the model of ``frame``: the covariance type of a mixture, or the
+    factor model with its q (and Ψ for a mixture of factor analysers)."""
+    factor = getattr(frame, "factor", None)
+    if factor is None:
+        return covariance_type
+    if factor.n_components == 1:
+        return f"factor analysis (q = {factor.n_factors})"
+    return f"factor analysers (q = {factor.n_factors}, Ψ {'shared' if factor.psi_shared else 'per component'})"
+
+
 def title_of_frame(source: str, frame, covariance_type: str, last_iteration: int | None = None) -> str:
     """The picture title of a window state (a Frame): what `emstudio plot` would write."""
     state = "converged" if getattr(frame, "converged", False) else ""
     if not state and last_iteration is not None and frame.iteration < last_iteration:
         state = f"of {last_iteration}"
-    return picture_title(source, frame.params.n_components, covariance_type, frame.log_likelihood,
-                         frame.iteration, state)
+    return picture_title(source, frame.params.n_components, model_label(frame, covariance_type),
+                         frame.log_likelihood, frame.iteration, state)
 
 
 def export_plot_picture(path, plot, values: np.ndarray, columns, frame, *, title: str = "",
@@ -198,7 +215,8 @@ def export_plot_picture(path, plot, values: np.ndarray, columns, frame, *, title
         (x0, x1), (y0, y1) = plot.plot_item.getViewBox().viewRange()
         renderer.set_view_range((x0, x1), (y0, y1))
         collapsing = [c.component for c in getattr(frame, "collapse", ())]
-        renderer.draw(frame.params, title, collapsing=collapsing, frozen=getattr(frame, "frozen", None))
+        renderer.plot.arrows.rotate = plot.arrows.rotate  # varimax, as on screen
+        renderer.draw(getattr(frame, "factor", None) or frame.params, title, collapsing=collapsing, frozen=getattr(frame, "frozen", None))
         renderer.set_view_range((x0, x1), (y0, y1))
         if plot.legend.moved_by_hand:  # where the person put it, in the same place of the view
             renderer.plot.legend.moved_by_hand = True

@@ -1,6 +1,7 @@
 """What the worker sends the window: immutable snapshots of the fit (:class:`Frame`, with the
 :class:`Colours` of the drawn points), the requests and outcomes of runs, and the drawn points of
-the data (:class:`DataView`, built and coloured on the worker's thread)."""
+the data (:class:`DataView`, built and coloured on the worker's thread), and what was loaded
+(:class:`Dataset`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emstudio.core.checks import identical_components
+from emstudio.core.classes import KnownClasses
 from emstudio.core.edits import Collapse
 from emstudio.core.em import FitSettings
 from emstudio.core.engine import MixtureEngine
 from emstudio.core.estep import BoundTerms
+from emstudio.core.factor import FactorParams
 from emstudio.core.geometry import bin_indices, decimation_indices, density_image, padded_range, palette
 from emstudio.core.params import MixtureParams
 from emstudio.core.responsibility import uncertainty_image
@@ -50,6 +53,11 @@ class Frame:
     components that are collapsing in this state, (k, λmin, Nₖ) each (core.edits.collapse_report).
     kind "edit" is a state made by hand (``note`` says how): EM did not lead to it, so log L may
     differ from the state before it either way.
+
+    A factor model's frame (factor analysis, a mixture of factor analysers) carries its θ in
+    ``factor`` and, in ``params``, the same distribution as a Gaussian mixture (each component's
+    covariance ΛₖΛₖᵀ + Ψₖ): every view of a mixture draws it as it is, the factor views read
+    ``factor``; ``heywood`` lists its (component, column) pairs whose uniqueness Ψ hit the floor.
     """
 
     run_id: int
@@ -71,10 +79,17 @@ class Frame:
     note: str = ""  # what a hand edit did ("edit" frames)
     reg_covar: float = 0.0  # the reg_covar this state was made (or measured) with
     frozen: np.ndarray | None = field(default=None, repr=False)  # (K,) bool: components EM keeps as they are
+    factor: FactorParams | None = field(default=None, repr=False)  # a factor model's own θ
+    heywood: tuple[tuple[int, int], ...] = ()  # (component, column) with Ψ at the floor (factor models)
 
     @property
     def mean_log_likelihood(self) -> float:
         return self.log_likelihood / self.n_samples
+
+    @property
+    def theta(self) -> MixtureParams | FactorParams:
+        """The model's own θ: what EM continues from (``factor`` for a factor model)."""
+        return self.factor if self.factor is not None else self.params
 
     @property
     def identical(self) -> list[tuple[int, int]]:
@@ -92,8 +107,8 @@ class RunRequest:
     """Run EM: from ``start`` (continuing at ``start_iteration``) or, if None, from a fresh start
     of ``settings`` (with its restarts). ``pace``: seconds to wait between iterations (0: none)."""
 
-    settings: FitSettings
-    start: MixtureParams | None = None
+    settings: FitSettings  # or a core.factor.FactorSettings: a factor model's run
+    start: MixtureParams | FactorParams | None = None
     start_iteration: int = 0
     pace: float = 0.0
     frozen: np.ndarray | None = None  # (K,) bool with ``start``: components the M-steps keep
@@ -120,6 +135,13 @@ class RestartCurves:
     curves: tuple[tuple[np.ndarray, np.ndarray], ...]
     kept: int
     degenerate: tuple[bool, ...]
+
+    @classmethod
+    def of_frames(cls, restarts: list[list[Frame]], kept: int) -> RestartCurves:
+        """The curves of runs kept as frames (a factor model's restarts: none degenerate)."""
+        curves = tuple((np.array([f.iteration for f in frames], dtype=float),
+                        np.array([f.mean_log_likelihood for f in frames])) for frames in restarts)
+        return cls(curves, kept, (False,) * len(curves))
 
     @classmethod
     def of(cls, result, offset: int = 0) -> RestartCurves:
@@ -169,7 +191,9 @@ class DataView:
             engine.close()
         self._engines.clear()
 
-    def colours(self, params: MixtureParams) -> Colours:
+    def colours(self, params: MixtureParams | FactorParams) -> Colours:
+        if isinstance(params, FactorParams):
+            params = params.to_mixture()
         self.last_params = params
         resp = self.responsibilities(params)
         if self.scatter:
@@ -179,3 +203,22 @@ class DataView:
                            shading="uncertainty")
         image = density_image(self.flat, resp, DENSITY_BINS, palette(params.n_components))
         return Colours(image=image, rect=self.rect)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What was loaded: values (n, d), column names, where from, and the loader's report lines;
+    beside them (io.data.LoadedData's, per row): each row's identity, the used cells as written,
+    the left-out text columns, and the known classes asked for when loading."""
+
+    values: np.ndarray
+    columns: tuple[str, ...]
+    source: str
+    report_lines: tuple[str, ...] = ()
+    n_dropped: int = 0
+    row_ids: np.ndarray | None = None  # (n,) str; None: 1 … n
+    cell_text: np.ndarray | None = None  # (n, d) str; None: not kept
+    text_columns: dict = field(default_factory=dict)  # name -> (n,) str
+    classes: KnownClasses | None = None
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names (empty for other formats)
+    sheet: str | None = None  # the workbook's sheet that was read

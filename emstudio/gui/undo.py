@@ -50,8 +50,8 @@ class UndoableEdits:
         entry of the history after the entry on screen; ``frozen`` (K,) bool replaces the frozen
         components (None: keep them). ``params`` may be a function of the data X giving the
         parameters (same K), made on the worker thread. Undoable. Stops a run first."""
-        if self.data is None or self.current is None or self.state == "stepping":
-            return False
+        if self.data is None or self.current is None or self.state == "stepping" or self.current.factor is not None:
+            return False  # (a factor model's components are ΛΛᵀ + Ψ: no hand edits)
         if self.state == "running":
             self.stop()
         self._push(self._undo)

@@ -21,6 +21,7 @@ from emstudio.core.geometry import (
 )
 from emstudio.core.responsibility import uncertainty_colours
 from emstudio.gui.component_items import ComponentItems, ComponentLegend
+from emstudio.gui.factor_items import LoadingArrows
 from emstudio.gui.hover import INK, ResponsibilityHover, UncertaintyBar
 from emstudio.gui.parameter_table import ParameterTable  # noqa: F401 - the table's home is parameter_table
 from emstudio.gui.worker import SCATTER_LIMIT, Colours, Frame, RestartCurves
@@ -88,6 +89,7 @@ class MixturePlot(pg.PlotWidget):
             self.plot_item.addItem(item)
         # Every component in its own colour (ellipses or densities, mean, number, collapse ring).
         self.components = ComponentItems(self.plot_item)
+        self.arrows = LoadingArrows(self.plot_item)  # a factor model's loadings (factor_items)
         self.legend = ComponentLegend()
         self.legend.setParentItem(self.plot_item.getViewBox())
         self._place_points = np.empty((0, 2))  # (m, 2) at most 2,000 drawn positions, for the legend
@@ -213,6 +215,7 @@ class MixturePlot(pg.PlotWidget):
     # ------------------------------------------------------------------ one state
     def show_frame(self, frame: Frame, colours: Colours | None) -> None:
         self.show_components(frame.params, [c.component for c in frame.collapse])
+        self.arrows.show(getattr(frame, "factor", None), self.axes)
         if colours is not None:
             self._apply_colours(colours, frame.params.n_components)
         self.hover.set_state(frame.params, self._resp)
@@ -339,6 +342,7 @@ class MixturePlot(pg.PlotWidget):
 
     def clear_fit(self) -> None:
         self.components.clear()
+        self.arrows.show(None, self.axes)
         self.legend.set_components(0, self._one_d)
 
 

@@ -16,6 +16,7 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
                      enables and disables the actions
     window.docks     Docks (layout.py): the docks, the tabs, sizes that fit the screen, saved layout
     window.help      Help (help.py): keyboard shortcuts, the docs/ pages, About
+    window.factors   FactorLink (factor_panel.py): the Factors dock of a factor model
     window.view_options  ViewOptions (view_options.py): View ▸ Equal aspect, the start's θ₀ preview
     window.animation_export  AnimationExport (animation_export.py): File ▸ Export animation…
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
-from emstudio.gui import animation_export, view_options
+from emstudio.gui import animation_export, factor_panel, view_options
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.bound import BoundPanel
 from emstudio.gui.classes import install as install_known_classes
@@ -143,6 +144,9 @@ class MainWindow(QtWidgets.QMainWindow):
         # Known classes (classes.py): a panel tabbed beside the lower bound, View ▸ Known classes…,
         # points shaped by class; it follows the controller's signals.
         self.known_classes = install_known_classes(self)
+        # Factors (factor_panel.py): loadings, uniquenesses, the latent space and varimax, a dock
+        # tabbed beside Parameters while a factor model is chosen.
+        self.factors = factor_panel.install(self)
 
         # On the typing widgets themselves, not the whole application: a Python filter on every
         # event of the application cost the window's thread GIL time in every frame of a run.

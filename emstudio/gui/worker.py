@@ -22,6 +22,8 @@ from emstudio.core.edits import Collapse, collapse_report
 from emstudio.core.em import FitSettings, Stepper, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
 from emstudio.core.estep import BoundTerms
+from emstudio.core.factor import FactorParams, FactorSettings, fit_factor, heywood_cases
+from emstudio.core.factor_steps import FactorProblem, FactorStepper
 from emstudio.core.init import initial_params, params_for_type
 from emstudio.core.params import MixtureParams
 from emstudio.core.scaling import column_units
@@ -103,12 +105,14 @@ class EmWorker(QtCore.QObject):
         self.view: DataView | None = None
         self.shading = "responsibility"  # given to every DataView made (set_shading)
         self._engine: MixtureEngine | None = None
-        self._stepper: Stepper | None = None
+        self._stepper: Stepper | FactorStepper | None = None
+        self._factor_problem: FactorProblem | None = None  # the data as factor fits see it (made when asked)
 
     # ------------------------------------------------------------------ data
     @QtCore.Slot(object, object)
     def set_data(self, X, axes) -> None:
         self._close_engine()
+        self._factor_problem = None
         self.X = X
         self.column_scale, self.variance_floor = column_units(X)
         self._set_view(DataView(X, tuple(axes)))
@@ -177,7 +181,13 @@ class EmWorker(QtCore.QObject):
         settings = request.settings
         offset = request.start_iteration
         continuing = request.start is not None
-        if continuing:
+        if continuing and isinstance(settings, FactorSettings):
+            remaining = settings.max_iter - offset
+            start = request.start
+            settings = dataclasses.replace(settings, k=start.n_components, n_factors=start.n_factors,
+                                           psi="shared" if start.psi_shared else "per-component", init=start,
+                                           restarts=1, max_iter=remaining if remaining > 0 else settings.max_iter)
+        elif continuing:
             remaining = settings.max_iter - offset
             settings = FitSettings(k=request.start.n_components, covariance_type=settings.covariance_type,
                                    init=request.start, seed=settings.seed, restarts=1,
@@ -185,6 +195,7 @@ class EmWorker(QtCore.QObject):
                                    tol=settings.tol, reg_covar=settings.reg_covar)
         n_restarts = 1 if continuing else settings.restarts
         frozen = _flags(request.frozen) if continuing else None
+        reg_covar = getattr(settings, "reg_covar", 0.0)
         previous = {"log_l": None, "restart": -1}
         timing = {"last": 0.0, "cost": 0.0}
         frames_of_restart: list[list[Frame]] = []
@@ -212,31 +223,32 @@ class EmWorker(QtCore.QObject):
                 colours = view.colours(snapshot.params)
                 timing["last"] = time.perf_counter()
                 timing["cost"] = timing["last"] - now
-            frame = Frame(run_id, "start" if snapshot.iteration == 0 else "iteration", snapshot.iteration + offset,
-                          snapshot.params, snapshot.log_likelihood, snapshot.n_samples, snapshot.component_sizes,
-                          change, snapshot.converged, snapshot.after_m, snapshot.after_e, restart, n_restarts,
-                          colours, self._collapse(snapshot.params, snapshot.component_sizes, settings.reg_covar),
-                          reg_covar_binds(snapshot.params, settings.reg_covar, snapshot.component_sizes,
-                                          self.column_scale),
-                          reg_covar=settings.reg_covar, frozen=frozen)
+            frame = self._frame(run_id, "start" if snapshot.iteration == 0 else "iteration",
+                                snapshot.iteration + offset, snapshot, change, snapshot.converged, snapshot.after_m,
+                                snapshot.after_e, restart, n_restarts, colours, reg_covar, frozen)
             frames_of_restart[-1].append(frame.without_colours())
             self.frame.emit(frame)
             if request.pace > 0:
                 self.gate.sleep(run_id, request.pace)
 
-        # Going on with another reg_covar or covariance model (Raise reg_covar ×10): the first
-        # iteration's change measures the new model, so it may not end the run as "converged".
-        changed = continuing and (request.start.covariance_type != settings.covariance_type
-                                  or request.start_reg_covar != settings.reg_covar)
-        result = fit_mixture(self.X, settings, stop=lambda: not self.gate.alive(run_id), on_snapshot=on_snapshot,
-                             engine_options=engine_options(), frozen=frozen, settle=1 if changed else 0)
+        stop = lambda: not self.gate.alive(run_id)  # noqa: E731
+        if isinstance(settings, FactorSettings):
+            result = fit_factor(self.X, settings, stop=stop, on_snapshot=on_snapshot)
+        else:
+            # Going on with another reg_covar or covariance model (Raise reg_covar ×10): the first
+            # iteration's change measures the new model, so it may not end the run as "converged".
+            changed = continuing and (request.start.covariance_type != settings.covariance_type
+                                      or request.start_reg_covar != settings.reg_covar)
+            result = fit_mixture(self.X, settings, stop=stop, on_snapshot=on_snapshot,
+                                 engine_options=engine_options(), frozen=frozen, settle=1 if changed else 0)
         self._stepper = None
         if result.stopped or not self.gate.alive(run_id):
             return RunOutcome(run_id, "stopped")
         history = restarts = None
         if n_restarts > 1:
             history = tuple(frames_of_restart[result.best_restart])
-            restarts = RestartCurves.of(result, offset)
+            restarts = (RestartCurves.of_frames(frames_of_restart, result.best_restart)
+                        if isinstance(settings, FactorSettings) else RestartCurves.of(result, offset))
         return RunOutcome(run_id, "converged" if result.converged else "max-iter", history, restarts=restarts)
 
     # ------------------------------------------------------------------ starts and steps
@@ -256,18 +268,38 @@ class EmWorker(QtCore.QObject):
         """The collapsing components of a state: K small eigen-decompositions, cheap per frame."""
         return tuple(collapse_report(params, sizes, reg_covar, self.variance_floor, self.column_scale))
 
+    def _frame(self, run_id: int, kind: str, iteration: int, state, change, converged: bool, terms, terms_after_e,
+               restart: int, n_restarts: int, colours, reg_covar: float, frozen) -> Frame:
+        """The Frame of a state (a snapshot or a half-step): a factor model's θ goes in ``factor``,
+        its distribution as a Gaussian mixture in ``params`` (snapshot.Frame)."""
+        params, sizes = state.params, state.component_sizes
+        if isinstance(params, FactorParams):
+            return Frame(run_id, kind, iteration, params.to_mixture(), state.log_likelihood, state.n_samples, sizes,
+                         change, converged, terms, terms_after_e, restart, n_restarts, colours,
+                         factor=params, heywood=heywood_cases(params, self._factor().variances))
+        return Frame(run_id, kind, iteration, params, state.log_likelihood, state.n_samples, sizes, change,
+                     converged, terms, terms_after_e, restart, n_restarts, colours,
+                     self._collapse(params, sizes, reg_covar),
+                     reg_covar_binds(params, reg_covar, sizes, self.column_scale), reg_covar=reg_covar, frozen=frozen)
+
     def _half_step_frame(self, run_id: int, half, colours: bool, change=None, reg_covar: float = 0.0,
                          terms_after_e: BoundTerms | None = None, frozen: np.ndarray | None = None) -> Frame:
-        return Frame(run_id, half.kind, half.iteration, half.params, half.log_likelihood, half.n_samples,
-                     half.component_sizes, change, False, half.terms, terms_after_e, 0, 1,
-                     self.view.colours(half.params) if colours else None,
-                     self._collapse(half.params, half.component_sizes, reg_covar),
-                     reg_covar_binds(half.params, reg_covar, half.component_sizes, self.column_scale),
-                     reg_covar=reg_covar, frozen=frozen)
+        return self._frame(run_id, half.kind, half.iteration, half, change, False, half.terms, terms_after_e, 0, 1,
+                           self.view.colours(half.params) if colours else None, reg_covar, frozen)
+
+    def _factor(self) -> FactorProblem:
+        """The data as factor fits see it (standardised columns; made once per data set)."""
+        if self._factor_problem is None:
+            self._factor_problem = FactorProblem(self.X)
+        return self._factor_problem
 
     def _start(self, run_id: int, settings: FitSettings) -> None:
         from emstudio.core.checks import check_fit_data
 
+        if isinstance(settings, FactorSettings):
+            self._stepper = FactorStepper(self._factor(), self._factor().start(settings))
+            self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True))
+            return
         k = settings.init.n_components if isinstance(settings.init, MixtureParams) else settings.k
         check_fit_data(self.X, k)
         params = self._start_params(settings)
@@ -318,26 +350,28 @@ class EmWorker(QtCore.QObject):
 
     def _step(self, run_id: int, kind: str, params, iteration: int, settings: FitSettings, frozen) -> None:
         stepper = self._stepper
+        reg_covar = getattr(settings, "reg_covar", 0.0)
         if params is None:
             self._start(run_id, settings)
             stepper = self._stepper
-        elif (stepper is None or stepper.params is not params
+        elif isinstance(params, FactorParams):
+            if not isinstance(stepper, FactorStepper) or stepper.params is not params:
+                stepper = FactorStepper(self._factor(), params, iteration)
+        elif (not isinstance(stepper, Stepper) or stepper.params is not params
               or stepper.engine.covariance_type != params.covariance_type
-              or stepper.reg_covar != settings.reg_covar
+              or stepper.reg_covar != reg_covar
               or not _same_flags(stepper.frozen, frozen)):
-            stepper = Stepper(self._engine_for(params.covariance_type), params, settings.reg_covar, iteration,
-                              frozen)
+            stepper = Stepper(self._engine_for(params.covariance_type), params, reg_covar, iteration, frozen)
         self._stepper = stepper
         before = stepper.start().log_likelihood
         if kind in ("E", "EM"):
-            self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=settings.reg_covar,
-                                                  frozen=frozen))
+            self.frame.emit(self._half_step_frame(run_id, stepper.e_step(), True, reg_covar=reg_covar, frozen=frozen))
         if kind in ("M", "EM"):
             half = stepper.m_step()
             # The M frame carries its E-step's terms too (as a run's iteration frames do), so
             # the history alone gives every half-step of the bound view.
             self.frame.emit(self._half_step_frame(run_id, half, False, (half.log_likelihood - before) / half.n_samples,
-                                                  settings.reg_covar, stepper.terms_after_e(), frozen))
+                                                  reg_covar, stepper.terms_after_e(), frozen))
 
 
 def _flags(frozen) -> np.ndarray | None:

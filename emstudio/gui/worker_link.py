@@ -22,6 +22,7 @@ class WorkerLink:
         c.axes_changed.connect(w.files.on_axes)
         c.undo_changed.connect(w.edits.on_undo_changed)
         w.controls.settings_changed.connect(c.set_settings)
+        w.controls.factor_changed.connect(c.set_factor)
         w.controls.pace_changed.connect(c.set_pace)
         w.controls.axes_changed.connect(c.set_axes)
         # The histogram's bins: the Bins control sets the plot's, the plot says how many "auto" gave.
@@ -29,6 +30,7 @@ class WorkerLink:
         w.controls.sheet_chosen.connect(w.files.read_sheet)
         w.plot.bins_drawn.connect(w.controls.show_bins)
         c.set_settings(w.controls.settings())
+        c.set_factor(w.controls.factor_settings())
         c.set_pace(w.controls.pace_seconds())
 
     def on_display(self, frame, colours) -> None:
@@ -46,7 +48,7 @@ class WorkerLink:
         # handles of a selected component follow every frame.
         if not running or w.editor.selected >= 0:
             w.edits.place_handles()
-        if not running and not c.fresh and isinstance(c.settings.init, str):
+        if not running and not c.fresh and isinstance(c.settings.init, str) and frame.factor is None:
             w.edits.sync_k(frame.params)  # K shows the components on screen (scrubbing across an edit)
         if w.edits.select_when_shown is not None and frame.kind == "edit":
             w.editor.select(w.edits.select_when_shown)
@@ -85,8 +87,12 @@ class WorkerLink:
             button.setEnabled(has_data and state != "stepping")
         for name in ("export_params", "export_labels", "export_picture", "export_animation"):
             actions[name].setEnabled(has_data and has_fit and not running)
+        current = w.controller.current
+        if current is not None and current.factor is not None and current.factor.n_components == 1:
+            actions["export_labels"].setEnabled(False)  # factor analysis has one component: no labels
+        editable = w.controller.current is not None and not w.edits.factor_shown()  # a factor model: no hand edits
         for name in ("add_component", "delete_component", "freeze_component"):
-            actions[name].setEnabled(has_data and w.controller.current is not None and state != "stepping")
+            actions[name].setEnabled(has_data and editable and state != "stepping")
         w.edits.on_undo_changed()
         w.history.set_enabled(has_fit and not running)
         actions["select_models"].setEnabled(has_data)

@@ -61,7 +61,7 @@ def test_gui_opens_with_data_and_settings_and_closes_mid_run_cleanly(tmp_path):
             window = [w for w in QtWidgets.QApplication.topLevelWidgets()
                       if isinstance(w, window_module.MainWindow)][0]
             assert window.dataset is not None and window.dataset.values.shape == (500, 2)
-            assert window.controls.k.value() == 4 and window.controls.covariance.currentText() == "diag"
+            assert window.controls.k.value() == 4 and window.controls.covariance.currentData() == "diag"
             assert window.controls.seed.value() == 7
             window.controls.pace.setCurrentIndex(2)
             window.requests.run()
@@ -84,6 +84,36 @@ def test_gui_opens_with_data_and_settings_and_closes_mid_run_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "closing mid-run" in done.stdout
     assert "QThread" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_gui_opens_a_factor_model_from_the_command_line(tmp_path):
+    """`emstudio gui DATA --model mfa --k 2 --factors 2 --psi per-component` chooses that model."""
+    code = textwrap.dedent(f"""
+        import sys
+        from PySide6 import QtCore, QtWidgets
+        import emstudio.gui.window as window_module
+
+        def drive():
+            window = [w for w in QtWidgets.QApplication.topLevelWidgets()
+                      if isinstance(w, window_module.MainWindow)][0]
+            if window.dataset is None:
+                QtCore.QTimer.singleShot(20, drive)
+                return
+            factor = window.controller.factor
+            print("model", factor.model, factor.k, factor.n_factors, factor.psi, flush=True)
+            window.close()
+            QtWidgets.QApplication.quit()
+
+        QtCore.QTimer.singleShot(0, drive)
+        from emstudio.cli import main
+        sys.exit(main(["gui", {sample("four_d.csv")!r}, "--model", "mfa", "--k", "2", "--factors", "2",
+                       "--psi", "per-component"]))
+    """)
+    env = _env()
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "model mfa 2 2 per-component" in done.stdout
 
 
 def test_gui_with_a_missing_file_is_one_line():
