@@ -95,6 +95,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selection.cell_chosen.connect(lambda cell: self.requests.load_cell(cell))
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
+        # Where the centre is narrow (a small screen, many docks) the tab titles shorten ("Choose K…")
+        # instead of hiding behind scroll arrows.
+        self.tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(False)
         self.tabs.addTab(plot_page, "Mixture")
         self.tabs.addTab(self.selection, "Choose K and model")
         self.tabs.setTabToolTip(1, "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
