@@ -8,8 +8,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from emstudio.gui.bound_series import EMPTY, PER_SAMPLE, SUMS, HalfStepSeries, gap_bars, visible_window, y_range
-from emstudio.gui.views import INK, MAX_DOTS, _style_plot
+from emstudio.gui.bound_series import (
+    EMPTY,
+    PER_SAMPLE,
+    SUMS,
+    HalfStepSeries,
+    gap_bars,
+    visible_window,
+    y_range,
+)
+from emstudio.gui.plot_style import INK, MAX_DOTS, _style_plot
 
 LOG_L_COLOUR = "#1f77b4"
 BOUND_COLOUR = "#ff7f0e"

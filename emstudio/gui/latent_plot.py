@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emstudio.core.bins import histogram_bins
 from emstudio.core.geometry import ellipse_points, histogram
 from emstudio.gui.hover import INK
-from emstudio.gui.views import _style_plot, show_axis_values
+from emstudio.gui.plot_style import _style_plot, show_axis_values
 
 PRIOR_GREY = (130, 130, 135)
 V_COLOUR = "#d62728"

@@ -8,7 +8,7 @@ from PySide6 import QtCore
 
 from emstudio.core.params import COVARIANCE_TYPES
 from emstudio.core.selection import Cell
-from emstudio.gui.views import INK, _style_plot, show_axis_values
+from emstudio.gui.plot_style import INK, _style_plot, show_axis_values
 
 TYPE_COLOURS = {"full": "#1f77b4", "tied": "#ff7f0e", "diag": "#2ca02c", "spherical": "#9467bd"}
 TYPE_SYMBOLS = {"full": "o", "tied": "s", "diag": "t", "spherical": "d"}
