@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_starts.py           # 10 data sets per column-scale ratio
     .venv/bin/python benchmarks/bench_starts.py --quick   # 4 per ratio
+    .venv/bin/python benchmarks/bench_starts.py --data hidden   # clusters apart in one column only
 
 Data: K = 3 Gaussian clusters in d = 4 (random centres and covariances; see make), whose columns
 are then multiplied by 1 … r (r = 1, 10, 100: the largest column's unit r times the smallest's). For each
@@ -45,6 +46,17 @@ def make(seed: int, ratio: float, n: int = 600, k: int = 3, d: int = 4) -> np.nd
     return X * rng.permutation(np.geomspace(1.0, ratio, d))
 
 
+def make_hidden(seed: int, ratio: float, n: int = 600, k: int = 3) -> np.ndarray:
+    """K clusters apart in one column only (centres 0, 4, 8 … sd 1), beside two columns of noise;
+    the separating column in the smallest unit, the noise columns in units ratio and √ratio."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(k, size=n)
+    X = rng.normal(size=(n, 3))
+    X[:, 0] += 4.0 * labels
+    X[:, 1:] = X[:, 1:] @ (np.eye(2) + rng.normal(scale=0.3, size=(2, 2)))
+    return X * np.array([1.0, ratio, np.sqrt(ratio)])
+
+
 def reference(X: np.ndarray, k: int) -> float:
     """The best healthy log L of 50 mixed restarts."""
     from emstudio.core import FitSettings, fit_mixture
@@ -69,7 +81,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", choices=["mixed", "hidden"], default="mixed",
+                        help="mixed: clusters apart in every column by different amounts (make); hidden: apart "
+                             "in the smallest-unit column only (make_hidden)")
     args = parser.parse_args()
+    generate = make if args.data == "mixed" else make_hidden
     per_ratio = 4 if args.quick else 10
     names = list(STARTS) + [f"kmeans ×{RESTARTS}", f"{DEFAULT_INIT} ×{RESTARTS} (default)"]
     print(f"{'scale ratio':>11} " + " ".join(f"{name:>18}" for name in names))
@@ -77,7 +93,7 @@ def main() -> None:
         reached = {s: 0 for s in names}
         tried = {s: 0 for s in names}
         for data_seed in range(per_ratio):
-            X = make(data_seed, ratio)
+            X = generate(data_seed, ratio)
             best = reference(X, 3)
             for method in STARTS:
                 for seed in range(1 if method == "hc" else SEEDS):

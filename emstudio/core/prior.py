@@ -24,8 +24,9 @@ EVI    Σₖ = λ Aₖ: Aₖ ∝ Bₖ = diag(Sₖ) + ς², det Aₖ = 1; λ = Σ
 =====  =====================================================================
 
 (mclust's own M-steps with a prior, ``mstep``'s Fortran ``ms…p``; in one dimension E and V are
-EII and VII with d = 1, the same as EEE and VVV there.) mclust has the prior for VEI, EEV and
-VEV too, by iterations; those, and VEE, EVE, VVE, EVV (which mclust has no prior for), are refused.
+EII and VII with d = 1, the same as EEE and VVV there.) mclust has a prior for VEI and VEV too
+(by inner iterations) and for EEV (whose mclust step sets the shrinkage to 0, so it fits another
+prior than the one asked); those, and VEE, EVE, VVE, EVV (which mclust has no prior for), are refused.
 The log posterior log L + log p(θ) never falls under these M-steps (reg_covar = 0; with reg_covar
 the same small departure as without a prior). mclust's BIC under the prior is −2 log L(θ̂) + p ln n
 at the MAP θ̂: the likelihood, not the posterior, with the same p.

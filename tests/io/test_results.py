@@ -34,7 +34,7 @@ def test_result_file_has_formats_fields(tmp_path, data, covariance_type):
                 "data", "settings", "history"):
         assert key in content
     assert content["data"] == {"source": "d.csv", "columns": ["a", "b"], "n_samples": data.shape[0], "n_dropped": 2}
-    assert content["settings"]["k"] == 3 and content["settings"]["init"] == "kmeans"
+    assert content["settings"]["k"] == 3 and content["settings"]["init"] == "auto"  # the default start
     assert content["history"][-1]["iteration"] == content["n_iter"]
     full = np.array(content["covariances"])
     if covariance_type == "tied":
