@@ -135,9 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
                         help="gmm: Gaussian mixture (default); fa: factor analysis; mfa: mixture of factor analysers")
     factor.add_argument("--factors", type=_non_negative_int, default=None, metavar="Q",
-                        help="latent factors of --model fa|mfa (fewer than the columns)")
-    factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
-                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
+                        help="latent factors of --model fa|mfa (fewer than the columns; default the --init file's)")
+    factor.add_argument("--psi", default=None, choices=["shared", "per-component"],
+                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared, "
+                             "or the --init file's)")
 
     from emstudio.cli_select import add_parser as add_select_parser
 
@@ -369,10 +370,11 @@ def command_fit(args) -> int:
         from emstudio.cli_factor import command_fit_factor
 
         return command_fit_factor(args, _load_values, _check_outputs)
-    if args.factors is not None:
-        from emstudio.errors import EmstudioError
+    for option, value in (("--factors", args.factors), ("--psi", args.psi)):
+        if value is not None:
+            from emstudio.errors import EmstudioError
 
-        raise EmstudioError("--factors is for --model fa or mfa")
+            raise EmstudioError(f"{option} is for --model fa or mfa")
     _check_outputs([args.out, args.labels], args.data)
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:

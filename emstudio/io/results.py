@@ -299,5 +299,5 @@ def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropp
     if selection.best is not None:
         best = result_to_dict(selection.best.result, source=source, columns=columns, n_dropped=n_dropped,
                               extra_settings=extra_settings)
-    return {"format": SELECTION_FORMAT, "version": 1, "criterion": selection.criterion, "models": models,
-            "best": best}
+    return {"format": SELECTION_FORMAT, "version": 1, "model": "gmm", "criterion": selection.criterion,
+            "models": models, "best": best}
