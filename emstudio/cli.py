@@ -64,9 +64,10 @@ def _add_factor_options(parser) -> None:
     factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
                         help="gmm: Gaussian mixture (default); fa: factor analysis; mfa: mixture of factor analysers")
     factor.add_argument("--factors", type=_non_negative_int, default=None, metavar="Q",
-                        help="latent factors of --model fa|mfa (fewer than the columns)")
-    factor.add_argument("--psi", default="shared", choices=["shared", "per-component"],
-                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
+                        help="latent factors of --model fa|mfa (fewer than the columns; default the --init file's)")
+    factor.add_argument("--psi", default=None, choices=["shared", "per-component"],
+                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared, "
+                             "or the --init file's)")
 
 
 def _covariance_name(text: str) -> str:
@@ -384,10 +385,11 @@ def command_fit(args) -> int:
         from emstudio.cli_factor import command_fit_factor
 
         return command_fit_factor(args, _load_values, _check_outputs)
-    if args.factors is not None:
-        from emstudio.errors import EmstudioError
+    for option, value in (("--factors", args.factors), ("--psi", args.psi)):
+        if value is not None:
+            from emstudio.errors import EmstudioError
 
-        raise EmstudioError("--factors is for --model fa or mfa")
+            raise EmstudioError(f"{option} is for --model fa or mfa")
     _check_outputs([args.out, args.labels], args.data)
     progress = _progress_printer(sys.stderr, args.max_iter, args.restarts) if sys.stderr.isatty() else None
     try:
@@ -501,7 +503,7 @@ def command_open(args) -> int:
 
         raise EmstudioError("--factors is for --model fa or mfa")
     if getattr(args, "command", None) == "gui" and args.model != "gmm":
-        model = (args.model, 1 if args.factors is None else args.factors, args.psi)
+        model = (args.model, 1 if args.factors is None else args.factors, args.psi or "shared")
     return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None),
                       sheet=getattr(args, "sheet", None), model=model)
 

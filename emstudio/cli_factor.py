@@ -19,8 +19,6 @@ def _settings(args, d: int):
     from emstudio.errors import EmstudioError
 
     model = args.model
-    if args.factors is None:
-        raise EmstudioError(f"--model {model} needs --factors Q (the number of latent factors)")
     if getattr(args, "prior", "none") != "none":
         raise EmstudioError(f"--prior is for Gaussian mixtures (--model gmm), not --model {model}")
     k = 1 if model == "fa" else (args.k or 2)
@@ -31,16 +29,26 @@ def _settings(args, d: int):
         init = "pca" if model == "fa" else "kmeans"
     if init == "kmeans" and model == "fa":
         init = "pca"
-    if init not in FACTOR_INITS[model]:
+    factors, psi = args.factors, args.psi
+    if init in FACTOR_INITS[model]:
+        if factors is None:
+            raise EmstudioError(f"--model {model} needs --factors Q (the number of latent factors)")
+    else:
         if not os.path.lexists(init):
             raise EmstudioError(f"--init {init!r} is neither a start for --model {model} "
                                 f"({', '.join(FACTOR_INITS[model])}) nor an existing file")
         from emstudio.io.factor_results import read_factor_start
 
-        init = read_factor_start(init)
+        init = read_factor_start(init)  # a result, or a selection file's best: q, Ψ's kind and K from it
         if args.k is None and model == "mfa":
             k = init.n_components
-    return FactorSettings(k=k, n_factors=args.factors, psi=args.psi, init=init, seed=args.seed,
+        if factors is None:
+            factors = init.n_factors
+        start_psi = "shared" if init.psi_shared or init.n_components == 1 else "per-component"
+        if psi is not None and psi != start_psi and init.n_components > 1:
+            raise EmstudioError(f"--psi {psi}, but the start {args.init} has Ψ {start_psi.replace('-', ' ')}")
+        psi = psi or start_psi
+    return FactorSettings(k=k, n_factors=factors, psi=psi or "shared", init=init, seed=args.seed,
                           restarts=args.restarts, max_iter=args.max_iter, tol=args.tol)
 
 

@@ -22,19 +22,27 @@ class Terminated(KeyboardInterrupt):
 
 def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentParser:
     select = commands.add_parser(
-        "select", help="choose K and the covariance model by BIC, AIC or ICL",
-        description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
-                    "with the lowest criterion among those with no collapsed component. Ctrl+C stops at once "
-                    "(nothing is written).")
+        "select", help="choose K and the covariance model (or K and the factors) by BIC, AIC or ICL",
+        description="Fit every (covariance model, K) — or with --model fa|mfa every (K, factors) — with several "
+                    "restarts, in parallel, and choose the model with the lowest criterion among those with no "
+                    "collapsed component (no Heywood case). Ctrl+C stops at once (nothing is written).")
     select.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    select.add_argument("--k", default="1-6", metavar="RANGE",
-                        help="the K to try: 1-6 or 2,3,5 (default 1-6); K above the number of distinct "
-                             "rows of the data is left out")
-    select.add_argument("--covariance", default="full,tied,diag,spherical", metavar="TYPES",
+    select.add_argument("--k", default=None, metavar="RANGE",
+                        help="the K to try: 1-6 or 2,3,5 (default 1-6; --model fa: 1); K above the number of "
+                             "distinct rows of the data is left out")
+    select.add_argument("--covariance", default=None, metavar="TYPES",
                         help="covariance models to try, comma-separated (default all four)")
     select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
                         help="lower is better (default bic)")
     add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
+    factor = select.add_argument_group("factor models (docs/factor-analysis.md)")
+    factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
+                        help="gmm: Gaussian mixtures (default); fa: factor analysis, one q per cell; "
+                             "mfa: mixtures of factor analysers, a K × q grid")
+    factor.add_argument("--factors", default=None, metavar="RANGE",
+                        help="--model fa|mfa: the q to try, 1-4 or 0,2 (each 0 or more and fewer than the columns)")
+    factor.add_argument("--psi", default=None, choices=["shared", "per-component"],
+                        help="--model mfa: one diagonal noise Ψ for all components, or one each (default shared)")
     select.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="processes to use (default and at most: the cores this program may use)")
     select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
@@ -77,8 +85,16 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     def note(line: str) -> None:
         sys.stderr.write(f"{prog}: {line}\n")
 
-    wanted = largest_k(args.k)  # the range's syntax, checked before anything is read
-    types = parse_covariance_types(args.covariance)
+    if args.model != "gmm":
+        from emstudio.cli_factor_select import command_select_factor
+
+        return command_select_factor(args, note=note, check_outputs=check_outputs, load_values=load_values)
+    for option, value in (("--factors", args.factors), ("--psi", args.psi)):
+        if value is not None:
+            raise EmstudioError(f"{option} is for --model fa or mfa")
+    k_text = args.k or "1-6"
+    wanted = largest_k(k_text)  # the range's syntax, checked before anything is read
+    types = parse_covariance_types(args.covariance or "full,tied,diag,spherical")
     check_outputs([args.out], args.data)
     if args.init not in INIT_METHODS:  # refused unread: a start file has one K, a grid many
         raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
@@ -91,40 +107,57 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
             prior_model(covariance_type, values.shape[1])
     # K is bounded by the data before the grid is made: K components need K distinct points.
     allowed = k_allowed_by_data(values, wanted)
-    ks = parse_k_range(args.k, at_most=allowed)
+    ks = parse_k_range(k_text, at_most=allowed)
     if allowed < wanted:
-        note(f"--k {args.k}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to "
+        note(f"--k {k_text}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to "
              f"{allowed}")
-    cores = available_cores()
-    if args.jobs is not None and args.jobs > cores:
-        note(f"--jobs {args.jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
+    note_jobs(args.jobs, note, available_cores())
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
                        tol=args.tol, reg_covar=args.reg_covar, prior=args.prior)
     base.validate()
+    selection, status = run_interruptibly(
+        lambda progress: _run_grid(values, ks, types, base, args, loaded.columns, progress),
+        total=len(ks) * len(types), describe=lambda cell: f"{cell.covariance_type}, K={cell.k}", out=args.out,
+        note=note)
+    if selection is None:
+        return status
+    return _report(selection, args, prog, loaded, ks, types, standardisation, note)
+
+
+def note_jobs(jobs: int | None, note, cores: int) -> None:
+    if jobs is not None and jobs > cores:
+        note(f"--jobs {jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
+
+
+def run_interruptibly(run, *, total: int, describe, out: str | None, note):
+    """(``run(progress)``, None), or (None, the exit status) when Ctrl+C or SIGTERM stopped it.
+
+    ``progress(cell, done, total)`` redraws one line on standard error when it is a terminal
+    (``describe(cell)`` names the cell); an interruption is one line saying what was not written.
+    """
     tty = sys.stderr.isatty()
-    fitted = {"done": 0, "total": len(ks) * len(types)}
+    fitted = {"done": 0}
 
     def progress(cell, done, total):
         fitted["done"] = done
         if tty:
-            sys.stderr.write(f"\r{done}/{total} models fitted (last: {cell.covariance_type}, K={cell.k})\033[K")
+            sys.stderr.write(f"\r{done}/{total} models fitted (last: {describe(cell)})\033[K")
             sys.stderr.flush()
 
     previous_term = _catch_sigterm()
     try:
-        selection = _run_grid(values, ks, types, base, args, loaded.columns, progress)
+        return run(progress), None
     except KeyboardInterrupt as exc:  # the workers have ended by now
         if tty:
             sys.stderr.write("\r\033[K")
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        unwritten = f"; {args.out} not written" if args.out and args.out != "-" else "; nothing written"
-        note(f"{what} after {fitted['done']} of {fitted['total']} models{unwritten}")
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        unwritten = f"; {out} not written" if out and out != "-" else "; nothing written"
+        note(f"{what} after {fitted['done']} of {total} models{unwritten}")
+        return None, (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     finally:
         if tty:
             sys.stderr.write("\r\033[K")
         _restore_sigterm(previous_term)
-    return _report(selection, args, prog, loaded, ks, types, standardisation, note)
 
 
 def _catch_sigterm():

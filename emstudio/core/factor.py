@@ -477,6 +477,7 @@ class FactorFit:
     heywood: tuple[tuple[int, int], ...]
     settings: FactorSettings
     restart_log_likelihoods: tuple[float, ...] = ()
+    restart_heywood: tuple[bool, ...] = ()
     best_restart: int = 0
     stopped: bool = False
     snapshots: tuple[FactorSnapshot, ...] = field(default=(), repr=False)
@@ -582,7 +583,11 @@ def fit_factor(X: np.ndarray, settings: FactorSettings, *, column_names=None,
         if fixed_start:
             start = scale_params(settings.init, 1.0 / scales)
         else:
-            start = start_params(data.X, settings.k, settings.n_factors, settings.init,
+            # PCA is one start, whatever the seed (k-means for one component is PCA too): the
+            # restarts after it start at random.
+            deterministic = settings.init == "pca" or (settings.init == "kmeans" and settings.k == 1)
+            method = "random" if deterministic and index > 0 else settings.init
+            start = start_params(data.X, settings.k, settings.n_factors, method,
                                  np.random.default_rng(seed), psi_shared)
         snapshots, last = [], None
         for snapshot in iterate_factor_em(data, start, max_iter=settings.max_iter, tol=settings.tol,
@@ -594,18 +599,20 @@ def fit_factor(X: np.ndarray, settings: FactorSettings, *, column_names=None,
             if stop is not None and stop():
                 stopped = True
                 break
-        runs.append((last, snapshots))
+        runs.append((last, snapshots, heywood_cases(last.params, variances)))
         if stopped:
             break
-    best = max(range(len(runs)), key=lambda i: runs[i][0].log_likelihood)
-    last, snapshots = runs[best]
+    # As collapsed starts lose to healthy ones in a mixture, a start that ended in a Heywood case
+    # loses to one that did not; among the rest the highest log L wins.
+    best = max(range(len(runs)), key=lambda i: (not runs[i][2], runs[i][0].log_likelihood))
+    last, snapshots, heywood = runs[best]
     history = tuple((s.iteration, s.log_likelihood) if isinstance(s, FactorSnapshot) else s for s in snapshots)
     return FactorFit(
         params=last.params, log_likelihood=last.log_likelihood, n_samples=n, n_iter=last.iteration,
         converged=last.converged, history=history, component_sizes=last.component_sizes,
-        sum_log_max_resp=last.sum_log_max_resp, heywood=heywood_cases(last.params, variances),
+        sum_log_max_resp=last.sum_log_max_resp, heywood=heywood,
         settings=settings, restart_log_likelihoods=tuple(r[0].log_likelihood for r in runs),
-        best_restart=best, stopped=stopped,
+        restart_heywood=tuple(bool(r[2]) for r in runs), best_restart=best, stopped=stopped,
         snapshots=tuple(snapshots) if keep_snapshots else ())
 
 

@@ -24,8 +24,9 @@ from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPo
 from emstudio.errors import EmstudioError, FitError, ParameterError
 
 CRITERIA = ("bic", "aic", "icl")
-__all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "distinct_models", "k_allowed_by_data", "k_range_parts",
-           "largest_k", "parse_covariance_types", "parse_k_range", "select_models"]
+__all__ = ["Cancelled", "Cell", "Selection", "available_cores", "best_cell", "check_criterion", "distinct_models",
+           "k_allowed_by_data", "k_range_parts", "largest_k", "parse_covariance_types", "parse_k_range", "run_grid",
+           "select_models"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,22 +66,24 @@ class Selection:
 MOST_KS = 10_000
 
 
-def k_range_parts(text: str) -> list[tuple[int, int]]:
+def k_range_parts(text: str, *, option: str = "--k", name: str = "K", least: int = 1) -> list[tuple[int, int]]:
     """"1-6" → [(1, 6)]; "2,4,8" → [(2, 2), (4, 4), (8, 8)]; nothing is listed, so "1-100000000"
-    costs nothing. Raises FitError (one line) for anything but whole numbers ≥ 1 and ranges that
-    go up."""
+    costs nothing. Raises FitError (one line) for anything but whole numbers ≥ ``least`` and ranges
+    that go up. ``option`` and ``name`` are what the message calls them (``--factors``, q)."""
     parts: list[tuple[int, int]] = []
     try:
         for part in text.split(","):
             low, dash, high = part.strip().partition("-")
+            if dash and not low.strip() and high.strip():  # "-1": a negative number
+                raise FitError(f"{option} {text!r}: every {name} must be at least {least}")
             parts.append((int(low), int(high) if dash else int(low)))
     except ValueError:
-        raise FitError(f"--k {text!r}: give a range like 1-6 or a list like 2,3,5") from None
+        raise FitError(f"{option} {text!r}: give a range like {least}-6 or a list like 2,3,5") from None
     for low, high in parts:
-        if min(low, high) < 1:
-            raise FitError(f"--k {text!r}: every K must be at least 1")
+        if min(low, high) < least:
+            raise FitError(f"{option} {text!r}: every {name} must be at least {least}")
         if high < low:
-            raise FitError(f"--k {text!r}: the range {low}-{high} is reversed; write {high}-{low}")
+            raise FitError(f"{option} {text!r}: the range {low}-{high} is reversed; write {high}-{low}")
     return parts
 
 
@@ -223,30 +226,53 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
     every 50 ms while workers fit); when it answers True, Cancelled is raised. Cancelled, Ctrl+C
     (KeyboardInterrupt) or an error in ``on_cell`` end the worker processes before going on.
     """
-    if criterion not in CRITERIA:
-        raise FitError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    check_criterion(criterion)
     X = np.ascontiguousarray(X, dtype=np.float64)
     covariance_types, same_models = distinct_models(covariance_types, X.shape[1] if X.ndim == 2 else 1)
     grid = [(t, k) for t in covariance_types for k in ks]
-    jobs = worker_count(jobs, len(grid))
-    cells: dict[tuple[str, int], Cell] = {}
-    if jobs == 1:
-        for done, (t, k) in enumerate(grid, start=1):
-            if stop is not None and stop():
-                raise Cancelled
-            cells[(t, k)] = fit_cell(X, base, t, k, column_names, engine_options, stop)
-            if on_cell:
-                on_cell(cells[(t, k)], done, len(grid))
-    else:
-        # Big cells first, so the last process is not left with the slowest one.
-        order = sorted(grid, key=lambda cell: -cell[1])
-        with share_array(X) as shared, WorkerPool(jobs, _init_worker, (shared, base, column_names)) as pool:
-            try:
-                for done, (key, cell) in enumerate(pool.run(_fit_shared, order, stop=stop), start=1):
-                    cells[key] = cell
-                    if on_cell:
-                        on_cell(cell, done, len(grid))
-            except WorkerDied as exc:
-                raise FitError(str(exc)) from None
+    cells = run_grid(X, grid, lambda t, k: fit_cell(X, base, t, k, column_names, engine_options, stop),
+                     worker=(_init_worker, (base, column_names), _fit_shared), size=lambda cell: cell[1],
+                     jobs=jobs, on_cell=on_cell, stop=stop)
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)
+
+
+def check_criterion(criterion: str) -> None:
+    if criterion not in CRITERIA:
+        raise FitError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+
+
+def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., object], *,
+             worker: tuple[Callable, tuple, Callable], size: Callable[[tuple], float],
+             jobs: int | None, on_cell: Callable | None, stop: Callable[[], bool] | None) -> dict:
+    """Fit every cell of ``grid`` (a list of keys) and return {key: cell}: the machinery that every
+    kind of grid (mixtures, factor models) shares.
+
+    One process: ``fit_here(*key)`` in turn, ``stop()`` asked between cells (and by ``fit_here``
+    within them). Several (see :func:`worker_count`): X put once in shared memory, ``worker`` =
+    (initializer, its arguments after the shared X, the module-level function fitting ``*key`` in a
+    worker); the biggest cells by ``size(key)`` go first, so the last process is not left with the
+    slowest one. ``on_cell(cell, done, total)`` after each cell. Cancelled, Ctrl+C or an error end
+    the workers before going on; a worker that dies is a FitError.
+    """
+    jobs = worker_count(jobs, len(grid))
+    cells: dict = {}
+    if jobs == 1:
+        for done, key in enumerate(grid, start=1):
+            if stop is not None and stop():
+                raise Cancelled
+            cells[key] = fit_here(*key)
+            if on_cell:
+                on_cell(cells[key], done, len(grid))
+        return cells
+    initializer, initargs, fit_in_worker = worker
+    order = sorted(grid, key=lambda key: -size(key))
+    with share_array(X) as shared, WorkerPool(jobs, initializer, (shared, *initargs)) as pool:
+        try:
+            for done, (key, cell) in enumerate(pool.run(fit_in_worker, order, stop=stop), start=1):
+                cells[key] = cell
+                if on_cell:
+                    on_cell(cell, done, len(grid))
+        except WorkerDied as exc:
+            raise FitError(str(exc)) from None
+    return cells

@@ -96,13 +96,43 @@ def factor_params_from_dict(content: dict, *, name: str = "start file") -> Facto
 
 
 def read_factor_start(path: str | os.PathLike) -> FactorParams:
-    """A factor start from a factor result file (any other file says what it is instead)."""
-    from emstudio.io.results import read_json_file
+    """A factor start from a factor result file, or a selection file whose best model is one (any
+    other file says what it is instead)."""
+    from emstudio.io.results import SELECTION_FORMAT, read_json_file
 
     content = read_json_file(path)
+    if content.get("format") == SELECTION_FORMAT:
+        if not isinstance(content.get("best"), dict):
+            raise ParameterError(f"{Path(path).name}: the selection file has no best model")
+        content = content["best"]
     fmt = content.get("format")
     if not is_factor_document(content):
         what = f"a {fmt} file" if isinstance(fmt, str) else "not a factor-analysis result"
         raise ParameterError(f"{Path(path).name}: {what}; a factor model starts from "
                              f"{' or '.join(FACTOR_FORMATS)} results")
     return factor_params_from_dict(content, name=Path(path).name)
+
+
+def factor_selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropped: int = 0) -> dict:
+    """The selection file of a factor grid (docs/formats.md, "Selection file"): the mixtures'
+    ``emstudio.model-selection`` with ``model``, ``psi_type`` and one entry per (K, q); ``best`` is
+    the chosen cell's whole factor result file."""
+    models = []
+    for cell in selection.cells:
+        entry = {"k": int(cell.k), "factors": int(cell.n_factors)}
+        if cell.result is None:
+            entry.update(error=cell.error, heywood=False, converged=False)
+        else:
+            r = cell.result
+            entry.update(log_likelihood=_finite(r.log_likelihood), bic=_finite(r.bic), aic=_finite(r.aic),
+                         icl=_finite(r.icl), n_parameters=int(r.n_parameters), heywood=cell.heywood,
+                         converged=bool(r.converged), n_restarts=int(cell.n_restarts),
+                         n_heywood=int(cell.n_heywood))
+        models.append(entry)
+    best = None
+    if selection.best is not None:
+        best = factor_result_to_dict(selection.best.result, source=source, columns=columns, n_dropped=n_dropped)
+    from emstudio.io.results import SELECTION_FORMAT
+
+    return {"format": SELECTION_FORMAT, "version": 1, "model": selection.model, "psi_type": selection.psi,
+            "criterion": selection.criterion, "models": models, "best": best}

@@ -301,8 +301,8 @@ def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropp
     if selection.best is not None:
         best = result_to_dict(selection.best.result, source=source, columns=columns, n_dropped=n_dropped,
                               extra_settings=extra_settings)
-    content = {"format": SELECTION_FORMAT, "version": 1, "criterion": selection.criterion, "models": models,
-               "best": best}
+    content = {"format": SELECTION_FORMAT, "version": 1, "model": "gmm", "criterion": selection.criterion,
+               "models": models, "best": best}
     same = getattr(selection, "same_models", None)
     if same:
         content["same_models"] = dict(same)
