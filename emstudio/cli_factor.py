@@ -37,7 +37,8 @@ def _settings(args, d: int):
         if args.k is None and model == "mfa":
             k = init.n_components
     return FactorSettings(k=k, n_factors=args.factors, psi=args.psi, init=init, seed=args.seed,
-                          restarts=args.restarts, max_iter=args.max_iter, tol=args.tol)
+                          restarts=args.restarts, max_iter=args.max_iter,
+                          tol=args.tol if args.tol is not None else 1e-6)  # the change rule, plain EM
 
 
 def _print_summary(fit, columns, stream) -> None:

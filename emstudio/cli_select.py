@@ -20,7 +20,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl+C so that the same clean-up ends the workers."""
 
 
-def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentParser:
+#: select's restarts, chosen by measurement (benchmarks/bench_select.py; docs/select.md): this many
+#: starts per cell, each run SHORT_ITER EM steps, then the LONG_RUNS best run to convergence.
+RESTARTS = 5
+SHORT_ITER = 20
+LONG_RUNS = 1
+
+
+def add_parser(commands, add_fit_options, positive_int, non_negative_int) -> argparse.ArgumentParser:
     select = commands.add_parser(
         "select", help="choose K and the covariance model by BIC, AIC or ICL",
         description="Fit every (covariance model, K) with several restarts, in parallel, and choose the model "
@@ -34,7 +41,13 @@ def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentPars
                         help="covariance models to try, comma-separated (default all four)")
     select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
                         help="lower is better (default bic)")
-    add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
+    add_fit_options(select, restarts_default=RESTARTS, skip=("--k", "--covariance", "--classes"))
+    restarts = select.add_argument_group("em-EM restarts (Biernacki, Celeux & Govaert 2003)")
+    restarts.add_argument("--short-iter", type=non_negative_int, default=SHORT_ITER, metavar="N",
+                          help="every start first runs N EM steps; then only the --long-runs best go on to "
+                               f"convergence (0: every start runs to convergence) (default {SHORT_ITER})")
+    restarts.add_argument("--long-runs", type=positive_int, default=LONG_RUNS, metavar="M",
+                          help=f"starts run on to convergence after the short runs (default {LONG_RUNS})")
     select.add_argument("--jobs", type=positive_int, default=None, metavar="N",
                         help="processes to use (default and at most: the cores this program may use)")
     select.add_argument("--out", metavar="SELECTION.json", help="write the selection file here ('-' for standard output)")
@@ -77,8 +90,11 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     cores = available_cores()
     if args.jobs is not None and args.jobs > cores:
         note(f"--jobs {args.jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
+    from emstudio.cli import stopping_of
+
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar)
+                       reg_covar=args.reg_covar, short_iter=args.short_iter, long_runs=args.long_runs,
+                       **stopping_of(args))
     base.validate()
     tty = sys.stderr.isatty()
     fitted = {"done": 0, "total": len(ks) * len(types)}
