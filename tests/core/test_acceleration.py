@@ -83,7 +83,7 @@ cases = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases)
 def test_squarem_never_lowers_the_log_likelihood(case):
     rng = np.random.default_rng(case["seed"])
