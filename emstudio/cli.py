@@ -81,7 +81,18 @@ def _covariance_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, skip: tuple[str, ...] = ()) -> None:
+#: The command line's way of running EM (fit, select, plot), each chosen by measurement
+#: (benchmarks/bench_select.py; docs/design.md, "Fewer iterations"). The window keeps plain EM and
+#: the change rule at 1e-6: its runs are what it teaches.
+DEFAULT_ACCELERATE = "squarem"
+DEFAULT_CONVERGENCE = "aitken"
+DEFAULT_TOL = {"change": 1e-6, "aitken": 1e-8}
+
+
+def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, skip: tuple[str, ...] = (),
+                     speed: bool = True) -> None:
+    """The fit options; ``speed`` adds --accelerate and --convergence (fit, select, plot: the
+    window and animate run plain EM, the curve they show)."""
     group = parser.add_argument_group("fit options")
     add = group.add_argument
 
@@ -110,9 +121,23 @@ def _add_fit_options(parser: argparse.ArgumentParser, restarts_default: int, ski
                        help="random seed; same seed, same result (default 0)")
     group.add_argument("--max-iter", type=_non_negative_int, default=500, metavar="N",
                        help="most EM iterations (default 500)")
-    group.add_argument("--tol", type=_non_negative_float, default=1e-6, metavar="T",
-                       help="stop when the mean per-sample log-likelihood rises by less than T; "
-                            "0 runs exactly --max-iter iterations (default 1e-6)")
+    if speed:
+        group.add_argument("--tol", type=_non_negative_float, default=None, metavar="T",
+                           help="stop when the mean per-sample log-likelihood rises by less than T (with "
+                                "--convergence aitken: when the gain still to come, as Aitken's estimate says, "
+                                "is below T per sample); 0 runs exactly --max-iter iterations (default: "
+                                f"{DEFAULT_TOL['aitken']:g} with aitken; {DEFAULT_TOL['change']:g} with change)")
+        group.add_argument("--convergence", choices=["change", "aitken"], default=None,
+                           help=f"when a run has converged: change (the last iteration's rise is below --tol) or "
+                                f"aitken (Aitken's estimate of the final log-likelihood is within --tol) "
+                                f"(default {DEFAULT_CONVERGENCE}; change when --tol is given alone)")
+        group.add_argument("--accelerate", choices=["none", "squarem"], default=DEFAULT_ACCELERATE,
+                           help="none: plain EM; squarem: SQUAREM (Varadhan & Roland 2008), extrapolated EM steps "
+                                f"whose log-likelihood never falls (default {DEFAULT_ACCELERATE})")
+    else:
+        group.add_argument("--tol", type=_non_negative_float, default=None, metavar="T",
+                           help="stop when the mean per-sample log-likelihood rises by less than T; "
+                                f"0 runs exactly --max-iter iterations (default {DEFAULT_TOL['change']:g})")
     group.add_argument("--reg-covar", type=_non_negative_float, default=1e-6, metavar="R",
                        help="added to every covariance's diagonal after each M-step (default 1e-6)")
     group.add_argument("--prior", default="none", choices=["none", "conjugate"],
@@ -152,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from emstudio.cli_select import add_parser as add_select_parser
 
-    add_select_parser(commands, _add_fit_options, _positive_int)
+    add_select_parser(commands, _add_fit_options, _positive_int, _non_negative_int)
 
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
@@ -170,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the window with DATA loaded",
                               description="Open the EM Studio window, with DATA loaded and these settings.")
     gui.add_argument("data", metavar="DATA", nargs="?")
-    _add_fit_options(gui, restarts_default=1, skip=("--prior",))  # the window fits without a prior
+    _add_fit_options(gui, restarts_default=1, skip=("--prior",), speed=False)  # the window fits without a prior
     _add_factor_options(gui)
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
@@ -190,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "when there are many) as a frame of a GIF or MP4: the data coloured "
                                               "by responsibility, each component's 1σ/2σ ellipses in its colour.")
     animate.add_argument("data", metavar="DATA", help="data file (CSV/TSV/text, NPY, NPZ, ...; '-' for standard input)")
-    _add_fit_options(animate, restarts_default=1)
+    _add_fit_options(animate, restarts_default=1, speed=False)  # every plain EM iteration is a frame
     animate.add_argument("--out", metavar="RUN.gif|.mp4", required=True,
                          help="the animation to write (.mp4 needs ffmpeg)")
     animate.add_argument("--axes", metavar="X,Y", help="the two columns to draw when d > 2 (default the first two)")
@@ -252,14 +277,24 @@ def _start_and_k(args, n_rows: int | None = None):
     return init, init.n_components
 
 
+def stopping_of(args) -> dict:
+    """convergence, tol and accelerate of FitSettings from the options: --tol given alone keeps its
+    meaning (the change rule); without --convergence and --tol, the default rule and its tol."""
+    rule = getattr(args, "convergence", None)
+    if rule is None:
+        rule = "change" if args.tol is not None or not hasattr(args, "convergence") else DEFAULT_CONVERGENCE
+    tol = args.tol if args.tol is not None else DEFAULT_TOL[rule]
+    return {"convergence": rule, "tol": tol, "accelerate": getattr(args, "accelerate", "none")}
+
+
 def _settings_of(args, n_rows: int | None = None):
     """FitSettings from the fit options (``n_rows``: the data's, when it is loaded already)."""
     from emstudio.core.em import FitSettings
 
     start, k = _start_and_k(args, n_rows)
     return FitSettings(k=k, covariance_type=args.covariance, init=start, seed=args.seed, restarts=args.restarts,
-                       max_iter=args.max_iter, tol=args.tol, reg_covar=args.reg_covar,
-                       prior=getattr(args, "prior", "none"))
+                       max_iter=args.max_iter, reg_covar=args.reg_covar,
+                       prior=getattr(args, "prior", "none"), **stopping_of(args))
 
 
 def _load_values(args):

@@ -49,7 +49,8 @@ def _settings(args, d: int):
             raise EmstudioError(f"--psi {psi}, but the start {args.init} has Ψ {start_psi.replace('-', ' ')}")
         psi = psi or start_psi
     return FactorSettings(k=k, n_factors=factors, psi=psi or "shared", init=init, seed=args.seed,
-                          restarts=args.restarts, max_iter=args.max_iter, tol=args.tol)
+                          restarts=args.restarts, max_iter=args.max_iter,
+                          tol=args.tol if args.tol is not None else 1e-6)  # the change rule, plain EM
 
 
 def _print_summary(fit, columns, stream) -> None:

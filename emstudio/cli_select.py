@@ -20,7 +20,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl+C so that the same clean-up ends the workers."""
 
 
-def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentParser:
+#: select's restarts, chosen by measurement (benchmarks/bench_select.py; docs/select.md): this many
+#: starts per cell, each run SHORT_ITER EM steps, then the LONG_RUNS best run to convergence.
+RESTARTS = 5
+SHORT_ITER = 20
+LONG_RUNS = 1
+
+
+def add_parser(commands, add_fit_options, positive_int, non_negative_int) -> argparse.ArgumentParser:
     select = commands.add_parser(
         "select", help="choose K and the covariance model (or K and the factors) by BIC, AIC or ICL",
         description="Fit every (covariance model, K) — or with --model fa|mfa every (K, factors) — with several "
@@ -34,7 +41,13 @@ def add_parser(commands, add_fit_options, positive_int) -> argparse.ArgumentPars
                         help="covariance models to try, comma-separated (default all four)")
     select.add_argument("--criterion", default="bic", choices=["bic", "aic", "icl"],
                         help="lower is better (default bic)")
-    add_fit_options(select, restarts_default=5, skip=("--k", "--covariance", "--classes"))
+    add_fit_options(select, restarts_default=RESTARTS, skip=("--k", "--covariance", "--classes"))
+    restarts = select.add_argument_group("em-EM restarts (Biernacki, Celeux & Govaert 2003)")
+    restarts.add_argument("--short-iter", type=non_negative_int, default=SHORT_ITER, metavar="N",
+                          help="every start first runs N EM steps; then only the --long-runs best go on to "
+                               f"convergence (0: every start runs to convergence) (default {SHORT_ITER})")
+    restarts.add_argument("--long-runs", type=positive_int, default=LONG_RUNS, metavar="M",
+                          help=f"starts run on to convergence after the short runs (default {LONG_RUNS})")
     factor = select.add_argument_group("factor models (docs/factor-analysis.md)")
     factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
                         help="gmm: Gaussian mixtures (default); fa: factor analysis, one q per cell; "
@@ -112,8 +125,11 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
         note(f"--k {k_text}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to "
              f"{allowed}")
     note_jobs(args.jobs, note, available_cores())
+    from emstudio.cli import stopping_of
+
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       tol=args.tol, reg_covar=args.reg_covar, prior=args.prior)
+                       reg_covar=args.reg_covar, prior=args.prior, short_iter=args.short_iter,
+                       long_runs=args.long_runs, **stopping_of(args))
     base.validate()
     selection, status = run_interruptibly(
         lambda progress: _run_grid(values, ks, types, base, args, loaded.columns, progress),

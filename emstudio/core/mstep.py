@@ -122,6 +122,21 @@ def make_positive_definite(cov: np.ndarray, floor: float) -> np.ndarray:
     return 0.5 * (lifted + lifted.T)
 
 
+def make_positive_definite_all(cov: np.ndarray, floor: float) -> np.ndarray:
+    """:func:`make_positive_definite` of each of K matrices (K, d, d), with one batched
+    eigen-decomposition (the per-matrix calls cost more than the arithmetic on small data)."""
+    cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+    values = np.linalg.eigvalsh(cov)
+    floors = np.maximum(floor, PD_RELATIVE_FLOOR * cov.shape[1] * values[:, -1])
+    low = values[:, 0] < floors
+    if not np.any(low):
+        return cov
+    out = cov.copy()
+    for j in np.flatnonzero(low):
+        out[j] = make_positive_definite(cov[j], floor)
+    return out
+
+
 def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
            previous: MixtureParams | None = None, frozen: np.ndarray | None = None,
            prior=None) -> MixtureParams:
@@ -165,7 +180,7 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     outer = np.outer(scale, scale)
     if covariance_type == "full":
         cov = scatter / n_k[:, None, None] + np.diag(reg)
-        cov = np.stack([make_positive_definite(c, eigen_floor) for c in cov]) * outer
+        cov = make_positive_definite_all(cov, eigen_floor) * outer
         if previous is not None and np.any(keep):
             cov[keep] = previous.covariances[keep]
     elif covariance_type == "tied":
@@ -181,7 +196,7 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
                                  previous=previous.covariances if same_model else None)
         cov = cov + reg_covar * np.eye(d)
         data_floor = max(reg_covar, float((noise * scale * scale).max()), tiny)
-        cov = np.stack([make_positive_definite(c, data_floor) for c in cov])
+        cov = make_positive_definite_all(cov, data_floor)
         if previous is not None and np.any(keep):
             cov[keep] = previous.full_covariances()[keep]
     elif covariance_type == "diag":

@@ -215,11 +215,48 @@ def worker_count(jobs: int | None, n_cells: int) -> int:
     return max(1, min(jobs or cores, cores, n_cells))
 
 
+#: A rough cost model of one cell, to decide whether worker processes pay for themselves (each
+#: starts a Python and imports numpy and emstudio: ~0.3 s of a core, measured). An EM step costs
+#: about STEP_OVERHEAD (the Python of a pass and an M-step) plus STEP_PER_VALUE per entry of the
+#: n × K × features products of the pass; a run to convergence takes about RUN_STEPS steps.
+WORKER_START_SECONDS = 0.3
+STEP_OVERHEAD = 3e-4
+STEP_PER_VALUE = 2e-9
+RUN_STEPS = {"squarem": 60, "none": 150}
+
+
+def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings) -> float:
+    """A rough estimate of the grid's time in one process (see STEP_OVERHEAD)."""
+    from emstudio.core.params import storage_type
+
+    run = RUN_STEPS.get(base.accelerate, RUN_STEPS["none"])
+    if base.uses_short_runs:
+        steps = base.restarts * base.short_iter + base.long_runs * run
+    else:
+        steps = base.restarts * run
+    total = 0.0
+    for covariance_type, k in grid:
+        features = 1 + d + (d * (d + 1) // 2 if storage_type(covariance_type) in ("full", "tied") else d)
+        total += steps * (STEP_OVERHEAD + STEP_PER_VALUE * n * k * features)
+    return total
+
+
+def processes_pay(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings, jobs: int) -> bool:
+    """Whether ``jobs`` worker processes would finish the grid sooner than this process alone: the
+    time they save must exceed twice what starting them costs."""
+    if jobs <= 1:
+        return False
+    saved = estimated_seconds(n, d, grid, base) * (1.0 - 1.0 / jobs)
+    return saved > 2.0 * WORKER_START_SECONDS
+
+
 def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[str], base: FitSettings, *,
                   criterion: str = "bic", jobs: int | None = None, column_names=None,
                   on_cell: Callable[[Cell, int, int], None] | None = None,
                   engine_options: dict | None = None, stop: Callable[[], bool] | None = None) -> Selection:
-    """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`).
+    """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`; by
+    default every core, or this process alone when the grid is too small for processes to pay,
+    see :func:`processes_pay`).
 
     ``engine_options`` apply in this process (one process); worker processes use one thread each
     and share one copy of X. ``stop()`` is asked often (before every EM iteration in this process,
@@ -230,6 +267,8 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
     X = np.ascontiguousarray(X, dtype=np.float64)
     covariance_types, same_models = distinct_models(covariance_types, X.shape[1] if X.ndim == 2 else 1)
     grid = [(t, k) for t in covariance_types for k in ks]
+    if jobs is None and not processes_pay(X.shape[0], X.shape[1], grid, base, worker_count(None, len(grid))):
+        jobs = 1  # small data: starting processes would cost more than they save
     cells = run_grid(X, grid, lambda t, k: fit_cell(X, base, t, k, column_names, engine_options, stop),
                      worker=(_init_worker, (base, column_names), _fit_shared), size=lambda cell: cell[1],
                      jobs=jobs, on_cell=on_cell, stop=stop)

@@ -78,10 +78,35 @@ def result_to_dict(result: FitResult, *, source: str, columns: Sequence[str], n_
             "reg_covar": float(settings.reg_covar),
             "restarts": int(settings.restarts),
             **({"prior": settings.prior} if getattr(settings, "prior", "none") != "none" else {}),
+            "convergence": settings.convergence,
+            "accelerate": settings.accelerate,
+            "short_iter": int(settings.short_iter),
+            "long_runs": int(settings.long_runs),
             **(extra_settings or {}),
         },
         "history": [{"iteration": int(i), "log_likelihood": _finite(ll)} for i, ll in result.history],
     }
+    return out
+
+
+def settings_from_dict(content: dict) -> dict:
+    """The fit options a result file's ``settings`` report, as FitSettings keyword arguments
+    (k, seed, tol, max_iter, reg_covar, restarts, convergence, accelerate, short_iter, long_runs,
+    prior; init when it is a start method). Files written before a setting existed lack it, and what
+    the fit then did is its old default: the change rule, plain EM, every start run to its end."""
+    settings = content.get("settings")
+    if not isinstance(settings, dict):
+        raise EmstudioError("the result file has no settings")
+    out = {"convergence": "change", "accelerate": "none", "short_iter": 0, "long_runs": 1, "prior": "none"}
+    kinds = {"k": int, "seed": int, "max_iter": int, "restarts": int, "short_iter": int, "long_runs": int,
+             "tol": float, "reg_covar": float, "convergence": str, "accelerate": str, "prior": str}
+    for key, kind in kinds.items():
+        if key in settings:
+            out[key] = kind(settings[key])
+    if isinstance(settings.get("init"), str) and settings["init"] != "file":
+        out["init"] = settings["init"]
+    if "covariance_type" in content:
+        out["covariance_type"] = str(content["covariance_type"])
     return out
 
 
@@ -295,7 +320,9 @@ def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropp
             r = cell.result
             entry.update(log_likelihood=_finite(r.log_likelihood), bic=_finite(r.bic), aic=_finite(r.aic),
                          icl=_finite(r.icl), degenerate=cell.degenerate, converged=bool(r.converged),
-                         n_restarts=int(cell.n_restarts), n_collapsed=int(cell.n_collapsed))
+                         n_restarts=int(cell.n_restarts), n_collapsed=int(cell.n_collapsed),
+                         n_finished=int(sum(r.restart_finished)) if r.restart_finished else int(cell.n_restarts),
+                         n_iter=int(r.n_iter), total_iterations=int(r.total_iterations))
         models.append(entry)
     best = None
     if selection.best is not None:

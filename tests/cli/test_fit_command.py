@@ -68,10 +68,17 @@ def test_same_seed_same_result(tmp_path, csv_file):
 
 def test_tol_zero_runs_exactly_max_iter(tmp_path, csv_file):
     out = tmp_path / "r.json"
-    assert emstudio("fit", csv_file, "--k", "3", "--tol", "0", "--max-iter", "17", "--out", out)[0] == 0
+    assert emstudio("fit", csv_file, "--k", "3", "--tol", "0", "--max-iter", "17", "--accelerate", "none",
+                    "--out", out)[0] == 0
     result = json.loads(out.read_text())
     assert result["n_iter"] == 17 and not result["converged"]
     assert [h["iteration"] for h in result["history"]] == list(range(18))
+    # SQUAREM (the default) counts M-steps: 17 of them, one history entry per cycle, log L never falling
+    assert emstudio("fit", csv_file, "--k", "3", "--tol", "0", "--max-iter", "17", "--out", out)[0] == 0
+    result = json.loads(out.read_text())
+    assert result["n_iter"] == 17 and not result["converged"] and result["settings"]["accelerate"] == "squarem"
+    values = [h["log_likelihood"] for h in result["history"]]
+    assert values == sorted(values) and result["history"][-1]["iteration"] == 17
 
 
 def test_result_file_as_init_and_npy_input(tmp_path):
