@@ -16,7 +16,7 @@ OVERLAPPING = Path(__file__).resolve().parents[2] / "assets" / "overlapping.csv"
 
 def _run(X, covariance_type, reg_covar, iterations=200):
     states = []
-    fit_mixture(X, FitSettings(k=3, covariance_type=covariance_type, reg_covar=reg_covar, tol=0.0,
+    fit_mixture(X, FitSettings(k=3, covariance_type=covariance_type, reg_covar=reg_covar, tol=0.0, init="kmeans",
                                max_iter=iterations), on_snapshot=lambda i, s: states.append(s))
     return states
 
