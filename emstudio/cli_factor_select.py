@@ -33,7 +33,11 @@ def _grid_request(args):
         k_text = args.k or "1-6"
     largest_k(k_text)  # the ranges' syntax, checked before anything is read
     k_range_parts(args.factors, option="--factors", name="q", least=0)
-    init = "pca" if model == "fa" and args.init == "kmeans" else args.init  # factor analysis starts from PCA
+    init = args.init
+    if init == "auto":  # the mixtures' default start: factor analysis starts from PCA, a mixture from k-means
+        init = "pca" if model == "fa" else "kmeans"
+    if model == "fa" and init == "kmeans":
+        init = "pca"  # factor analysis starts from PCA
     if init not in SELECT_INITS[model]:
         raise EmstudioError(f"--init {args.init!r}: select --model {model} takes a start method "
                             f"({', '.join(SELECT_INITS[model])}); a start file has one K and q, a grid many")
@@ -59,7 +63,7 @@ def command_select_factor(args, *, note, check_outputs, load_values) -> int:
         note(f"--k {k_text}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
     note_jobs(args.jobs, note, available_cores())
     base = FactorSettings(k=1, n_factors=0, psi=args.psi or "shared", init=init, seed=args.seed,
-                          restarts=args.restarts, max_iter=args.max_iter, tol=args.tol)
+                          restarts=args.restarts, max_iter=args.max_iter, tol=args.tol if args.tol is not None else 1e-6)  # the change rule, plain EM
     base.validate(*values.shape)
     selection, status = run_interruptibly(
         lambda progress: select_factor_models(values, ks, factors, base, criterion=args.criterion, jobs=args.jobs,

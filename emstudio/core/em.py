@@ -479,7 +479,10 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             raise FitError("frozen components need starting parameters with one flag per component")
     if bound_terms is None:
         bound_terms = keep_snapshots or on_snapshot is not None
-    accelerate = settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
+    # Plain EM where SQUAREM does not apply: frozen components (an extrapolation would move them),
+    # and --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point).
+    accelerate = (settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
+                  and settings.tol > 0)
     short = settings.short_iter if settings.uses_short_runs and restarts > settings.long_runs else 0
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
     prior = None
@@ -572,7 +575,9 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         component_sizes=last.component_sizes,
         sum_log_max_resp=last.sum_log_max_resp,
         degenerate=tuple(kept.degenerate),
-        settings=dataclasses.replace(settings, restarts=restarts),  # a start file is tried once
+        # What ran: a start file is tried once; plain EM where SQUAREM did not apply.
+        settings=dataclasses.replace(settings, restarts=restarts,
+                                     accelerate=settings.accelerate if accelerate else "none"),
         restart_log_likelihoods=tuple(run.last.log_likelihood for run in runs),
         restart_histories=tuple(history_of(run.history) for run in runs),
         restart_degenerate=tuple(bool(run.degenerate) for run in runs),

@@ -166,7 +166,10 @@ def covariance_objective(n_k: np.ndarray, scatter: np.ndarray, covariances: np.n
     total = 0.0
     for n, w, cov in zip(n_k, scatter, covariances):
         sign, logdet = np.linalg.slogdet(cov)
-        total += n * logdet + float(np.trace(np.linalg.solve(cov, w)))
+        try:
+            total += n * logdet + float(np.trace(np.linalg.solve(cov, w)))
+        except np.linalg.LinAlgError:  # a singular iterate (a collapsing component): no better than any
+            return float("inf")
     return total
 
 
