@@ -19,7 +19,9 @@ from PySide6 import QtCore, QtWidgets
 
 from emstudio.core.em import FitSettings
 from emstudio.core.init import DEFAULT_INIT
-from emstudio.core.params import COVARIANCE_TYPES
+from emstudio.core.models import DESCRIPTIONS
+from emstudio.core.models import MCLUST_MODELS as MODEL_ORDER
+from emstudio.core.params import ALL_COVARIANCE_TYPES, COVARIANCE_TYPES
 from emstudio.core.selection import (
     CRITERIA,
     Cell,
@@ -28,12 +30,14 @@ from emstudio.core.selection import (
     parse_k_range,
 )
 from emstudio.errors import EmstudioError
-from emstudio.gui.selection_plot import SelectionPlot
 from emstudio.gui.selection_plot import (  # noqa: F401 - the colours and symbols are reached from here too
     DEGENERATE_COLOUR,
+    MCLUST_NAMES,
     TYPE_COLOURS,
     TYPE_SYMBOLS,
+    SelectionPlot,
     legend_html,
+    type_name,
 )
 from emstudio.gui.selection_worker import SelectionRequest, SelectionWorker, Sender
 from emstudio.gui.worker import Gate
@@ -92,19 +96,38 @@ class SelectionPanel(QtWidgets.QWidget):
         self.k_range.setToolTip("The Ks to try: a range like 1-6 or a list like 2,3,5")
         self.k_range.textChanged.connect(self._check_k_range)
         form.addRow("K", self.k_range)
-        types_row = QtWidgets.QHBoxLayout()
-        types_row.setSpacing(8)
+        # mclust's fourteen models in its order (spherical, diagonal, ellipsoidal), five a row;
+        # scikit-learn's four under both names.
+        types_grid = QtWidgets.QGridLayout()
+        types_grid.setHorizontalSpacing(8)
+        types_grid.setVerticalSpacing(2)
         self.type_boxes: dict[str, QtWidgets.QCheckBox] = {}
-        for name in COVARIANCE_TYPES:
-            box = QtWidgets.QCheckBox(name)
+        order = sorted(ALL_COVARIANCE_TYPES, key=lambda t: MODEL_ORDER.index(MCLUST_NAMES.get(t, t)))
+        for i, name in enumerate(order):
+            mclust = MCLUST_NAMES.get(name, name)
+            box = QtWidgets.QCheckBox(mclust)
             box.setChecked(name in ("full", "diag"))
-            box.setToolTip(f"Try the {name} covariance model")
+            also = f" (scikit-learn's {name})" if name in MCLUST_NAMES else ""
+            box.setToolTip(f"Try {mclust}{also}: {DESCRIPTIONS[mclust]}")
             box.toggled.connect(self._update_buttons)
             box.toggled.connect(self._show_grid_size)
-            types_row.addWidget(box)
+            types_grid.addWidget(box, i // 5, i % 5)
             self.type_boxes[name] = box
-        types_row.addStretch(1)
-        form.addRow("Covariance", types_row)
+        # Quick choices in the grid's free cell (a row of buttons would take the plot's height).
+        quick = QtWidgets.QToolButton()
+        quick.setText("Choose…")
+        quick.setToolTip("Tick scikit-learn's four, all fourteen, or none")
+        quick.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QtWidgets.QMenu(quick)
+        for label, chosen in (("The four (VVV full, EEE tied, VVI diag, VII spherical)", COVARIANCE_TYPES),
+                              ("All 14 models", ALL_COVARIANCE_TYPES), ("None", ())):
+            menu.addAction(label, lambda c=tuple(chosen): self.set_covariance_types(c))
+        quick.setMenu(menu)
+        quick.setMinimumSize(quick.sizeHint())  # never squeezed below its text
+        self.quick_types = quick
+        types_grid.addWidget(quick, len(order) // 5, len(order) % 5)
+        types_box = types_grid
+        form.addRow("Covariance", types_box)
         row = QtWidgets.QHBoxLayout()
         self.criterion = QtWidgets.QComboBox()
         for i, name in enumerate(CRITERIA):
@@ -153,6 +176,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self.plot = SelectionPlot()
         self.plot.cell_clicked.connect(self.choose)
         self.legend = QtWidgets.QLabel(legend_html())
+        self.legend.setWordWrap(True)
         self.legend.setToolTip("The covariance types: one line and one marker each")
         layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
@@ -183,7 +207,8 @@ class SelectionPanel(QtWidgets.QWidget):
         return str(self.criterion.currentData())
 
     def covariance_types(self) -> list[str]:
-        return [name for name, box in self.type_boxes.items() if box.isChecked()]
+        # In the command line's order (select --covariance): each cell's seed follows its place.
+        return [name for name in ALL_COVARIANCE_TYPES if self.type_boxes[name].isChecked()]
 
     def ks(self) -> list[int]:
         return parse_k_range(self.k_range.text())
@@ -202,6 +227,8 @@ class SelectionPanel(QtWidgets.QWidget):
         """Before Compute, the progress bar counts the cells the grid will fit (0 / Ks × types)."""
         if self.state == "computing":
             return
+        if not self.cells:  # the legend names the types ticked until there are cells to draw
+            self.legend.setText(legend_html(tuple(self.covariance_types())))
         try:
             total = len(self.ks()) * len(self.covariance_types())
         except EmstudioError:
@@ -292,8 +319,14 @@ class SelectionPanel(QtWidgets.QWidget):
             return self.selection.best
         return best_cell(self.selection.cells, self.criterion_name())
 
+    def set_covariance_types(self, types) -> None:
+        """Tick exactly ``types`` (internal names: full, tied, diag, spherical, EII, …)."""
+        for name, box in self.type_boxes.items():
+            box.setChecked(name in types)
+
     def _redraw(self) -> None:
         self.plot.show_cells(self.cells, self.criterion_name(), self.best(), self._selected)
+        self.legend.setText(legend_html(self.plot.types or tuple(self.covariance_types())))
 
     def _describe(self) -> None:
         if self.selection is None:
@@ -305,7 +338,7 @@ class SelectionPanel(QtWidgets.QWidget):
         if best is None:
             text = "No healthy fit: every cell collapsed or failed."
         else:
-            text = (f"Chosen by {crit} (red ring): <b>{best.covariance_type}, K = {best.k}</b> "
+            text = (f"Chosen by {crit} (red ring): <b>{type_name(best.covariance_type)}, K = {best.k}</b> "
                     f"({crit} {best.criterion(self.criterion_name()):.6g}). Click a point to load its fit.")
         if degenerate:
             text += f"<br>{len(degenerate)} degenerate cell{'s' * (len(degenerate) != 1)} (×) never chosen."

@@ -1,4 +1,5 @@
-"""The model-selection plot: the criterion against K, one line per covariance type."""
+"""The model-selection plot: the criterion against K, one line per covariance type (any of mclust's
+fourteen: each its own colour and marker, as mclust's BIC plot has them)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,50 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from emstudio.core.params import COVARIANCE_TYPES
+from emstudio.core.params import ALL_COVARIANCE_TYPES
 from emstudio.core.selection import Cell
 from emstudio.gui.plot_style import INK, _style_plot, show_axis_values
 
-TYPE_COLOURS = {"full": "#1f77b4", "tied": "#ff7f0e", "diag": "#2ca02c", "spherical": "#9467bd"}
-TYPE_SYMBOLS = {"full": "o", "tied": "s", "diag": "t", "spherical": "d"}
+#: (colour, pyqtgraph marker, the marker as text for the legend) of each covariance model; no red
+#: (red marks degenerate cells and the chosen one).
+TYPE_STYLES = {
+    "full": ("#1f77b4", "o", "●"), "tied": ("#ff7f0e", "s", "■"), "diag": ("#2ca02c", "t", "▼"),
+    "spherical": ("#9467bd", "d", "◆"), "EII": ("#8c564b", "h", "⬢"), "EEI": ("#e377c2", "p", "⬟"),
+    "VEI": ("#7f7f7f", "t1", "▲"), "EVI": ("#bcbd22", "t2", "▶"), "VEE": ("#17becf", "t3", "◀"),
+    "EVE": ("#393b79", "star", "★"), "VVE": ("#637939", "+", "✚"), "EEV": ("#8c6d31", "arrow_up", "↑"),
+    "VEV": ("#843c39", "arrow_down", "↓"), "EVV": ("#5254a3", "arrow_left", "←"),
+}
+TYPE_COLOURS = {t: style[0] for t, style in TYPE_STYLES.items()}
+TYPE_SYMBOLS = {t: style[1] for t, style in TYPE_STYLES.items()}
+TYPE_GLYPHS = {t: style[2] for t, style in TYPE_STYLES.items()}
+#: mclust's names of scikit-learn's four (the legend says both).
+MCLUST_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
 DEGENERATE_COLOUR = "#d62728"
 #: Each covariance type's points sit this far (in K) beside the others at the same K, so that
-#: each can be seen and clicked where the criteria are nearly equal.
+#: each can be seen and clicked where the criteria are nearly equal; with many types they share
+#: TYPE_BAND of the space between two Ks.
 TYPE_SPREAD = 0.09
+TYPE_BAND = 0.7
 
 
-#: Each type's marker as text, for the legend above the plot (a legend inside it would cover points).
-TYPE_GLYPHS = {"full": "●", "tied": "■", "diag": "▼", "spherical": "◆"}
+def type_name(covariance_type: str) -> str:
+    """How the plot and the panel name a type: mclust's name, with scikit-learn's beside it."""
+    mclust = MCLUST_NAMES.get(covariance_type)
+    return f"{mclust} {covariance_type}" if mclust else covariance_type
 
 
-def legend_html(types=COVARIANCE_TYPES) -> str:
-    """The covariance types in their colours and markers, one line of rich text."""
-    return "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{TYPE_COLOURS[t]}'>{TYPE_GLYPHS[t]} {t}</span>"
-                                     for t in types)
+def legend_html(types=ALL_COVARIANCE_TYPES[:4]) -> str:
+    """The covariance types in their colours and markers, rich text that wraps between entries."""
+    return " &nbsp; ".join(f"<span style='color:{TYPE_COLOURS[t]}'>{TYPE_GLYPHS[t]}&nbsp;"
+                           f"{type_name(t).replace(' ', '&nbsp;')}</span>" for t in types)
 
 
-def type_offset(covariance_type: str) -> float:
-    """Where ``covariance_type``'s points sit beside K: the types side by side, centred on K."""
-    i = COVARIANCE_TYPES.index(covariance_type)
-    return (i - (len(COVARIANCE_TYPES) - 1) / 2) * TYPE_SPREAD
+def type_offset(covariance_type: str, types=ALL_COVARIANCE_TYPES[:4]) -> float:
+    """Where ``covariance_type``'s points sit beside K: the ``types`` drawn side by side, centred on K."""
+    order = [t for t in ALL_COVARIANCE_TYPES if t in types] or [covariance_type]
+    i = order.index(covariance_type) if covariance_type in order else 0
+    spread = min(TYPE_SPREAD, TYPE_BAND / max(len(order), 1))
+    return (i - (len(order) - 1) / 2) * spread
 
 
 class SelectionPlot(pg.PlotWidget):
@@ -47,7 +66,7 @@ class SelectionPlot(pg.PlotWidget):
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setLabel("bottom", "K (components)", color=INK)
         self.lines: dict[str, pg.PlotDataItem] = {}
-        for name in COVARIANCE_TYPES:
+        for name in ALL_COVARIANCE_TYPES:
             colour = TYPE_COLOURS[name]
             line = pg.PlotDataItem(connect="finite", pen=pg.mkPen(colour, width=2))
             self.lines[name] = line
@@ -68,6 +87,7 @@ class SelectionPlot(pg.PlotWidget):
         self.selected.setZValue(3)
         self.plot_item.addItem(self.selected)
         self.cells: list[Cell] = []
+        self.types: tuple[str, ...] = ()  # the covariance types of the cells shown
         self.criterion = "bic"
         # No tooltip over the whole plot (it would cover the points): each point has its own, and
         # the panel says how to read the plot under it.
@@ -76,7 +96,7 @@ class SelectionPlot(pg.PlotWidget):
 
     def _tip(self, x, y, data) -> str:
         cell = data
-        text = f"{cell.covariance_type}, K = {cell.k}\n{self.criterion.upper()} = {y:.6g}"
+        text = f"{type_name(cell.covariance_type)}, K = {cell.k}\n{self.criterion.upper()} = {y:.6g}"
         if cell.degenerate:
             text += "\ndegenerate: every restart collapsed"
         elif cell.n_collapsed:
@@ -85,18 +105,19 @@ class SelectionPlot(pg.PlotWidget):
 
     def show_cells(self, cells, criterion: str, best: Cell | None, selected: Cell | None = None) -> None:
         self.cells = list(cells)
+        self.types = tuple(t for t in ALL_COVARIANCE_TYPES if any(c.covariance_type == t for c in self.cells))
         self.criterion = criterion
         self.plot_item.setLabel("left", f"{criterion.upper()}  (lower is better)", color=INK)
         spots = []
         bad_x, bad_y = [], []
-        for name in COVARIANCE_TYPES:
+        for name in ALL_COVARIANCE_TYPES:
             own = sorted((c for c in self.cells if c.covariance_type == name and c.result is not None),
                          key=lambda c: c.k)
             line = self.lines[name]
             if not own:
                 line.setData([], [])
                 continue
-            ks = np.array([c.k for c in own], dtype=float) + type_offset(name)
+            ks = np.array([c.k for c in own], dtype=float) + type_offset(name, self.types)
             values = np.array([c.criterion(criterion) for c in own])
             healthy = np.array([not c.degenerate for c in own])
             line.setData(ks, np.where(healthy, values, np.nan))
@@ -122,12 +143,12 @@ class SelectionPlot(pg.PlotWidget):
         if cell is None or cell.result is None:
             item.setData([], [])
         else:
-            item.setData([cell.k + type_offset(cell.covariance_type)], [cell.criterion(self.criterion)])
+            item.setData([cell.k + type_offset(cell.covariance_type, self.types)], [cell.criterion(self.criterion)])
 
     def point_of(self, cell: Cell) -> QtCore.QPoint:
         """Where ``cell``'s point is drawn, in this widget's coordinates (for tests and tours)."""
-        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(cell.k + type_offset(cell.covariance_type),
-                                                                         cell.criterion(self.criterion)))
+        x = cell.k + type_offset(cell.covariance_type, self.types)
+        scene = self.plot_item.getViewBox().mapViewToScene(QtCore.QPointF(x, cell.criterion(self.criterion)))
         return self.mapFromScene(scene)
 
     def _on_click(self, _item, points, *_) -> None:

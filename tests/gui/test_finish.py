@@ -145,3 +145,8 @@ def test_selection_points_of_the_same_k_are_apart(window):
     offsets = [type_offset(t) for t in ("full", "tied", "diag", "spherical")]
     assert len(set(offsets)) == 4 and max(offsets) - min(offsets) < 0.5
     assert abs(sum(offsets)) < 1e-12  # centred on K
+    from emstudio.core.params import ALL_COVARIANCE_TYPES
+
+    all14 = [type_offset(t, ALL_COVARIANCE_TYPES) for t in ALL_COVARIANCE_TYPES]
+    assert len(set(all14)) == 14 and max(all14) - min(all14) < 0.75  # never reaching the next K's
+    assert abs(sum(all14)) < 1e-12

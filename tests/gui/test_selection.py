@@ -62,13 +62,13 @@ def test_compute_chooses_the_cell_select_models_chooses(window, qtbot):
     for name in TYPES:
         line = panel.plot.lines[name]
         # each type's points beside K (types side by side), so every point can be clicked
-        np.testing.assert_allclose(line.xData, np.array([1, 2, 3, 4]) + type_offset(name))
+        np.testing.assert_allclose(line.xData, np.array([1, 2, 3, 4]) + type_offset(name, panel.plot.types))
         cells = [c for c in selection.cells if c.covariance_type == name]
         values = [np.nan if c.degenerate else c.criterion("bic") for c in cells]
         np.testing.assert_allclose(line.yData, values)
     assert len(panel.plot.points.data) == 8
     chosen = panel.plot.chosen.getData()
-    assert (chosen[0][0], chosen[1][0]) == (3 + type_offset(selection.best.covariance_type),
+    assert (chosen[0][0], chosen[1][0]) == (3 + type_offset(selection.best.covariance_type, panel.plot.types),
                                             pytest.approx(selection.best.criterion("bic")))
     assert "K = 3" in panel.summary.text()
     # another criterion re-ranks without refitting
@@ -95,7 +95,7 @@ def test_degenerate_cells_are_marked_and_never_chosen(window, qtbot):
     assert len(xs) == len(degenerate)
     assert selection.best is None or not selection.best.degenerate
     for cell in degenerate:
-        assert cell.k + type_offset(cell.covariance_type) in list(xs)
+        assert cell.k + type_offset(cell.covariance_type, panel.plot.types) in list(xs)
 
 
 def test_cancel_stops_between_cells(window, qtbot):
@@ -146,7 +146,7 @@ def test_clicking_a_cell_loads_its_fit(window, qtbot):
     assert window.table.rowCount() == 2
     assert window.controls.k.value() == 2 and window.controls.covariance.currentData() == "spherical"
     selected = panel.plot.selected.getData()
-    assert (selected[0][0], selected[1][0]) == (2 + type_offset("spherical"), pytest.approx(cell.criterion("bic")))
+    assert (selected[0][0], selected[1][0]) == (2 + type_offset("spherical", panel.plot.types), pytest.approx(cell.criterion("bic")))
     # the chosen cell, through the panel's own method; then Run continues EM from it
     wait_outcome(qtbot, window, lambda: panel.choose(selection.best))
     assert c.current.params.n_components == 3 and window.table.rowCount() == 3
@@ -231,3 +231,22 @@ def test_k_is_bounded_by_the_distinct_rows(window, qtbot, tmp_path):
     selection = _compute(qtbot, panel)
     assert [c.k for c in selection.cells] == [1, 2, 3]
     assert "3 distinct rows, so K goes up to 3" in panel.summary.text()
+
+
+def test_all_fourteen_models_can_be_chosen_drawn_and_told_apart(window, qtbot):
+    """Every mclust model in the grid, each its own colour and marker, in the legend by name."""
+    from emstudio.core.params import ALL_COVARIANCE_TYPES
+    from emstudio.gui.selection_plot import TYPE_STYLES
+
+    assert len({(c, s) for c, s, _ in TYPE_STYLES.values()}) == 14
+    assert len({c for c, _, _ in TYPE_STYLES.values()}) == 14
+    panel = _open_panel(window, qtbot, restarts=1)
+    panel.k_range.setText("1-2")
+    panel.set_covariance_types(ALL_COVARIANCE_TYPES)
+    assert panel.progress.maximum() == 28
+    assert "VEV" in panel.legend.text() and "VVV" in panel.legend.text()
+    selection = _compute(qtbot, panel)
+    assert {c.covariance_type for c in selection.cells} == set(ALL_COVARIANCE_TYPES)
+    assert panel.plot.types == tuple(ALL_COVARIANCE_TYPES)
+    assert all(len(panel.plot.lines[t].xData) == 2 for t in ALL_COVARIANCE_TYPES)
+    assert panel.type_boxes["tied"].text() == "EEE" and "tied" in panel.type_boxes["tied"].toolTip()
