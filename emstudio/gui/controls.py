@@ -10,6 +10,7 @@ from emstudio.core.init import INIT_METHODS
 from emstudio.core.factor import FactorSettings
 from emstudio.core.params import MixtureParams
 from emstudio.gui import model_choice
+from emstudio.gui.widgets import WrappedNote
 
 START_LABELS = {
     "auto": "automatic (hc, then k-means)",
@@ -152,8 +153,7 @@ class ControlPanel(QtWidgets.QWidget):
                                  "(collapsed starts lose to healthy ones)")
         form.addRow("Restarts", self.restarts)
         # What the chosen start does, in words (seed-step0 is the first seed's step 0).
-        self.start_note = QtWidgets.QLabel()
-        self.start_note.setWordWrap(True)
+        self.start_note = WrappedNote()
         self.start_note.setStyleSheet("color: #555;")
         form.addRow(self.start_note)
         self.init.currentIndexChanged.connect(self._explain_start)

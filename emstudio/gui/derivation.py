@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import threading
 
+import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
+
+from emstudio.gui.bound_plot import BOUND_COLOUR, LOG_L_COLOUR
+from emstudio.gui.plot_style import INK, _style_plot, show_axis_values
 
 from emstudio.gui.derivation_text import NOTATION, STEPS, step_html
 
@@ -28,6 +32,48 @@ def q_source(history, frame, index: int):
     if before is None or before.params.n_components != frame.params.n_components:
         return None
     return before.params
+
+
+class UniformBoundPicture(pg.PlotWidget):
+    """Step 1 drawn: log L(θ) and, under it, the bound F(uniform q, θ) that any q gives, with the gap
+    between them (KL of the uniform q) — per sample, as the Lower bound panel draws."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        item = self.getPlotItem()
+        _style_plot(item)
+        item.setMenuEnabled(False)
+        item.setMouseEnabled(False, False)
+        item.setLabel("left", "per sample", color=INK)
+        item.getAxis("bottom").setTicks([[(0, "log L(θ)"), (1, "F(uniform q, θ)")]])
+        self.gap = pg.BarGraphItem(x=[0.5], height=[0.0], y0=[0.0], width=1.6, brush=pg.mkBrush(214, 39, 40, 45),
+                                   pen=None)
+        self.log_l = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(LOG_L_COLOUR), pen=None)
+        self.bound = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(BOUND_COLOUR), pen=None)
+        self.levels = pg.PlotDataItem(pen=pg.mkPen(INK, width=1, style=QtCore.Qt.PenStyle.DashLine), connect="pairs")
+        for z, part in enumerate((self.gap, self.levels, self.log_l, self.bound)):
+            part.setZValue(z)
+            item.addItem(part)
+        item.setXRange(-0.6, 1.6, padding=0)
+        self.setFixedHeight(170)
+        show_axis_values(item, False)
+
+    def show_numbers(self, numbers) -> None:
+        if numbers is None:
+            for part in (self.log_l, self.bound, self.levels):
+                part.setData([], [])
+            self.gap.setOpts(height=[0.0])
+            show_axis_values(self.getPlotItem(), False)
+            return
+        n = numbers.n_samples
+        top, low = numbers.log_likelihood / n, numbers.uniform_bound / n
+        self.log_l.setData([0], [top])
+        self.bound.setData([1], [low])
+        self.levels.setData([-0.5, 1.5, -0.5, 1.5], [top, top, low, low])
+        self.gap.setOpts(y0=[low], height=[top - low])
+        span = max(top - low, 1e-12)
+        self.getPlotItem().setYRange(low - 0.15 * span, top + 0.15 * span, padding=0)
+        show_axis_values(self.getPlotItem(), True)
 
 
 class DerivationPanel(QtWidgets.QWidget):
@@ -60,6 +106,10 @@ class DerivationPanel(QtWidgets.QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.next_button)
         right.addWidget(self.where)
+        self.picture = UniformBoundPicture()
+        self.picture.setToolTip("Step 1 drawn: any q gives a lower bound F(q, θ) ≤ log L(θ); the uniform one "
+                                "lies far below (the shaded gap is its KL)")
+        right.addWidget(self.picture)
         right.addWidget(self.text, 1)
         right.addLayout(buttons)
         layout.addWidget(self.steps)
@@ -164,6 +214,8 @@ class DerivationPanel(QtWidgets.QWidget):
         position = self.text.verticalScrollBar().value() if row == getattr(self, "_row", None) else 0
         self._row = row
         self.text.setHtml(step_html(row, self.numbers, self.columns, min(self.axis, max(len(self.columns) - 1, 0))))
+        self.picture.setVisible(row == 0)
+        self.picture.show_numbers(self.numbers if row == 0 else None)
         self.text.verticalScrollBar().setValue(position)
         self.previous_button.setEnabled(row > 0)
         self.next_button.setEnabled(row < len(STEPS))

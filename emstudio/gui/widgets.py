@@ -153,3 +153,28 @@ class TypingKeys(QtCore.QObject):
             if (typed and isinstance(obj, self.KEEPERS)) or (space and isinstance(obj, QtWidgets.QAbstractButton)):
                 event.accept()  # the key goes to the widget, not to the shortcut
         return False
+
+
+class WrappedNote(QtWidgets.QLabel):
+    """A word-wrapped note whose minimum height follows its text at its current width, so a form
+    squeezed by a short screen scrolls instead of cutting the note's lines off (QFormLayout gives a
+    wrapped label its one-line hint otherwise)."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def _fit_height(self) -> None:
+        width = self.width() if self.width() > 20 else self.sizeHint().width()
+        needed = self.heightForWidth(width)
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_height()  # another width, another height for the text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit_height()
