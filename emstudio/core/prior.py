@@ -145,7 +145,7 @@ def map_covariances(prior: ConjugatePrior, n_k: np.ndarray, means_x: np.ndarray,
 def log_prior(params, prior: ConjugatePrior) -> float:
     """log p(θ) up to a constant that does not depend on θ (the M-step's objective's prior part)."""
     cov = params.full_covariances()
-    k, d = params.n_components, params.n_features
+    d = params.n_features
     kappa, nu = prior.shrinkage, prior.dof
     sign, logdet = np.linalg.slogdet(cov)                                         # (K,)
     inverse = np.linalg.inv(cov)

@@ -6,7 +6,7 @@ import pytest
 from PySide6 import QtGui
 
 from emstudio.gui.picture import layout_size, parse_size, picture_title
-from tests.gui.conftest import sample, wait_outcome
+from tests.gui.conftest import sample
 from tests.gui.test_commands import _emstudio
 
 
