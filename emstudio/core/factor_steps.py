@@ -18,13 +18,13 @@ from emstudio.core.factor import (
     FactorParams,
     FactorSettings,
     FactorStats,
-    _checked,
     column_scales,
     expected_complete,
     m_step,
     scale_params,
     start_params,
 )
+from emstudio.core.factor_model import checked_pass
 from emstudio.errors import FitError
 
 
@@ -82,7 +82,7 @@ class FactorStepper:
         self.params = params
         self.iteration = iteration
         self._theta = problem.to_fit_units(params)  # θ in the fit's units
-        self._pass = _checked(problem.data.run_pass(self._theta))
+        self._pass = checked_pass(problem.data.run_pass(self._theta))
         self._q: FactorStats | None = None
         self._q_source: FactorParams | None = None  # the θ (fit units) that made q
         self._last_m: HalfStep | None = None
@@ -117,7 +117,7 @@ class FactorStepper:
         q = self._q
         self._theta = m_step(q, self._q_source.psi_shared, self.problem.psi_floor)
         self.params = self.problem.to_data_units(self._theta)
-        self._pass = _checked(self.problem.data.run_pass(self._theta))
+        self._pass = checked_pass(self.problem.data.run_pass(self._theta))
         terms = self.problem.terms(self._pass.log_likelihood, expected_complete(q, self._theta), q.entropy())
         self._last_m = self._half_step("M", self._pass, terms)
         return self._last_m

@@ -29,6 +29,9 @@ __all__ = ["ACCELERATIONS", "CONVERGENCE_RULES", "ConvergenceTest", "Snapshot", 
 class Snapshot:
     """The state after iteration ``iteration`` (0 is the start). K-sized; immutable.
 
+    params: a MixtureParams, or a core.factor_model.FactorParams in a factor model's run (whose
+    loop makes the same snapshots; log_prior is then None).
+
     log_likelihood: log L(θₜ) over all n samples; component_sizes: Nₖ (K,) under θₜ's own
     responsibilities; sum_log_max_resp: Σᵢ log maxₖ rᵢₖ under θₜ (for ICL); after_e: the bound
     terms of (q_t, θₜ₋₁), after_m: of (q_t, θₜ); both None at iteration 0.
