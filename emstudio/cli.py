@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_select_parser(commands, _add_fit_options, _positive_int, _non_negative_int)
 
+    from emstudio.cli_samples import add_parser as add_samples_parser
+
+    add_samples_parser(commands)
+
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
         description="Apply a fitted model (a result or selection file) to NEW: each row's component, "
@@ -639,6 +643,12 @@ def command_animate(args) -> int:
     return 0
 
 
+def command_samples(args) -> int:
+    from emstudio.cli_samples import command_samples as samples
+
+    return samples(args)
+
+
 def command_predict(args) -> int:
     from emstudio.cli_predict import command_predict as predict
 
@@ -649,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"fit": command_fit, "select": command_select, "gui": command_open, "plot": command_plot,
-                "animate": command_animate, "predict": command_predict, None: command_open}
+                "animate": command_animate, "predict": command_predict, "samples": command_samples, None: command_open}
     from emstudio.errors import EmstudioError
 
     import warnings

@@ -5,15 +5,30 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+def application_icon() -> QtGui.QIcon:
+    """The application icon at every size it ships in (emstudio.icons, package data)."""
+    from emstudio.icons import PNG_SIZES, icon_png
+
+    icon = QtGui.QIcon()
+    for size in PNG_SIZES:
+        icon.addFile(str(icon_png(size)), QtCore.QSize(size, size))
+    return icon
 
 
 def application() -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance()
     if app is None:
+        from emstudio.icons import APP_ID
+
         QtCore.QCoreApplication.setOrganizationName("emstudio")
         QtCore.QCoreApplication.setApplicationName("EM Studio")
+        # Wayland shells find the window's desktop entry (and its icon) by this name.
+        QtGui.QGuiApplication.setDesktopFileName(APP_ID)
         app = QtWidgets.QApplication(sys.argv[:1])
+        app.setWindowIcon(application_icon())
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=True, background="w", foreground="#2b2b2b")
