@@ -67,15 +67,20 @@ class ExceptionDialogs:
 
 
 def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None,
-               model=None) -> int:
+               model=None, check: bool = False) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
     ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
-    "per-component") for a factor model."""
+    "per-component") for a factor model. ``check``: fit ``data``, draw, say so and return at
+    once (gui/startup_check.py)."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
         check_window_settings(settings)  # before any window: a refusal is one line, exit 1
     app = application()
+    if check:
+        from emstudio.gui.startup_check import check_window
+
+        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model)
     from emstudio.gui.window import MainWindow, apply_settings
 
     window = MainWindow()
