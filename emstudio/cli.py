@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_select_parser(commands, _add_fit_options, _positive_int, _non_negative_int)
 
+    from emstudio.cli_samples import add_parser as add_samples_parser
+
+    add_samples_parser(commands)
+
     predict = commands.add_parser(
         "predict", help="components, responsibilities and log density of new data under a fitted model",
         description="Apply a fitted model (a result or selection file) to NEW: each row's component, "
@@ -197,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("data", metavar="DATA", nargs="?")
     _add_fit_options(gui, restarts_default=1, skip=("--prior",), speed=False)  # the window fits without a prior
     _add_factor_options(gui)
+    gui.add_argument("--check", action="store_true",
+                     help="load DATA, run the fit to its end, draw the window, print one line and exit (0: it all "
+                          "worked): checks an install or the bundle, also with QT_QPA_PLATFORM=offscreen")
 
     plot = commands.add_parser("plot", help="fit, then write the window's picture (PNG or SVG), headless",
                                description="Fit a Gaussian mixture to DATA and draw the window's picture "
@@ -528,6 +535,10 @@ def command_open(args) -> int:
             problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
             if problem:
                 raise EmstudioError(f"{data}: {problem}")
+        elif args.check:
+            from emstudio.errors import EmstudioError
+
+            raise EmstudioError("--check needs DATA: emstudio gui DATA --check")
         settings = _settings_of(args)
     from emstudio.gui.app import run_window
 
@@ -540,7 +551,7 @@ def command_open(args) -> int:
     if getattr(args, "command", None) == "gui" and args.model != "gmm":
         model = (args.model, 1 if args.factors is None else args.factors, args.psi or "shared")
     return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None),
-                      sheet=getattr(args, "sheet", None), model=model)
+                      sheet=getattr(args, "sheet", None), model=model, check=getattr(args, "check", False))
 
 
 def _axes_of(args, names) -> tuple[int, int] | None:
@@ -639,6 +650,12 @@ def command_animate(args) -> int:
     return 0
 
 
+def command_samples(args) -> int:
+    from emstudio.cli_samples import command_samples as samples
+
+    return samples(args)
+
+
 def command_predict(args) -> int:
     from emstudio.cli_predict import command_predict as predict
 
@@ -649,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"fit": command_fit, "select": command_select, "gui": command_open, "plot": command_plot,
-                "animate": command_animate, "predict": command_predict, None: command_open}
+                "animate": command_animate, "predict": command_predict, "samples": command_samples, None: command_open}
     from emstudio.errors import EmstudioError
 
     import warnings

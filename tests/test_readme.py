@@ -1,7 +1,7 @@
 """Every command example in the README runs as written in a fresh checkout: the data it names is
-shipped (assets/), and each line exits 0 and writes the files it names.
+shipped (emstudio/samples/), and each line exits 0 and writes the files it names.
 
-The lines run in README order in one folder holding the checkout's assets/ and a `run` that is
+The lines run in README order in one folder holding the checkout's emstudio/ and a `run` that is
 this Python's `emstudio` (./run itself only makes sure of .venv first), so an example that uses an earlier one's output (`--init
 fit.json`) finds it. Lines that open the window (`./run`, `./run gui`), set up the machine
 (apt-get, git clone), or take minutes (benchmarks) are not run here; the README's set-up is checked
@@ -56,7 +56,8 @@ def test_every_example_names_shipped_data_or_an_earlier_output():
 def test_every_example_runs_as_written(tmp_path):
     lines = [line for line in _shell_lines((ROOT / "README.md").read_text()) if _runnable(line)]
     assert len(lines) >= 8, lines  # the README's examples were found
-    (tmp_path / "assets").symlink_to(ROOT / "assets")
+    # The package itself, so that emstudio/samples/NAME.csv is there and is the code that runs.
+    (tmp_path / "emstudio").symlink_to(ROOT / "emstudio")
     (tmp_path / "run").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m emstudio "$@"\n')
     (tmp_path / "run").chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

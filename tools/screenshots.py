@@ -61,7 +61,7 @@ def _settle() -> None:
 
 
 def _load(window, name: str, k: int, init: str = "kmeans") -> None:
-    assert window.files.load_file(str(ROOT / "assets" / name))
+    assert window.files.load_file(str(ROOT / "emstudio" / "samples" / name))
     window.docks.default_sizes()
     window.controls.k.setValue(k)
     window.controls.init.setCurrentIndex(window.controls.init.findData(init))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui
 
-from emstudio.gui.widgets import SAMPLES, assets_dir
+from emstudio.samples import WINDOW_SAMPLES, samples_dir
 
 #: What the buttons of these actions say (menus say the action's plain text).
 BUTTON_TEXTS = {"run": "▶ Run", "pause": "❙❙ Pause", "stop": "■ Stop", "step_e": "Step E", "step_m": "Step M",
@@ -93,8 +93,8 @@ def make_menus(window) -> None:
     recent_menu = file_menu.addMenu("Open &Recent")
     recent_menu.setToolTipsVisible(True)
     samples = file_menu.addMenu("&Samples")
-    for filename, label, tip in SAMPLES:
-        path = assets_dir() / filename
+    for filename, label, tip in WINDOW_SAMPLES:
+        path = samples_dir() / filename
         if path.exists():
             action = samples.addAction(label)
             action.setStatusTip(tip)

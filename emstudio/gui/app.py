@@ -5,15 +5,30 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+
+def application_icon() -> QtGui.QIcon:
+    """The application icon at every size it ships in (emstudio.icons, package data)."""
+    from emstudio.icons import PNG_SIZES, icon_png
+
+    icon = QtGui.QIcon()
+    for size in PNG_SIZES:
+        icon.addFile(str(icon_png(size)), QtCore.QSize(size, size))
+    return icon
 
 
 def application() -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance()
     if app is None:
+        from emstudio.icons import APP_ID
+
         QtCore.QCoreApplication.setOrganizationName("emstudio")
         QtCore.QCoreApplication.setApplicationName("EM Studio")
+        # Wayland shells find the window's desktop entry (and its icon) by this name.
+        QtGui.QGuiApplication.setDesktopFileName(APP_ID)
         app = QtWidgets.QApplication(sys.argv[:1])
+        app.setWindowIcon(application_icon())
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=True, background="w", foreground="#2b2b2b")
@@ -52,15 +67,20 @@ class ExceptionDialogs:
 
 
 def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None,
-               model=None) -> int:
+               model=None, check: bool = False) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
     ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
-    "per-component") for a factor model."""
+    "per-component") for a factor model. ``check``: fit ``data``, draw, say so and return at
+    once (gui/startup_check.py)."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
         check_window_settings(settings)  # before any window: a refusal is one line, exit 1
     app = application()
+    if check:
+        from emstudio.gui.startup_check import check_window
+
+        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model)
     from emstudio.gui.window import MainWindow, apply_settings
 
     window = MainWindow()

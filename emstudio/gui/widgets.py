@@ -3,21 +3,9 @@ event filter that lets typing widgets keep their keys."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6 import QtCore, QtGui, QtWidgets
 
-SAMPLES = [
-    ("separated.csv", "Well separated", "three round clusters far apart: EM settles in a few iterations"),
-    ("overlapping.csv", "Overlapping", "three clusters that overlap: mixed responsibilities, slow convergence"),
-    ("elongated.csv", "Elongated", "two long, crossing clusters: try full against diagonal covariances"),
-    ("one_d.csv", "One dimension", "a 1-D mixture of three normals: histogram and densities"),
-    ("four_d.csv", "Four dimensions", "d = 4: choose the axes; ellipses are the exact marginals"),
-]
-
-
-def assets_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "assets"
+from emstudio.samples import WINDOW_SAMPLES, samples_dir
 
 
 class ErrorBanner(QtWidgets.QFrame):
@@ -113,8 +101,8 @@ class WelcomePage(QtWidgets.QWidget):
         layout.addWidget(text)
         layout.addSpacing(8)
         self.sample_buttons: dict[str, QtWidgets.QPushButton] = {}
-        for filename, label, tip in SAMPLES:
-            path = assets_dir() / filename
+        for filename, label, tip in WINDOW_SAMPLES:
+            path = samples_dir() / filename
             if not path.exists():
                 continue
             button = QtWidgets.QPushButton(f"{label}  —  {tip}")

@@ -33,6 +33,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emstudio.core.em import FitSettings
 from emstudio.gui import animation_export, factor_panel, view_options
 from emstudio.gui.actions import make_actions, make_menus
+from emstudio.gui.app import application_icon
 from emstudio.gui.bound import BoundPanel
 from emstudio.gui.classes import install as install_known_classes
 from emstudio.gui.controller import Controller, Dataset
@@ -61,6 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, settings: QtCore.QSettings | None = None, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("EM Studio")
+        self.setWindowIcon(application_icon())
         self.setAcceptDrops(True)
         self.store = settings if settings is not None else QtCore.QSettings("emstudio", "EM Studio")
         self.controller = Controller(self)

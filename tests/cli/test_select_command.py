@@ -112,7 +112,7 @@ def test_a_start_file_is_refused_without_being_read(tmp_path):
 def test_one_dimension_fits_each_distinct_model_once(tmp_path):
     """Issue 16: in 1-D full = diag = spherical (V) and tied = E; each is fitted once and said so."""
     out = tmp_path / "sel.json"
-    code, stdout, stderr = emstudio("select", "assets/one_d.csv", "--k", "1-3", "--covariance",
+    code, stdout, stderr = emstudio("select", "emstudio/samples/one_d.csv", "--k", "1-3", "--covariance",
                                     "full,tied,diag,spherical,EEI", "--restarts", "1", "--jobs", "1",
                                     "--out", out)
     assert code == 0, stderr

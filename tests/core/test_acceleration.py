@@ -17,11 +17,11 @@ from emstudio.core.params import ALL_COVARIANCE_TYPES, MixtureParams
 from emstudio.core.selection import select_models
 from emstudio.errors import FitError
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+SAMPLES = Path(__file__).resolve().parents[2] / "emstudio" / "samples"
 
 
 def _csv(name, columns=None):
-    data = np.genfromtxt(ASSETS / name, delimiter=",", skip_header=1)
+    data = np.genfromtxt(SAMPLES / name, delimiter=",", skip_header=1)
     return data if columns is None else data[:, columns]
 
 

@@ -14,14 +14,14 @@ import pytest
 
 from emstudio.core import COVARIANCE_TYPES, MixtureEngine, Stepper, e_step, initial_params
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+SAMPLES = Path(__file__).resolve().parents[2] / "emstudio" / "samples"
 ITERATIONS = 8
 REG_COVAR = 1e-6
 RELATIVE = 1e-9
 
 
 def _asset(name):
-    X = np.loadtxt(ASSETS / name, delimiter=",", skiprows=1, ndmin=2)
+    X = np.loadtxt(SAMPLES / name, delimiter=",", skiprows=1, ndmin=2)
     return X
 
 

@@ -12,11 +12,11 @@ from emstudio.core.estep import log_likelihood
 from emstudio.core.init import initial_params
 from emstudio.io.data import load_data
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+SAMPLES = Path(__file__).resolve().parents[2] / "emstudio" / "samples"
 
 
 def _steps(name, covariance_type, reg_covar=0.0, k=3, method="seed-step0"):
-    X = load_data(ASSETS / name).values
+    X = load_data(SAMPLES / name).values
     start = initial_params(X, k, covariance_type, method, np.random.default_rng(0), reg_covar)
     engine = MixtureEngine(X, covariance_type)
     return X, engine, Stepper(engine, start, reg_covar)

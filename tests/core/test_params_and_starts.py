@@ -156,7 +156,7 @@ def test_icl_is_bic_minus_twice_the_log_of_the_largest_responsibilities():
 def test_random_start_separates_components_even_with_a_shared_covariance(covariance_type):
     """Issue 16: uniform random responsibilities gave every component the data's mean, and a tied
     model never left that point (K identical components, log L at the K = 1 value)."""
-    X = np.loadtxt("assets/separated.csv", delimiter=",", skiprows=1)
+    X = np.loadtxt("emstudio/samples/separated.csv", delimiter=",", skiprows=1)
     one = fit_mixture(X, FitSettings(k=1, covariance_type=covariance_type))
     kmeans_fit = fit_mixture(X, FitSettings(k=3, covariance_type=covariance_type, init="kmeans"))
     for seed in range(3):

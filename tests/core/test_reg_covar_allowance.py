@@ -11,7 +11,7 @@ from emstudio.core.checks import FALL_TOLERANCE, likelihood_falls, reg_covar_all
 from emstudio.core.em import FitSettings, fit_mixture
 from emstudio.io.data import load_data
 
-OVERLAPPING = Path(__file__).resolve().parents[2] / "assets" / "overlapping.csv"
+OVERLAPPING = Path(__file__).resolve().parents[2] / "emstudio" / "samples" / "overlapping.csv"
 
 
 def _run(X, covariance_type, reg_covar, iterations=200):

@@ -16,7 +16,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6 import QtCore  # noqa: E402
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+SAMPLES = Path(__file__).resolve().parents[2] / "emstudio" / "samples"
 TEST_SCREEN = (1600, 1000)
 
 
@@ -65,7 +65,7 @@ def wait_outcome(qtbot, window, action, timeout=20000):
 
 
 def sample(name):
-    return str(ASSETS / name)
+    return str(SAMPLES / name)
 
 
 def blob_data(n, seed=0, d=2, k=5):

@@ -1,6 +1,6 @@
 """Make the sample data sets the window offers on first start (deterministic: run it again, same files).
 
-    python assets/make_samples.py
+    python tools/make_samples.py
 
 Each set shows one side of EM's character:
 - separated.csv   three well-separated round clusters: EM converges in a few iterations.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "emstudio" / "samples"  # package data: pip install ships them
 
 
 def _blobs(rng, sizes, means, covariances):
