@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 
 from emstudio.errors import EmstudioError
 
@@ -39,6 +40,8 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
     # a port taken) would be extra lines; its errors reach the caller as exceptions.
     for name in ("distributed", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # "Port 8787 is already in use" and its kind are warnings, not problems of the fit.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed\.")
     if scheduler:
         try:
             client = Client(scheduler, timeout=f"{connect_timeout}s", set_as_default=False)
@@ -49,7 +52,7 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
         with client:
             yield client
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.CRITICAL, memory_limit=memory_limit or "auto")
     try:
         with Client(cluster, set_as_default=False) as client:

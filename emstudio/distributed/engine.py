@@ -32,20 +32,30 @@ from emstudio.errors import DataError
 
 #: Children per node of the reduction tree: few levels (each a scheduler round trip), small nodes.
 FAN_IN = 8
+#: Partial sums gathered to the client to be added there (a round trip less than a cluster level).
+GATHER_AT_MOST = 64
+#: The plan of θ travels inside each task up to this many bytes over all blocks; above, it is
+#: broadcast to the workers once per pass (one round trip more).
+PLAN_INLINE_BYTES = 8 << 20
 #: The blocks are kept in the workers' memory when about twice their size (as read, then in column
 #: units, while converting) takes at most this share of the memory the workers are given.
 PERSIST_SHARE = 0.5
 
 
 def fixed_tree_sum(client, parts: list, key: str):
-    """One future of parts[0] + … + parts[-1], added up a fixed tree of :data:`FAN_IN` children
-    per node over the parts' order (never the order in which they finish)."""
+    """parts[0] + … + parts[-1] (futures of BlockSums), added up a fixed tree of :data:`FAN_IN`
+    children per node over the parts' order (never the order in which they finish). The levels
+    with more than :data:`GATHER_AT_MOST` nodes run on the cluster, the rest on the client after
+    one gather: the same tree, so the same numbers, with fewer scheduler round trips."""
     level = 0
-    while len(parts) > 1:
+    while len(parts) > GATHER_AT_MOST:
         parts = [client.submit(tasks.add_in_order, *parts[i:i + FAN_IN], key=f"{key}-sum{level}-{i}")
                  for i in range(0, len(parts), FAN_IN)]
         level += 1
-    return parts[0]
+    values = client.gather(parts)
+    while len(values) > 1:
+        values = [tasks.add_in_order(*values[i:i + FAN_IN]) for i in range(0, len(values), FAN_IN)]
+    return values[0]
 
 
 class ClusterEngine:
@@ -184,12 +194,13 @@ class ClusterEngine:
         started = time.perf_counter()
         plan = plan_pass(self.layout, params)
         key = f"emstudio-pass-{self.run}-{self.passes}"
-        plan_future = self.client.scatter(plan, broadcast=True, hash=False)
-        parts = [self.client.submit(tasks.pass_sums, units, self._frame, self._layout, plan_future,
+        size = sum(a.nbytes for a in (plan.weights, plan.means_c, plan.inv_chol, plan.constant) if a is not None)
+        inline = size * len(self._units) <= PLAN_INLINE_BYTES
+        plan_arg = plan if inline else self.client.scatter(plan, broadcast=True, hash=False)
+        parts = [self.client.submit(tasks.pass_sums, units, self._frame, self._layout, plan_arg,
                                     key=f"{key}-{b}") for b, units in enumerate(self._units)]
-        total = fixed_tree_sum(self.client, parts, key)
-        self._pending = parts + [total, plan_future]
-        result = finish_pass(self.layout, plan, params, total.result())
+        self._pending = parts if inline else parts + [plan_arg]
+        result = finish_pass(self.layout, plan, params, fixed_tree_sum(self.client, parts, key))
         self._pending = []
         self.passes += 1
         self.pass_seconds += time.perf_counter() - started
