@@ -54,6 +54,7 @@ def _refuse_unsupported(args) -> None:
     if args.model != "gmm":
         raise EmstudioError("--model fa and mfa are not available with --engine dask")
     for flag, given in (("--labels", args.labels), ("--standardize", args.standardize),
+                        ("--prior conjugate", args.prior != "none"),
                         ("--classes", args.classes), ("--sheet", args.sheet)):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import threading
 import warnings
 
 from emstudio.errors import EmstudioError
@@ -38,7 +40,7 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
 
     # The command's promise is one line per problem: Dask's own log lines (a worker restarted,
     # a port taken) would be extra lines; its errors reach the caller as exceptions.
-    for name in ("distributed", "tornado"):
+    for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     # "Port 8787 is already in use" and its kind are warnings, not problems of the fit.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed\.")
@@ -52,10 +54,28 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
         with client:
             yield client
         return
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.CRITICAL, memory_limit=memory_limit or "auto")
+    with _sigint_ignored():  # the worker processes start with SIGINT ignored (worker_setup: and keep it so)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.CRITICAL, memory_limit=memory_limit or "auto",
+                               preload=["emstudio.distributed.worker_setup"])
     try:
         with Client(cluster, set_as_default=False) as client:
             yield client
     finally:
         cluster.close()
+
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while the block runs (from the main thread): processes started meanwhile
+    inherit the ignored signal through exec, and Python keeps it ignored. The cost: a Ctrl+C in
+    the seconds the local cluster takes to start is not seen (the next one is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
