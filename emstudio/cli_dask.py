@@ -121,6 +121,8 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             from emstudio.distributed.engine import ClusterEngine
             from emstudio.distributed.fit import fit_on_cluster
 
+            if args.block_rows is None:  # equal blocks, at least two per worker
+                blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
             with ClusterEngine(client, blocks, settings.covariance_type, columns, persist) as engine:
                 held["engine"] = engine
                 result = fit_on_cluster(engine, settings, sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS,

@@ -49,9 +49,11 @@ class LoadedBlock:
     notes: tuple[str, ...] = ()
 
 
-def find_blocks(data: str, block_rows: int | None = None) -> list[BlockSpec]:
-    """The blocks of DATA, in a fixed order (files sorted by path, then rows). DataError when DATA
-    names nothing readable."""
+def find_blocks(data: str, block_rows: int | None = None, min_blocks: int = 1) -> list[BlockSpec]:
+    """The blocks of DATA, in a fixed order (files sorted by path, then rows). A `.npy` file is cut
+    into ``block_rows`` rows, or else into equal blocks of at most NPY_BLOCK_BYTES, at least
+    ``min_blocks`` of them (so that every worker has some). DataError when DATA names nothing
+    readable."""
     if os.path.isdir(data):
         files = sorted(glob.glob(os.path.join(data, "**", "*.parquet"), recursive=True))
         if not files:
@@ -68,7 +70,7 @@ def find_blocks(data: str, block_rows: int | None = None) -> list[BlockSpec]:
     if len(kinds) > 1:
         raise DataError(f"{data}: the files mix .npy and table formats; give files of one format")
     if kinds == {"npy"}:
-        return [block for f in files for block in _npy_blocks(f, block_rows)]
+        return [block for f in files for block in _npy_blocks(f, block_rows, min_blocks)]
     return [BlockSpec("table", f) for f in files]
 
 
@@ -91,9 +93,13 @@ def npy_shape(path: str) -> tuple[int, int]:
     return array.shape[0], 1 if array.ndim == 1 else array.shape[1]
 
 
-def _npy_blocks(path: str, block_rows: int | None) -> list[BlockSpec]:
+def _npy_blocks(path: str, block_rows: int | None, min_blocks: int) -> list[BlockSpec]:
     n, d = npy_shape(path)
-    rows = block_rows or max(1, NPY_BLOCK_BYTES // (8 * d))
+    if block_rows:
+        rows = block_rows
+    else:
+        count = max(min_blocks, -(-8 * n * d // NPY_BLOCK_BYTES))
+        rows = max(1, -(-n // count))
     return [BlockSpec("npy", path, a, min(a + rows, n)) for a in range(0, n, rows)]
 
 
