@@ -33,7 +33,8 @@ def add_options(parser, positive_int, positive_float) -> None:
     group.add_argument("--sample-rows", type=positive_int, default=None, metavar="N",
                        help="rows of the uniform sample the start (k-means, ...) runs on (default 100000)")
     group.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
-                       help="rows per block of a .npy file (default: 64 MiB of values; a table file is one block)")
+                       help="rows per block of a .npy file (default: equal blocks of at most 64 MiB, at least 2 per "
+                            "worker; a table file is one block)")
     group.add_argument("--persist", choices=("auto", "yes", "no"), default=None,
                        help="keep the blocks in the workers' memory (auto: when they fit in half of it) or read "
                             "them from storage for every iteration")
