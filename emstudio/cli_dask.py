@@ -116,6 +116,9 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     tty = sys.stderr.isatty()
     progress = None if args.quiet and not tty else progress_printer(sys.stderr, lambda: held.get("engine"),
                                                                    args.max_iter, args.restarts, tty)
+    from emstudio.cli_select import EXIT_TERMINATED, Terminated, _catch_sigterm, _restore_sigterm
+
+    previous_term = _catch_sigterm()  # SIGTERM ends the fit as Ctrl+C does: the local cluster closed
     try:
         with open_client(args.scheduler, args.workers or DEFAULT_WORKERS,
                          args.connect_timeout or DEFAULT_CONNECT_TIMEOUT) as client:
@@ -128,6 +131,9 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
                 held["engine"] = engine
                 result = fit_on_cluster(engine, settings, sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS,
                                         on_snapshot=progress)
+    except Terminated:
+        sys.stderr.write(f"{chr(13) + chr(27) + '[K' if progress is not None and tty else ''}{PROG}: terminated\n")
+        return EXIT_TERMINATED
     except EmstudioError:
         raise
     except Exception as exc:
@@ -136,6 +142,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             raise
         raise problem from None
     finally:
+        _restore_sigterm(previous_term)
         if progress is not None and tty:
             sys.stderr.write("\r\033[K")
     _print_notes(args, engine, result)

@@ -1,4 +1,4 @@
-"""Ctrl+C during `emstudio fit --engine dask` cancels the cluster's work and leaves nothing running."""
+"""Ctrl+C or SIGTERM during `emstudio fit --engine dask` cancels the cluster's work and leaves nothing running."""
 
 import os
 import signal
@@ -15,7 +15,8 @@ pytest.importorskip("distributed")
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="processes are followed in /proc")
 
 
-def test_ctrl_c_ends_the_fit_and_every_process_of_its_cluster(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_ends_the_fit_and_every_process_of_its_cluster(tmp_path, how):
     data = tmp_path / "points.npy"
     np.save(data, np.random.default_rng(0).normal(size=(20000, 2)))
     out = tmp_path / "result.json"
@@ -35,16 +36,19 @@ def test_ctrl_c_ends_the_fit_and_every_process_of_its_cluster(tmp_path):
         assert process.poll() is None, lines
         family = _descendants(process.pid)
         assert len(family) >= 2  # the local cluster's worker processes
-        os.killpg(process.pid, signal.SIGINT)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)  # as a terminal does: the whole group
+        else:
+            process.terminate()  # as a process manager does: the command alone
         process.wait(timeout=PATIENCE)
         reader.join(timeout=PATIENCE)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     stderr = "".join(lines)
-    assert process.returncode == 130, stderr
+    assert process.returncode == (130 if how == "ctrl-c" else 143), stderr
     said = [line for line in stderr.splitlines() if line.strip() and not line.startswith("emstudio: iteration")]
-    assert said == ["emstudio: interrupted"], stderr
+    assert said == ["emstudio: interrupted" if how == "ctrl-c" else "emstudio: terminated"], stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert not out.exists()
     assert _wait_until(lambda: not any(_alive(pid) for pid in family)), [pid for pid in family if _alive(pid)]
