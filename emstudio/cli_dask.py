@@ -103,7 +103,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     """`emstudio fit DATA --engine dask ...`; the helpers are cli.py's (settings, outputs, summary)."""
     from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
     from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
-    from emstudio.distributed.sources import find_blocks
+    from emstudio.distributed.sources import find_blocks, npy_columns, npy_shape
 
     _refuse_unsupported(args)
     require_dask()
@@ -111,6 +111,8 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     check_outputs([args.out], [spec.path for spec in blocks])
     settings = settings_of(args)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    if blocks[0].kind == "npy":  # a column the array lacks is refused before a cluster starts
+        npy_columns(npy_shape(blocks[0].path)[1], columns)
     persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
     held: dict = {}
     tty = sys.stderr.isatty()
@@ -165,7 +167,8 @@ def _print_notes(args, engine, result) -> None:
 
     where = args.scheduler or f"a local cluster of {args.workers or 2} workers"
     kept = "kept in the workers' memory" if engine.persisted else "read from storage every pass"
-    sys.stderr.write(f"{PROG}: {engine.n_samples} rows, {engine.n_features} columns ({', '.join(engine.columns)}) in "
+    d = engine.n_features
+    sys.stderr.write(f"{PROG}: {engine.n_samples} rows, {d} column{'s' * (d != 1)} ({', '.join(engine.columns)}) in "
                      f"{engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on {where}, {kept}; "
                      f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s\n")
     if engine.n_dropped:
