@@ -24,7 +24,7 @@ def add_options(parser, positive_int, positive_float) -> None:
     group = parser.add_argument_group("data beyond one machine (--engine dask; docs/formats.md)")
     group.add_argument("--engine", choices=ENGINES, default="memory",
                        help="memory: load DATA and fit it here (default); dask: fit on a Dask cluster, DATA a "
-                            ".npy file, a Parquet folder or a glob of CSV/Parquet files (quote it)")
+                            ".npy file, a Zarr array, a Parquet folder or a glob of CSV/Parquet files (quote it)")
     group.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="the Dask scheduler of an existing cluster (e.g. tcp://host:8786); without it a "
                             "local cluster of --workers processes is started and closed")
@@ -33,7 +33,7 @@ def add_options(parser, positive_int, positive_float) -> None:
     group.add_argument("--sample-rows", type=positive_int, default=None, metavar="N",
                        help="rows of the uniform sample the start (k-means, ...) runs on (default 100000)")
     group.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
-                       help="rows per block of a .npy file (default: equal blocks of at most 64 MiB, at least 2 per "
+                       help="rows per block of a .npy file or Zarr array (default: equal blocks of at most 64 MiB, at least 2 per "
                             "worker; a table file is one block)")
     group.add_argument("--persist", choices=("auto", "yes", "no"), default=None,
                        help="keep the blocks in the workers' memory (auto: when they fit in half of it) or read "
@@ -103,7 +103,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     """`emstudio fit DATA --engine dask ...`; the helpers are cli.py's (settings, outputs, summary)."""
     from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
     from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
-    from emstudio.distributed.sources import find_blocks, npy_columns, npy_shape
+    from emstudio.distributed.sources import array_shape, find_blocks, npy_columns
 
     _refuse_unsupported(args)
     require_dask()
@@ -111,8 +111,8 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     check_outputs([args.out], [spec.path for spec in blocks])
     settings = settings_of(args)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    if blocks[0].kind == "npy":  # a column the array lacks is refused before a cluster starts
-        npy_columns(npy_shape(blocks[0].path)[1], columns)
+    if blocks[0].kind in ("npy", "zarr"):  # a column the array lacks is refused before a cluster starts
+        npy_columns(array_shape(blocks[0].path, blocks[0].kind)[1], columns)
     persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
     held: dict = {}
     tty = sys.stderr.isatty()

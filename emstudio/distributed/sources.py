@@ -1,6 +1,7 @@
 """Data sets too large for one machine's memory, as blocks of rows a cluster's workers read.
 
-DATA is a `.npy` file (memory-mapped, read in row blocks), a folder of Parquet files, or a glob of
+DATA is a `.npy` file (memory-mapped, read in row blocks), a Zarr array (read in blocks of whole
+chunks of rows), a folder of Parquet files, or a glob of
 files of one format (CSV/TSV/text or Parquet: one block per file, read by emstudio.io's own
 readers, so each file's columns, missing values and notes are handled as `emstudio fit` handles
 them). The client only lists the blocks (:func:`find_blocks`); the workers read them
@@ -25,8 +26,8 @@ _GLOB_CHARACTERS = "*?["
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """Where a block's rows are: ``kind`` "npy" (rows [start, stop) of the array in ``path``) or
-    "table" (the whole file ``path``, read by emstudio.io.data.load_data)."""
+    """Where a block's rows are: ``kind`` "npy" or "zarr" (rows [start, stop) of the array in
+    ``path``) or "table" (the whole file ``path``, read by emstudio.io.data.load_data)."""
 
     kind: str
     path: str
@@ -54,6 +55,8 @@ def find_blocks(data: str, block_rows: int | None = None, min_blocks: int = 1) -
     into ``block_rows`` rows, or else into equal blocks of at most NPY_BLOCK_BYTES, at least
     ``min_blocks`` of them (so that every worker has some). DataError when DATA names nothing
     readable."""
+    if os.path.isdir(data) and is_zarr_array(data):
+        return _array_blocks(data, "zarr", block_rows, min_blocks)
     if os.path.isdir(data):
         files = sorted(glob.glob(os.path.join(data, "**", "*.parquet"), recursive=True))
         if not files:
@@ -70,7 +73,7 @@ def find_blocks(data: str, block_rows: int | None = None, min_blocks: int = 1) -
     if len(kinds) > 1:
         raise DataError(f"{data}: the files mix .npy and table formats; give files of one format")
     if kinds == {"npy"}:
-        return [block for f in files for block in _npy_blocks(f, block_rows, min_blocks)]
+        return [block for f in files for block in _array_blocks(f, "npy", block_rows, min_blocks)]
     return [BlockSpec("table", f) for f in files]
 
 
@@ -78,29 +81,50 @@ def _kind_of(path: str) -> str:
     return "npy" if path.lower().endswith(".npy") else "table"
 
 
-def npy_shape(path: str) -> tuple[int, int]:
-    """(rows, columns) of a `.npy` file of real numbers, from its header (nothing else is read)."""
+def is_zarr_array(path: str) -> bool:
+    """Whether the folder ``path`` holds a Zarr array (format 3 or 2)."""
+    return os.path.isfile(os.path.join(path, "zarr.json")) or os.path.isfile(os.path.join(path, ".zarray"))
+
+
+def _open_array(path: str, kind: str):
+    if kind == "npy":
+        return np.load(path, mmap_mode="r", allow_pickle=False)
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{os.path.basename(path)}: not a readable .npy array ({exc})") from None
+        import zarr
+    except ImportError:
+        raise DataError(f"{os.path.basename(path)}: a Zarr array needs zarr: pip install 'emstudio[cluster]'") from None
+    return zarr.open_array(path, mode="r")
+
+
+def array_shape(path: str, kind: str = "npy") -> tuple[int, int]:
+    """(rows, columns) of a `.npy` file or Zarr array of real numbers, from its header (nothing
+    else is read)."""
+    name = os.path.basename(path.rstrip(os.sep))
+    try:
+        array = _open_array(path, kind)
+    except DataError:
+        raise
+    except Exception as exc:  # numpy's and zarr's many ways of saying "not an array"
+        raise DataError(f"{name}: not a readable {'.npy' if kind == 'npy' else 'Zarr'} array ({exc})") from None
     if array.dtype.names is not None or array.dtype.kind not in "iuf":
-        raise DataError(f"{os.path.basename(path)}: the array holds {array.dtype}, not real numbers "
+        raise DataError(f"{name}: the array holds {array.dtype}, not real numbers "
                         "(a structured array needs the in-memory engine)")
     if array.ndim not in (1, 2) or array.shape[0] == 0:
-        raise DataError(f"{os.path.basename(path)}: the array has shape {array.shape}; a table needs rows "
-                        "and 1 or 2 dimensions")
+        raise DataError(f"{name}: the array has shape {array.shape}; a table needs rows and 1 or 2 dimensions")
     return array.shape[0], 1 if array.ndim == 1 else array.shape[1]
 
 
-def _npy_blocks(path: str, block_rows: int | None, min_blocks: int) -> list[BlockSpec]:
-    n, d = npy_shape(path)
+def _array_blocks(path: str, kind: str, block_rows: int | None, min_blocks: int) -> list[BlockSpec]:
+    n, d = array_shape(path, kind)
     if block_rows:
         rows = block_rows
     else:
         count = max(min_blocks, -(-8 * n * d // NPY_BLOCK_BYTES))
         rows = max(1, -(-n // count))
-    return [BlockSpec("npy", path, a, min(a + rows, n)) for a in range(0, n, rows)]
+        if kind == "zarr":  # whole chunks per block (each read and decompressed once), rounded down
+            chunk = _open_array(path, kind).chunks[0]  # so that the blocks are still at least min_blocks
+            rows = max(1, rows // chunk) * chunk
+    return [BlockSpec(kind, path, a, min(a + rows, n)) for a in range(0, n, rows)]
 
 
 def npy_columns(d: int, requested: list[str] | None) -> tuple[list[int], tuple[str, ...]]:
@@ -123,12 +147,13 @@ def npy_columns(d: int, requested: list[str] | None) -> tuple[list[int], tuple[s
 def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
     """Read one block (on a worker). Rows with a missing, NaN or infinite value are dropped and
     counted. DataError naming the file for anything unreadable."""
-    if spec.kind == "npy":
-        array = np.load(spec.path, mmap_mode="r", allow_pickle=False)
-        table = array.reshape(-1, 1) if array.ndim == 1 else array
-        indices, names = npy_columns(table.shape[1], columns)
+    if spec.kind in ("npy", "zarr"):
+        array = _open_array(spec.path, spec.kind)
+        d = 1 if array.ndim == 1 else array.shape[1]
+        indices, names = npy_columns(d, columns)
+        rows = np.asarray(array[spec.start:spec.stop]).reshape(-1, d)
         with np.errstate(over="ignore", invalid="ignore"):
-            values = np.ascontiguousarray(table[spec.start:spec.stop][:, indices], dtype=np.float64)
+            values = np.ascontiguousarray(rows[:, indices], dtype=np.float64)
         finite = np.isfinite(values).all(axis=1)
         dropped = int(values.shape[0] - finite.sum())
         if dropped:
@@ -147,13 +172,13 @@ def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
 
 def estimated_bytes(blocks: list[BlockSpec]) -> int:
     """About how many bytes the blocks take in memory as float64 (for choosing to persist them):
-    exact for `.npy`; for other files a multiple of their size on disk (Parquet compresses)."""
+    exact for arrays; for other files a multiple of their size on disk (Parquet compresses)."""
     total = 0
     widths: dict[str, int] = {}
     for spec in blocks:
-        if spec.kind == "npy":
+        if spec.kind in ("npy", "zarr"):
             if spec.path not in widths:
-                widths[spec.path] = npy_shape(spec.path)[1]
+                widths[spec.path] = array_shape(spec.path, spec.kind)[1]
             total += 8 * (spec.stop - spec.start) * widths[spec.path]
         else:
             size = os.path.getsize(spec.path)

@@ -80,6 +80,17 @@ def test_table_files_fit_equals_the_in_memory_fit(dask_client, data, files, kind
     _assert_same(_fit(dask_client, files[kind], settings), fit_mixture(data, settings))
 
 
+def test_a_zarr_array_fits_as_in_memory(dask_client, data, tmp_path):
+    zarr = pytest.importorskip("zarr")
+    array = zarr.create_array(str(tmp_path / "x.zarr"), shape=data.shape, chunks=(700, 3), dtype="f8")
+    array[:] = data
+    settings = FitSettings(k=3, covariance_type="VEV", init=_start(data, "VEV"), tol=0, max_iter=5)
+    with ClusterEngine(dask_client, find_blocks(str(tmp_path / "x.zarr"), min_blocks=4), "VEV") as engine:
+        # at least 4 blocks of whole chunks: 1,500 rows each rounded down to 2 chunks, so 5 blocks
+        assert engine.n_blocks == 5 and engine.columns == ("x0", "x1", "x2")
+        _assert_same(fit_on_cluster(engine, settings), fit_mixture(data, settings))
+
+
 def test_the_default_fit_starts_on_the_same_rows_when_the_sample_holds_them_all(dask_client, data, files):
     # auto start, SQUAREM and the Aitken rule, 2 restarts: the whole default fit, as in memory
     settings = FitSettings(k=3, covariance_type="full", restarts=2, max_iter=12, tol=1e-8, convergence="aitken",
