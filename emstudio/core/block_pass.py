@@ -11,7 +11,7 @@ cluster. See core.engine's docstring for why the pass computes what it does the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -46,14 +46,16 @@ class PassLayout:
     scale: np.ndarray
     variance_floor: np.ndarray
     radius_sq: float
-    pairs: list = field(init=False, repr=False)
 
     def __post_init__(self):
         check_covariance_type(self.covariance_type)
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """(i, j) of the quadratic features uᵢuⱼ, in order: i ≤ j for full and tied, i = j else.
+        (Made when asked, not stored: a layout travels with every task of a cluster's pass.)"""
         d = self.n_features
-        pairs = ([(i, j) for i in range(d) for j in range(i, d)] if self.quadratic
-                 else [(i, i) for i in range(d)])
-        object.__setattr__(self, "pairs", pairs)
+        return [(i, j) for i in range(d) for j in range(i, d)] if self.quadratic else [(i, i) for i in range(d)]
 
     @classmethod
     def of_column_units(cls, covariance_type: str, data_t: np.ndarray, centre: np.ndarray, scale: np.ndarray,
@@ -79,7 +81,8 @@ class PassLayout:
     @property
     def n_basis(self) -> int:
         """Length p of the features z = [1, u, uᵢuⱼ]."""
-        return 1 + self.n_features + len(self.pairs)
+        d = self.n_features
+        return 1 + d + (d * (d + 1) // 2 if self.quadratic else d)
 
     @property
     def log_scale_sum(self) -> float:

@@ -10,10 +10,11 @@ units found exactly as core.scaling finds them in memory (largest |x| → pre-sc
 spread → scale; each a sum over blocks); the blocks converted to column units, transposed (d, m),
 and kept in the workers' memory when they fit (else every pass reads them again).
 
-Every pass: the K-sized plan of θ (core.block_pass.plan_pass) is broadcast to the workers, one
-task per block computes its sums, and the sums are added up a fixed tree over the block indices
-(:data:`FAN_IN` children per node, in block order): the same numbers on any number of workers, in
-any order the scheduler runs the tasks, and after a lost worker's blocks are recomputed.
+Every pass: the K-sized plan of θ (core.block_pass.plan_pass) goes with one task per block (so a
+lost result can be remade from its task alone), each task computes its block's sums, and the sums
+are added up a fixed tree over the block indices (:data:`FAN_IN` children per node, in block
+order): the same numbers on any number of workers, in any order the scheduler runs the tasks, and
+after a lost worker's blocks are recomputed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class ClusterEngine:
         self.pass_seconds = 0.0
         self._pending: list = []
         self._units: list = []
+        self._keys = 0
         self.persisted = self._fits_in_memory(blocks) if persist is None else persist
         try:
             self._set_up(blocks, columns)
@@ -138,7 +140,9 @@ class ClusterEngine:
         self.centre = centre_pre * pre
         self.scale = pre * post
         self.variance_floor = noise_variance(magnitude, self.scale)
-        frame = self._frame = self.client.scatter(self.frame, broadcast=True, hash=False)
+        # The frame, the layout and each pass's plan are small: they travel inside the tasks, so
+        # that every result can be remade from its task alone (a lost worker's blocks included).
+        frame = self.frame
         # Persisted: the blocks in column units stay in the workers' memory; else each task reads.
         units = self._map(tasks.column_units, read, name="units", extra=(frame,)) if self.persisted else unread
         self._units = units
@@ -149,12 +153,12 @@ class ClusterEngine:
         self.summary = ColumnSummary(top, bottom, variances, self.scale)
         self.layout = PassLayout(self.covariance_type, n, self.centre, self.scale, self.variance_floor,
                                  radius_from_extremes(top_u, bottom_u))
-        self._layout = self.client.scatter(self.layout, broadcast=True, hash=False)
 
     def _tree_total(self, values) -> np.ndarray:
         """Σ over blocks of per-block (d,) arrays (futures or arrays), added in a fixed tree over
         block order."""
-        values = [v for v in (self._gather(values) if values and hasattr(values[0], "key") else values)]
+        if values and hasattr(values[0], "key"):
+            values = self._gather(values)
         while len(values) > 1:
             values = [np.add.reduce(values[i:i + FAN_IN], axis=0) for i in range(0, len(values), FAN_IN)]
         return values[0]
@@ -193,11 +197,14 @@ class ClusterEngine:
         """One pass over every block under θ = ``params``: the same PassResult as core.engine's."""
         started = time.perf_counter()
         plan = plan_pass(self.layout, params)
-        key = f"emstudio-pass-{self.run}-{self.passes}"
+        # Keys never repeat, even after a pass that failed (SQUAREM tries parameters that may not
+        # be usable): the scheduler would take a repeated key for the same task.
+        self._keys += 1
+        key = f"emstudio-pass-{self.run}-{self._keys}"
         size = sum(a.nbytes for a in (plan.weights, plan.means_c, plan.inv_chol, plan.constant) if a is not None)
         inline = size * len(self._units) <= PLAN_INLINE_BYTES
         plan_arg = plan if inline else self.client.scatter(plan, broadcast=True, hash=False)
-        parts = [self.client.submit(tasks.pass_sums, units, self._frame, self._layout, plan_arg,
+        parts = [self.client.submit(tasks.pass_sums, units, self.frame, self.layout, plan_arg,
                                     key=f"{key}-{b}") for b, units in enumerate(self._units)]
         self._pending = parts if inline else parts + [plan_arg]
         result = finish_pass(self.layout, plan, params, fixed_tree_sum(self.client, parts, key))
@@ -215,7 +222,6 @@ class ClusterEngine:
         """Cancel what still runs and release the blocks held by the workers."""
         futures = [f for f in self._pending + list(self._units or []) if hasattr(f, "key")]
         futures += [f for f in (getattr(self, "_read", None) or []) if hasattr(f, "key")]
-        futures += [f for f in (getattr(self, "_frame", None), getattr(self, "_layout", None)) if f is not None]
         if futures:
             try:
                 self.client.cancel(futures)
