@@ -135,3 +135,21 @@ def test_a_csv_with_other_columns_is_one_error_naming_it(dask_client, files, tmp
 def test_a_pattern_that_matches_nothing_is_one_error(tmp_path):
     with pytest.raises(DataError, match="no file matches"):
         find_blocks(str(tmp_path / "*.csv"))
+
+
+class _FakeClient:
+    """Only what ClusterEngine asks before reading anything: the workers' memory limits."""
+
+    def __init__(self, limits):
+        self.limits = limits
+
+    def scheduler_info(self):
+        return {"workers": {f"w{i}": {"memory_limit": limit} for i, limit in enumerate(self.limits)}}
+
+
+@pytest.mark.parametrize("limits, kept", [([10 ** 9, 10 ** 9], True), ([100_000, 100_000], False), ([0, 10], True)])
+def test_blocks_are_kept_when_twice_their_size_fits_in_half_the_workers_memory(files, limits, kept):
+    # x.npy: 6000 x 3 float64 = 144,000 bytes; 0 is a worker without a limit
+    engine = ClusterEngine.__new__(ClusterEngine)
+    engine.client = _FakeClient(limits)
+    assert engine._fits_in_memory(find_blocks(files["npy"])) is kept
