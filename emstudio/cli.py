@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write each sample's component and responsibilities here ('-' for standard output)")
     fit.add_argument("--quiet", "-q", action="store_true", help="print no summary")
     _add_factor_options(fit)
+    from emstudio.cli_dask import add_options as add_engine_options
+
+    add_engine_options(fit, _positive_int, _positive_float)
 
     from emstudio.cli_select import add_parser as add_select_parser
 
@@ -358,7 +361,7 @@ def _load_and_fit(args, on_snapshot=None):
     return loaded, values, result
 
 
-def _check_outputs(outputs: list[str], data_path: str) -> None:
+def _check_outputs(outputs: list[str], data_path: str | list[str]) -> None:
     from emstudio.errors import EmstudioError
     from emstudio.io.atomic import check_output_path, refuse_overwriting_inputs
 
@@ -370,9 +373,9 @@ def _check_outputs(outputs: list[str], data_path: str) -> None:
     replaced = [t.final for t in targets if not t.in_place]
     if len(set(replaced)) < len(replaced):
         raise EmstudioError("--out and --labels name the same file")
+    inputs = [data_path] if isinstance(data_path, str) else data_path
     for out in real:
-        if data_path != "-":
-            refuse_overwriting_inputs(out, [data_path])
+        refuse_overwriting_inputs(out, [path for path in inputs if path != "-"])
 
 
 def _print_summary(result, columns, stream) -> None:
@@ -423,6 +426,11 @@ def write_outputs(outputs: list[tuple[str, str]]) -> None:
 
 
 def command_fit(args) -> int:
+    from emstudio.cli_dask import check_engine_options, command_fit_dask
+
+    check_engine_options(args)
+    if args.engine == "dask":
+        return command_fit_dask(args, _settings_of, _check_outputs, _print_summary, write_outputs)
     if args.model != "gmm":
         from emstudio.cli_factor import command_fit_factor
 

@@ -24,3 +24,10 @@ def test_cli_import_is_light():
 def test_core_never_imports_sklearn_or_scipy():
     modules = _modules_after("import emstudio.core")
     assert not {m for m in modules if m.split(".")[0] in ("sklearn", "scipy")}
+
+
+def test_dask_is_imported_only_by_the_dask_engine():
+    modules = _modules_after("import emstudio.core, emstudio.io.data, emstudio.io.results, emstudio.cli, "
+                             "emstudio.distributed.engine, emstudio.distributed.fit")
+    # the Dask engine's own modules import Dask only when a cluster is opened
+    assert not {m for m in modules if m.split(".")[0] in ("dask", "distributed")}

@@ -196,19 +196,12 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     settings.validate()
     if X.ndim != 2 or X.shape[0] == 0:
         check_fit_data(X, settings.k, column_names)  # raises the right one-line error
-    restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
         if not isinstance(settings.init, MixtureParams) or frozen.shape != (settings.init.n_components,):
             raise FitError("frozen components need starting parameters with one flag per component")
     if bound_terms is None:
         bound_terms = keep_snapshots or on_snapshot is not None
-    # Plain EM where SQUAREM does not apply: frozen components (an extrapolation would move them),
-    # and --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point).
-    accelerate = (settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
-                  and settings.tol > 0)
-    short = settings.short_iter if settings.uses_short_runs and restarts > settings.long_runs else 0
-    seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
     prior = None
     if settings.prior == "conjugate":
         from emstudio.core.prior import prior_model
@@ -216,9 +209,6 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         if frozen is not None:
             raise FitError("frozen components cannot be fitted under a prior")
         prior_model(settings.covariance_type, X.shape[1])  # refused in one line before any work
-        accelerate = False  # SQUAREM extrapolates the likelihood's EM map: MAP-EM runs plain
-    runs: list[_Run] = []
-    stopped = False
     with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine, engine.blas_held():
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre, engine.scale)
         check_fit_data(X, settings.k, column_names, summary)
@@ -227,58 +217,89 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
 
             prior = default_prior(X, settings.k, settings.covariance_type)
 
-        def advance(index: int, run: _Run, limit: int | None) -> bool:
-            """Run ``run`` until its iterator ends or its iteration reaches ``limit``; False if stopped."""
-            for snapshot in run.snapshots:
-                run.last = snapshot
-                run.history.append(snapshot if keep_snapshots else (snapshot.iteration, snapshot.log_likelihood))
-                if on_snapshot is not None:
-                    on_snapshot(index, snapshot)
-                if stop is not None and stop():
-                    run.finished = True
-                    return False
-                if limit is not None and snapshot.iteration >= limit:
-                    return True
-            run.finished = True
-            return True
+        def start_of(index: int, rng: np.random.Generator) -> MixtureParams:
+            return _start(X, settings, rng, stop, index)
 
-        for index, seed in enumerate(seeds):
-            if index > 0 and stop is not None and stop():
-                stopped = True
-                break
-            start = _start(X, settings, np.random.default_rng(seed), stop, index)
-            if accelerate:
-                iterator = iterate_squarem(engine, start, max_iter=settings.max_iter, tol=settings.tol,
-                                           reg_covar=settings.reg_covar, settle=settle,
-                                           convergence=settings.convergence)
-            else:
-                iterator = iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
-                                      reg_covar=settings.reg_covar, frozen=frozen, settle=settle, prior=prior,
-                                      convergence=settings.convergence, bound_terms=bound_terms)
-            run = _Run(iterator)
-            runs.append(run)
-            if not advance(index, run, short or None):
-                stopped = True
-                break
+        return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot,
+                             keep_snapshots=keep_snapshots, frozen=frozen, settle=settle, bound_terms=bound_terms,
+                             prior=prior)
+
+
+def fit_on_engine(engine, settings: FitSettings, start_of: Callable[[int, np.random.Generator], MixtureParams], *,
+                  stop: Callable[[], bool] | None = None,
+                  on_snapshot: Callable[[int, Snapshot], None] | None = None,
+                  keep_snapshots: bool = False, frozen: np.ndarray | None = None, settle: int = 0,
+                  bound_terms: bool = False, prior=None) -> FitResult:
+    """The restarts of :func:`fit_mixture` on any engine whose data are already checked.
+
+    ``engine``: anything with ``run_pass(θ) → PassResult``, ``n_samples``, ``covariance_type``,
+    ``scale`` and ``variance_floor`` (a MixtureEngine, or a cluster's engine in
+    emstudio.distributed); ``start_of(restart, rng)``: θ₀ of each restart; ``prior``: the
+    conjugate prior when settings.prior asks for one. The rest as in fit_mixture.
+    """
+    restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
+    # Plain EM where SQUAREM does not apply: frozen components (an extrapolation would move them),
+    # --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point), and
+    # a prior (SQUAREM extrapolates the likelihood's EM map: MAP-EM runs plain).
+    accelerate = (settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
+                  and settings.tol > 0 and prior is None)
+    short = settings.short_iter if settings.uses_short_runs and restarts > settings.long_runs else 0
+    seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
+    runs: list[_Run] = []
+    stopped = False
+
+    def advance(index: int, run: _Run, limit: int | None) -> bool:
+        """Run ``run`` until its iterator ends or its iteration reaches ``limit``; False if stopped."""
+        for snapshot in run.snapshots:
+            run.last = snapshot
+            run.history.append(snapshot if keep_snapshots else (snapshot.iteration, snapshot.log_likelihood))
+            if on_snapshot is not None:
+                on_snapshot(index, snapshot)
+            if stop is not None and stop():
+                run.finished = True
+                return False
+            if limit is not None and snapshot.iteration >= limit:
+                return True
+        run.finished = True
+        return True
+
+    for index, seed in enumerate(seeds):
+        if index > 0 and stop is not None and stop():
+            stopped = True
+            break
+        start = start_of(index, np.random.default_rng(seed))
+        if accelerate:
+            iterator = iterate_squarem(engine, start, max_iter=settings.max_iter, tol=settings.tol,
+                                       reg_covar=settings.reg_covar, settle=settle,
+                                       convergence=settings.convergence)
+        else:
+            iterator = iterate_em(engine, start, max_iter=settings.max_iter, tol=settings.tol,
+                                  reg_covar=settings.reg_covar, frozen=frozen, settle=settle, prior=prior,
+                                  convergence=settings.convergence, bound_terms=bound_terms)
+        run = _Run(iterator)
+        runs.append(run)
+        if not advance(index, run, short or None):
+            stopped = True
+            break
+        run.degenerate = _degenerate(run.last, settings, engine)
+    if short and not stopped:
+        # em-EM: the best short runs (healthy first, then by log L) go on to their end.
+        ranked = sorted(range(len(runs)), key=lambda i: (bool(runs[i].degenerate), -_objective(runs[i].last)))
+        chosen = ranked[:settings.long_runs]
+        waiting = ranked[settings.long_runs:]
+        while chosen and not stopped:
+            for index in chosen:
+                if not runs[index].finished:
+                    if not advance(index, runs[index], None):
+                        stopped = True
+                        break
+                    runs[index].degenerate = _degenerate(runs[index].last, settings, engine)
+            healthy_done = any(r.finished and not r.degenerate for r in runs)
+            chosen = [] if healthy_done else [i for i in waiting if not runs[i].degenerate][:1]
+            waiting = [i for i in waiting if i not in chosen]
+    for run in runs:
+        if run.degenerate is None:
             run.degenerate = _degenerate(run.last, settings, engine)
-        if short and not stopped:
-            # em-EM: the best short runs (healthy first, then by log L) go on to their end.
-            ranked = sorted(range(len(runs)), key=lambda i: (bool(runs[i].degenerate), -_objective(runs[i].last)))
-            chosen = ranked[:settings.long_runs]
-            waiting = ranked[settings.long_runs:]
-            while chosen and not stopped:
-                for index in chosen:
-                    if not runs[index].finished:
-                        if not advance(index, runs[index], None):
-                            stopped = True
-                            break
-                        runs[index].degenerate = _degenerate(runs[index].last, settings, engine)
-                healthy_done = any(r.finished and not r.degenerate for r in runs)
-                chosen = [] if healthy_done else [i for i in waiting if not runs[i].degenerate][:1]
-                waiting = [i for i in waiting if i not in chosen]
-        for run in runs:
-            if run.degenerate is None:
-                run.degenerate = _degenerate(run.last, settings, engine)
     finished = [i for i, run in enumerate(runs) if run.finished] or list(range(len(runs)))
     healthy = [i for i in finished if not runs[i].degenerate] or finished
     # Under a prior the restarts are compared by their log posterior.
@@ -292,7 +313,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     return FitResult(
         params=last.params,
         log_likelihood=last.log_likelihood,
-        n_samples=X.shape[0],
+        n_samples=engine.n_samples,
         n_iter=last.iteration,
         converged=last.converged,
         history=history_of(kept.history),

@@ -1,0 +1,189 @@
+"""`emstudio fit DATA --engine dask`: the fit on a Dask cluster (README, "Data beyond one machine").
+
+The options are added to `fit` by :func:`add_options`; the command's in-memory path stays in cli.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from emstudio.errors import EmstudioError
+
+PROG = "emstudio"
+ENGINES = ("memory", "dask")
+#: Options that only mean something with --engine dask (argparse dest, flag).
+_DASK_ONLY = (("scheduler", "--scheduler"), ("workers", "--workers"), ("sample_rows", "--sample-rows"),
+              ("block_rows", "--block-rows"), ("persist", "--persist"), ("connect_timeout", "--connect-timeout"))
+
+
+def add_options(parser, positive_int, positive_float) -> None:
+    """The engine options of `emstudio fit` (defaults None, so that one given without
+    --engine dask is noticed)."""
+    group = parser.add_argument_group("data beyond one machine (--engine dask; docs/formats.md)")
+    group.add_argument("--engine", choices=ENGINES, default="memory",
+                       help="memory: load DATA and fit it here (default); dask: fit on a Dask cluster, DATA a "
+                            ".npy file, a Zarr array, a Parquet folder or a glob of CSV/Parquet files (quote it)")
+    group.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="the Dask scheduler of an existing cluster (e.g. tcp://host:8786); without it a "
+                            "local cluster of --workers processes is started and closed")
+    group.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                       help="worker processes of the local cluster (default 2, one thread each)")
+    group.add_argument("--sample-rows", type=positive_int, default=None, metavar="N",
+                       help="rows of the uniform sample the start (k-means, ...) runs on (default 100000)")
+    group.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
+                       help="rows per block of a .npy file or Zarr array (default: equal blocks of at most 64 MiB, at least 2 per "
+                            "worker; a table file is one block)")
+    group.add_argument("--persist", choices=("auto", "yes", "no"), default=None,
+                       help="keep the blocks in the workers' memory (auto: when they fit in half of it) or read "
+                            "them from storage for every iteration")
+    group.add_argument("--connect-timeout", type=positive_float, default=None, metavar="S",
+                       help="seconds to wait for --scheduler (default 10)")
+
+
+def check_engine_options(args) -> None:
+    """One line for a Dask option given without --engine dask."""
+    if getattr(args, "engine", "memory") == "dask":
+        return
+    for dest, flag in _DASK_ONLY:
+        if getattr(args, dest, None) is not None:
+            raise EmstudioError(f"{flag} is for --engine dask")
+
+
+def _refuse_unsupported(args) -> None:
+    if args.model != "gmm":
+        raise EmstudioError("--model fa and mfa are not available with --engine dask")
+    for flag, given in (("--labels", args.labels), ("--standardize", args.standardize),
+                        ("--prior conjugate", args.prior != "none"),
+                        ("--classes", args.classes), ("--sheet", args.sheet)):
+        if given:
+            raise EmstudioError(f"{flag} is not available with --engine dask")
+    if args.data == "-":
+        raise EmstudioError("--engine dask reads files the workers can open, not standard input")
+    if args.scheduler and args.workers is not None:
+        raise EmstudioError("--workers is for the local cluster; an existing cluster (--scheduler) has its own")
+
+
+def progress_printer(stream, engine_of, max_iter: int, restarts: int, tty: bool):
+    """A snapshot callback: one redrawn line (a terminal, at most 10 a second) or a line every 5 s
+    (a log file), with the rows per second of the passes so far."""
+    state = {"last": 0.0}
+    every = 0.1 if tty else 5.0
+
+    def show(restart: int, snapshot) -> None:
+        now = time.monotonic()
+        if now - state["last"] < every and not snapshot.converged:
+            return
+        state["last"] = now
+        engine = engine_of()
+        prefix = f"start {restart + 1}/{restarts}  " if restarts > 1 else ""
+        speed = f"  {engine.rows_per_second:.3g} rows/s" if engine is not None and engine.passes else ""
+        text = f"{prefix}iteration {snapshot.iteration}/{max_iter}  log L {snapshot.log_likelihood:.10g}{speed}"
+        stream.write(f"\r{text}\033[K" if tty else f"{PROG}: {text}\n")
+        stream.flush()
+
+    return show
+
+
+def _cluster_error(exc: BaseException) -> EmstudioError | None:
+    """One line for what Dask raises when the cluster itself fails (None: not such an error)."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return EmstudioError("the cluster's workers died while computing a block, several times (out of memory? "
+                             "try --persist no, smaller --block-rows or more memory per worker)")
+    if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
+        return EmstudioError("lost the connection to the Dask cluster during the fit")
+    if isinstance(exc, ModuleNotFoundError) and "emstudio" in str(exc):
+        return EmstudioError("the cluster's workers cannot import emstudio: install the same emstudio on every worker")
+    return None
+
+
+def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outputs) -> int:
+    """`emstudio fit DATA --engine dask ...`; the helpers are cli.py's (settings, outputs, summary)."""
+    from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
+    from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
+    from emstudio.distributed.sources import array_shape, find_blocks, npy_columns
+
+    _refuse_unsupported(args)
+    require_dask()
+    blocks = find_blocks(args.data, args.block_rows)
+    check_outputs([args.out], [spec.path for spec in blocks])
+    settings = settings_of(args)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    if blocks[0].kind in ("npy", "zarr"):  # a column the array lacks is refused before a cluster starts
+        npy_columns(array_shape(blocks[0].path, blocks[0].kind)[1], columns)
+    persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
+    held: dict = {}
+    tty = sys.stderr.isatty()
+    progress = None if args.quiet and not tty else progress_printer(sys.stderr, lambda: held.get("engine"),
+                                                                   args.max_iter, args.restarts, tty)
+    from emstudio.cli_select import EXIT_TERMINATED, Terminated, _catch_sigterm, _restore_sigterm
+
+    previous_term = _catch_sigterm()  # SIGTERM ends the fit as Ctrl+C does: the local cluster closed
+    try:
+        with open_client(args.scheduler, args.workers or DEFAULT_WORKERS,
+                         args.connect_timeout or DEFAULT_CONNECT_TIMEOUT) as client:
+            from emstudio.distributed.engine import ClusterEngine
+            from emstudio.distributed.fit import fit_on_cluster
+
+            if args.block_rows is None:  # equal blocks, at least two per worker
+                blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
+            with ClusterEngine(client, blocks, settings.covariance_type, columns, persist) as engine:
+                held["engine"] = engine
+                result = fit_on_cluster(engine, settings, sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS,
+                                        on_snapshot=progress)
+    except Terminated:
+        sys.stderr.write(f"{chr(13) + chr(27) + '[K' if progress is not None and tty else ''}{PROG}: terminated\n")
+        return EXIT_TERMINATED
+    except EmstudioError:
+        raise
+    except Exception as exc:
+        problem = _cluster_error(exc)
+        if problem is None:
+            raise
+        raise problem from None
+    finally:
+        _restore_sigterm(previous_term)
+        if progress is not None and tty:
+            sys.stderr.write("\r\033[K")
+    _print_notes(args, engine, result)
+    if args.out:
+        import json
+
+        from emstudio.io.results import result_to_dict
+
+        content = result_to_dict(result, source=os.path.basename(args.data.rstrip(os.sep)), columns=engine.columns,
+                                 n_dropped=engine.n_dropped, extra_settings={"engine": "dask"})
+        write_outputs([(args.out, json.dumps(content, indent=2, allow_nan=False) + "\n")])
+    if not args.quiet and args.out != "-":
+        print_summary(result, engine.columns, sys.stdout)
+    return 0
+
+
+def _print_notes(args, engine, result) -> None:
+    """What was read and what to be warned of, on standard error (as `fit` prints them)."""
+    from emstudio.core.checks import collapse_advice, identical_warning, reg_covar_warning
+
+    where = args.scheduler or f"a local cluster of {args.workers or 2} workers"
+    kept = "kept in the workers' memory" if engine.persisted else "read from storage every pass"
+    d = engine.n_features
+    sys.stderr.write(f"{PROG}: {engine.n_samples} rows, {d} column{'s' * (d != 1)} ({', '.join(engine.columns)}) in "
+                     f"{engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on {where}, {kept}; "
+                     f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s\n")
+    if engine.n_dropped:
+        s = "s" * (engine.n_dropped != 1)
+        sys.stderr.write(f"{PROG}: dropped {engine.n_dropped} row{s} with a missing, NaN or infinite value\n")
+    for note in engine.notes:
+        sys.stderr.write(f"{PROG}: note: {note}\n")
+    variances = engine.summary.variances
+    warning = reg_covar_warning(variances, args.reg_covar, engine.columns)
+    if warning:
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
+    if result.degenerate:
+        which = ", ".join(str(k + 1) for k in result.degenerate)
+        advice = collapse_advice(variances, args.reg_covar, engine.columns)
+        sys.stderr.write(f"{PROG}: warning: component {which} collapsed (degenerate); {advice}\n")
+    identical = identical_warning(result.identical)
+    if identical:
+        sys.stderr.write(f"{PROG}: warning: {identical}\n")
