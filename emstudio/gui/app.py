@@ -55,15 +55,17 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
                model=None) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
     ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
-    "per-component") for a factor model."""
+    "per-component") for a factor model. ``data`` may be a workspace file (``*.emstudio``). Started
+    without one, an autosave left by a window that did not close normally is offered."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
         check_window_settings(settings)  # before any window: a refusal is one line, exit 1
     app = application()
+    from emstudio.gui.autosave import default_folder
     from emstudio.gui.window import MainWindow, apply_settings
 
-    window = MainWindow()
+    window = MainWindow(autosave_dir=default_folder())
     guard = ExceptionDialogs(window).install()
     if settings is not None:
         apply_settings(window, settings)
@@ -72,6 +74,8 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     window.show()
     if data is not None:
         window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
+    else:  # once the window is on screen: the question belongs to it
+        QtCore.QTimer.singleShot(0, window, window.workspace.offer_restore)
     try:
         return app.exec()
     finally:

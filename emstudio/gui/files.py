@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emstudio.errors import EmstudioError
 from emstudio.gui.controller import Dataset
+from emstudio.io.workspace import SUFFIX as WORKSPACE_SUFFIX
 
 MAX_RECENT = 8
 #: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
@@ -28,7 +29,7 @@ def file_filter() -> str:
     from emstudio.io.data import READABLE_SUFFIXES
 
     patterns = " ".join(f"*{s}" for s in READABLE_SUFFIXES)
-    return f"Data files ({patterns});;All files (*)"
+    return f"Data files ({patterns});;Workspaces (*{WORKSPACE_SUFFIX});;All files (*)"
 
 
 def read_dataset(path: str, columns=None, classes=None, sheet=None):
@@ -80,6 +81,7 @@ class Files(QtCore.QObject):
         self._start_id = 0  # the newest start file asked for; an older one's parameters are dropped
         self._start_read.connect(self._start_was_read, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recent_menu: QtWidgets.QMenu | None = None  # File ▸ Open Recent, given by the menus
+        self.loaded_request = (None, None, None)  # the columns, classes and sheet the data on screen was read with
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -98,6 +100,8 @@ class Files(QtCore.QObject):
         the reading started, and ``loading_finished(ok)`` tells when it is done.
         """
         path = str(path)
+        if path.endswith(WORKSPACE_SUFFIX):
+            return self.window.workspace.open(path)
         try:
             info = os.stat(path)
             # A pipe, FIFO or device is read whole and may wait for its writer: never on the
@@ -150,7 +154,8 @@ class Files(QtCore.QObject):
                         return self.load_file(path, columns, classes, sheet=chosen)
             return False
         self.set_dataset(outcome)
-        self._add_recent(path)
+        self.loaded_request = self._request
+        self.add_recent(path)
         w.store.setValue("last_dir", str(Path(path).resolve().parent))
         self.loading_finished.emit(True)
         return True
@@ -193,7 +198,7 @@ class Files(QtCore.QObject):
         w.bound_view.clear()
         w.derivation.set_data(dataset.values, dataset.columns)
         w.stack.setCurrentIndex(1)
-        w.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
+        w.workspace.show_title()
         w.report.say(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
         w.link.on_state(w.controller.state)  # no fit yet: exports and history off
 
@@ -221,7 +226,7 @@ class Files(QtCore.QObject):
             value = [value]
         return [str(v) for v in (value or [])]
 
-    def _add_recent(self, path: str) -> None:
+    def add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [p for p in self.recent() if p != path]
         self.window.store.setValue("recent_files", [path] + recent[: MAX_RECENT - 1])
@@ -234,10 +239,29 @@ class Files(QtCore.QObject):
         menu.clear()
         recent = self.recent()
         for path in recent:
-            action = menu.addAction(os.path.basename(path))
-            action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+            there = os.path.exists(path)
+            action = menu.addAction(os.path.basename(path) + ("" if there else " (missing)"))
+            action.setToolTip(path if there else f"{path} is no longer there")
+            action.setEnabled(there)
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if any(not os.path.exists(p) for p in recent):
+            menu.addSeparator()
+            menu.addAction("Remove missing files", self.forget_missing)
         menu.setEnabled(bool(recent))
+
+    def open_recent(self, path: str) -> bool:
+        """Open a recent file; one that vanished since the menu was made is said so and forgotten."""
+        if not os.path.exists(path):
+            self.window.report.show_error(f"{os.path.basename(path)} is no longer at {os.path.dirname(path)}: "
+                                          "removed from Open Recent")
+            self.window.store.setValue("recent_files", [p for p in self.recent() if p != path])
+            self.refresh_recent()
+            return False
+        return self.load_file(path)
+
+    def forget_missing(self) -> None:
+        self.window.store.setValue("recent_files", [p for p in self.recent() if os.path.exists(p)])
+        self.refresh_recent()
 
     # ------------------------------------------------------------------ a start from a file
     def import_start_dialog(self) -> None:
