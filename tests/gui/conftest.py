@@ -40,9 +40,9 @@ def make_window(qtbot, settings_file, autosave_dir):
     application()
     windows = []
 
-    def make(pace_index=0):
+    def make(pace_index=0, autosave=None):
         store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(store, autosave_dir=autosave_dir)
+        window = MainWindow(store, autosave_dir=autosave or autosave_dir)
         window.workspace.ask_unsaved = lambda: "discard"
         if not store.contains("window/geometry"):
             # As on a common desktop screen (the offscreen platform's own is 800 × 800).
