@@ -16,24 +16,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emstudio.core.edits import Collapse
 from emstudio.core.em import FitSettings
-from emstudio.core.estep import BoundTerms
 from emstudio.core.factor import FactorSettings
 from emstudio.core.selection import Cell, Selection
 from emstudio.errors import WorkspaceError
 from emstudio.gui.snapshot import Dataset, Frame, RestartCurves
 from emstudio.gui.undo import _State
+from emstudio.gui.workspace_frames import decode_frames, encode_frames
 from emstudio.io.workspace import (
     EMBED_LIMIT_BYTES, ArrayPacker, ArrayUnpacker, WorkspaceFile, bytes_digest, file_digest,
 )
 from emstudio.io.workspace_values import (
-    damaged, decode_factor, decode_factor_settings, decode_params, decode_selection, decode_settings,
-    encode_factor, encode_factor_settings, encode_params, encode_selection, encode_settings, number, text, whole,
+    damaged, decode_factor_settings, decode_selection, decode_settings, encode_factor_settings, encode_selection,
+    encode_settings, text, whole,
 )
-
-FRAME_KINDS = ("start", "iteration", "E", "M", "edit")
-
 
 @dataclass(frozen=True, eq=False)
 class WindowState:
@@ -121,7 +117,7 @@ def encode(state: WindowState) -> WorkspaceFile:
         "data": data,
         "settings": encode_settings(state.settings, pack),
         "factor": encode_factor_settings(state.factor, pack),
-        "frames": [_encode_frame(f, pack) for f in frames],
+        "frames": encode_frames(frames, pack),
         "history": history, "index": state.index, "current": current, "undo": undo, "redo": redo,
         "fresh": bool(state.fresh),
         "restarts": _encode_restarts(state.restarts, pack),
@@ -163,22 +159,6 @@ def _encode_data(state: WindowState, pack: ArrayPacker) -> tuple[dict, str | Non
     return entry, os.path.basename(dataset.source), contents
 
 
-def _encode_frame(frame: Frame, pack: ArrayPacker) -> dict:
-    def terms(t: BoundTerms | None):
-        return None if t is None else [t.log_likelihood, t.expected_complete, t.entropy]
-
-    return {"run_id": int(frame.run_id), "kind": frame.kind, "iteration": int(frame.iteration),
-            "params": encode_params(frame.params, pack), "log_likelihood": float(frame.log_likelihood),
-            "n_samples": int(frame.n_samples), "component_sizes": pack.add(frame.component_sizes),
-            "change": None if frame.change is None else float(frame.change), "converged": bool(frame.converged),
-            "terms": terms(frame.terms), "terms_after_e": terms(frame.terms_after_e),
-            "restart": int(frame.restart), "n_restarts": int(frame.n_restarts),
-            "collapse": [[int(c.component), float(c.smallest_eigenvalue), float(c.size)] for c in frame.collapse],
-            "reg_covar_binds": bool(frame.reg_covar_binds), "note": frame.note, "reg_covar": float(frame.reg_covar),
-            "frozen": pack.add(frame.frozen), "factor": encode_factor(frame.factor, pack),
-            "heywood": [[int(k), int(j)] for k, j in frame.heywood]}
-
-
 def _encode_restarts(curves: RestartCurves | None, pack: ArrayPacker) -> dict | None:
     if curves is None:
         return None
@@ -201,7 +181,7 @@ def decode(workspace: WorkspaceFile) -> SavedWorkspace:
 def _decode(doc: dict, workspace: WorkspaceFile) -> SavedWorkspace:
     unpack = ArrayUnpacker(workspace.arrays)
     data = _decode_data(doc.get("data"), workspace, unpack)
-    frames = [_decode_frame(entry, unpack, data.d) for entry in _list(doc.get("frames"), "the frames")]
+    frames = decode_frames(doc.get("frames"), unpack, data.d)
 
     def frame(number_, what: str, allow_none: bool = True) -> Frame | None:
         if number_ is None and allow_none:
@@ -283,48 +263,6 @@ def _decode_data(entry, workspace: WorkspaceFile, unpack: ArrayUnpacker) -> Data
         request=(None if columns is None else tuple(columns), classes, sheet),
         embedded_name=workspace.data_name, embedded=embedded, values=values,
         report=tuple(text(line, "a report line") for line in _list(entry.get("report", []), "the data's report")))
-
-
-def _decode_frame(entry, unpack: ArrayUnpacker, d: int) -> Frame:
-    if not isinstance(entry, dict):
-        raise damaged("a history entry is not a mapping")
-    kind = text(entry.get("kind"), "a history entry's kind")
-    if kind not in FRAME_KINDS:
-        raise damaged(f"a history entry's kind {kind!r} is unknown")
-    params = decode_params(entry.get("params"), unpack, d)
-    k = params.n_components
-
-    def terms(value, what):
-        if value is None:
-            return None
-        if not isinstance(value, list) or len(value) != 3:
-            raise damaged(f"{what} are not three numbers")
-        return BoundTerms(*(number(v, what) for v in value))
-
-    sizes = unpack.get(entry.get("component_sizes"), 1)
-    if sizes is None or sizes.shape != (k,):
-        raise damaged(f"a history entry's component sizes do not have K = {k} values")
-    frozen = unpack.get(entry.get("frozen"), 1)
-    if frozen is not None and frozen.shape != (k,):
-        raise damaged(f"a history entry's frozen flags do not have K = {k} values")
-    factor = decode_factor(entry.get("factor"), unpack)
-    if factor is not None and (factor.n_components, factor.n_features) != (k, d):
-        raise damaged("a history entry's factor model does not match its mixture")
-    collapse = tuple(Collapse(int(c), float(e), float(s)) for c, e, s in _list(entry.get("collapse", []), "collapse"))
-    heywood = tuple((int(a), int(b)) for a, b in _list(entry.get("heywood", []), "heywood"))
-    return Frame(run_id=whole(entry.get("run_id"), "a run id"), kind=kind,
-                 iteration=whole(entry.get("iteration"), "an iteration", 0), params=params,
-                 log_likelihood=number(entry.get("log_likelihood"), "a log-likelihood"),
-                 n_samples=whole(entry.get("n_samples"), "a sample count", 1), component_sizes=sizes,
-                 change=number(entry.get("change"), "a change", allow_none=True),
-                 converged=bool(entry.get("converged", False)), terms=terms(entry.get("terms"), "the bound terms"),
-                 terms_after_e=terms(entry.get("terms_after_e"), "the bound terms after E"),
-                 restart=whole(entry.get("restart", 0), "a restart", 0),
-                 n_restarts=whole(entry.get("n_restarts", 1), "the restarts", 1), collapse=collapse,
-                 reg_covar_binds=bool(entry.get("reg_covar_binds", False)),
-                 note=text(entry.get("note", ""), "a note"),
-                 reg_covar=number(entry.get("reg_covar", 0.0), "a reg_covar"), frozen=frozen, factor=factor,
-                 heywood=heywood)
 
 
 def _decode_restarts(entry, unpack: ArrayUnpacker) -> RestartCurves | None:

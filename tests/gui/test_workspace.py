@@ -210,7 +210,7 @@ def test_a_damaged_workspace_is_one_message_and_nothing_changes(make_window, qtb
         elif damage == "newer":
             document["version"] = 2
         else:
-            document["frames"][0]["params"]["means"][2] = [7, 7]
+            document["frames"]["groups"][0]["means"][2] = [7, 7]
         members["workspace.json"] = json.dumps(document).encode()
         with zipfile.ZipFile(path, "w") as archive:
             for name, member in members.items():
