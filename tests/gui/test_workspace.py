@@ -257,3 +257,48 @@ def test_recent_workspaces_and_missing_files(make_window, qtbot, tmp_path, data_
     assert not window.files.open_recent(os.path.realpath(path))
     assert "removed from Open Recent" in window.report.status.text()
     assert os.path.realpath(path) not in window.files.recent()
+
+
+def test_a_workspace_dropped_on_the_window_opens(make_window, qtbot, tmp_path, data_copy):
+    from PySide6 import QtCore, QtGui
+
+    before, path = _saved(make_window, qtbot, tmp_path, data_copy)
+    window = make_window()
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(path)])
+    event = QtGui.QDropEvent(QtCore.QPointF(50, 50), QtCore.Qt.DropAction.CopyAction, mime,
+                             QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert fit_state(window) == before and window.workspace.path == path
+
+
+def test_gui_command_opens_a_workspace(make_window, qtbot, tmp_path, data_copy, monkeypatch, settings_file):
+    """`emstudio gui STUDY.emstudio` opens the window as it was saved."""
+    from PySide6 import QtCore
+
+    from emstudio import cli
+    from emstudio.gui import app as app_module
+    from emstudio.gui import window as window_module
+
+    before, path = _saved(make_window, qtbot, tmp_path, data_copy)
+    real, seen = window_module.MainWindow, {}
+
+    def window_with_private_files(settings=None, parent=None, autosave_dir=None):
+        window = real(QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat), parent,
+                      autosave_dir=str(tmp_path / "autosave-of-the-command"))
+        window.workspace.ask_unsaved = lambda: "discard"
+        seen["window"] = window
+        return window
+
+    class Application:  # the event loop: look at the window, then close it
+        def exec(self):
+            window = seen["window"]
+            seen.update(state=fit_state(window), title=window.windowTitle())
+            window.close()
+            return 0
+
+    monkeypatch.setattr(window_module, "MainWindow", window_with_private_files)
+    monkeypatch.setattr(app_module, "application", Application)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert cli.main(["gui", path]) == 0
+    assert seen["state"] == before and seen["title"].startswith("w.emstudio")
