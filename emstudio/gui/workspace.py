@@ -16,10 +16,11 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from emstudio.errors import EmstudioError
+from emstudio.gui import workspace_dialogs as dialogs
 from emstudio.gui.autosave import Autosave
 from emstudio.gui.files import read_dataset
 from emstudio.gui.workspace_codec import decode, encode
-from emstudio.gui.workspace_state import DataChoice, capture, find_data, restore
+from emstudio.gui.workspace_state import capture, find_data, restore
 from emstudio.io.workspace import SUFFIX, read_workspace, write_workspace
 
 FILTER = f"EM Studio workspace (*{SUFFIX});;All files (*)"
@@ -212,35 +213,10 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ the questions
     def _ask_unsaved(self) -> str | None:
-        box = QtWidgets.QMessageBox(self.window)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
-        box.setWindowTitle("EM Studio")
-        name = os.path.basename(self.path) if self.path else "this workspace"
-        box.setText(f"Save the changes to {name}?")
-        box.setInformativeText("The data choice, the settings, the history and the edits are kept in a "
-                               "workspace file.")
-        buttons = QtWidgets.QMessageBox.StandardButton
-        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
-        box.setDefaultButton(buttons.Save)
-        answer = box.exec()
-        return {buttons.Save: "save", buttons.Discard: "discard"}.get(buttons(answer))
+        return dialogs.ask(*dialogs.unsaved_box(self.window, os.path.basename(self.path) if self.path else None))
 
     def _ask_data_choice(self, reason: str, embedded: bool) -> str | None:
-        box = QtWidgets.QMessageBox(self.window)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
-        box.setWindowTitle("Where is the data?")
-        box.setText(reason)
-        role = QtWidgets.QMessageBox.ButtonRole
-        locate = box.addButton("Find the file…", role.AcceptRole)
-        use = box.addButton("Use the embedded copy", role.AcceptRole) if embedded else None
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setInformativeText("The workspace keeps a copy of the data: use it, or find the file." if embedded
-                               else "Find the data file (it must be the same data).")
-        box.setDefaultButton(use or locate)
-        box.exec()
-        clicked = box.clickedButton()
-        return DataChoice.EMBEDDED if clicked is use and use is not None else \
-            DataChoice.LOCATE if clicked is locate else None
+        return dialogs.ask(*dialogs.data_choice_box(self.window, reason, embedded))
 
     def _ask_data_file(self, ref) -> str | None:
         start = os.path.dirname(ref.path) if os.path.isdir(os.path.dirname(ref.path)) else str(Path.home())
@@ -261,19 +237,7 @@ class Workspace(QtCore.QObject):
         return path or None
 
     def _ask_restore(self, saved_at: QtCore.QDateTime) -> str | None:
-        box = QtWidgets.QMessageBox(self.window)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
-        box.setWindowTitle("Restore unsaved work?")
-        when = QtCore.QLocale().toString(saved_at, QtCore.QLocale.FormatType.ShortFormat)
-        box.setText(f"Restore the unsaved workspace from {when}?")
-        box.setInformativeText("EM Studio did not close normally; its work was saved automatically.")
-        role = QtWidgets.QMessageBox.ButtonRole
-        restore_button = box.addButton("Restore", role.AcceptRole)
-        discard_button = box.addButton("Discard", role.DestructiveRole)
-        box.setDefaultButton(restore_button)
-        box.exec()
-        clicked = box.clickedButton()
-        return "restore" if clicked is restore_button else "discard" if clicked is discard_button else None
+        return dialogs.ask(*dialogs.restore_box(self.window, saved_at))
 
 
 def _with_dataset(state, dataset):
