@@ -90,18 +90,21 @@ class Files(QtCore.QObject):
         if path:
             self.load_file(path)
 
-    def load_file(self, path: str, columns=None, classes=None, sheet=None) -> bool:
+    def load_file(self, path: str, columns=None, classes=None, sheet=None, ask: bool = True) -> bool:
         """Load a data file (``sheet``: a workbook's sheet, by name or 0-based number; default the
         first with data); on error show it and keep what was there. When a workbook's first sheet
         with data cannot be used, the person is asked which of its sheets to read.
 
         A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
         on a background thread while the window stays usable (the status line says so); True means
-        the reading started, and ``loading_finished(ok)`` tells when it is done.
+        the reading started, and ``loading_finished(ok)`` tells when it is done. Unsaved work on
+        screen is first offered to be saved (``ask``; Cancel keeps it and loads nothing).
         """
         path = str(path)
         if path.endswith(WORKSPACE_SUFFIX):
             return self.window.workspace.open(path)
+        if ask and not self.window.workspace.confirm_discard():
+            return False
         try:
             info = os.stat(path)
             # A pipe, FIFO or device is read whole and may wait for its writer: never on the
@@ -151,7 +154,7 @@ class Files(QtCore.QObject):
                 if len(sheets) > 1:
                     chosen = self.ask_sheet(path, sheets, outcome)
                     if chosen is not None:
-                        return self.load_file(path, columns, classes, sheet=chosen)
+                        return self.load_file(path, columns, classes, sheet=chosen, ask=False)
             return False
         self.set_dataset(outcome)
         self.loaded_request = self._request

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
@@ -56,6 +57,7 @@ class Workspace(QtCore.QObject):
                        w.actions["equal_aspect"].toggled, w.actions["shade_uncertainty"].toggled):
             signal.connect(self.changed)
         c.outcome.connect(self._run_ended)
+        self.autosave.written.connect(self._autosave_written)
 
     # ------------------------------------------------------------------ changes and the title
     def changed(self, *_) -> None:
@@ -65,6 +67,10 @@ class Workspace(QtCore.QObject):
             self.dirty = True
             self.show_title()
         self.autosave.schedule()
+
+    def _autosave_written(self, error: str) -> None:
+        if error:  # said, never raised: the window goes on, and the next change tries again
+            self.window.report.say(f"Autosave failed: {error}")
 
     def _run_ended(self, _outcome) -> None:
         if not self._quiet and self.window.dataset is not None:
@@ -135,16 +141,10 @@ class Workspace(QtCore.QObject):
         if not from_autosave and not self.confirm_discard():
             return False
         name = os.path.basename(path)
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
-            saved = decode(read_workspace(path))
-        except EmstudioError as exc:
-            w.report.show_error(f"Could not open the workspace {name}: {exc}")
-            return False
-        finally:
-            QtWidgets.QApplication.restoreOverrideCursor()
-        try:
-            dataset = find_data(saved.data, read_dataset, self.ask_data_choice, self.ask_data_file, self._copy_dir)
+            saved = self._in_background(lambda: decode(read_workspace(path)), f"Opening {name}…")
+            dataset = find_data(saved.data, read_dataset, self.ask_data_choice, self.ask_data_file, self._copy_dir,
+                                lambda work: self._in_background(work, f"Reading the data of {name}…"))
         except EmstudioError as exc:
             w.report.show_error(f"Could not open the workspace {name}: {exc}")
             return False
@@ -168,6 +168,39 @@ class Workspace(QtCore.QObject):
             w.files.add_recent(self.path)
             w.report.say(f"Opened the workspace {name}")
         return True
+
+    def _in_background(self, work, label: str):
+        """``work()`` on a thread of its own (reading and hashing large data takes seconds); the
+        window's event loop goes on meanwhile, behind a modal progress dialog (shown only if it
+        lasts) so that nothing else is asked of the window until it is done."""
+        outcome: dict = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = work()
+            except BaseException as exc:  # noqa: BLE001 - raised again on the window's thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="emstudio-open", daemon=True)
+        thread.start()
+        thread.join(0.05)
+        if thread.is_alive():
+            progress = QtWidgets.QProgressDialog(label, "", 0, 0, self.window)
+            progress.setCancelButton(None)
+            progress.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+            progress.setMinimumDuration(400)
+            loop = QtCore.QEventLoop()
+            timer = QtCore.QTimer()
+            timer.timeout.connect(lambda: None if thread.is_alive() else loop.quit())
+            timer.start(15)
+            loop.exec()
+            timer.stop()
+            progress.close()
+            progress.deleteLater()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def _copy_dir(self) -> str:
         if self._copies is None:

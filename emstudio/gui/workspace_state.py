@@ -109,7 +109,7 @@ class DataChoice:
 
 
 def find_data(ref: DataReference, read: Callable, ask_choice: Callable, ask_file: Callable,
-              keep_dir: Callable[[], str]) -> Dataset | None:
+              keep_dir: Callable[[], str], background: Callable = lambda work: work()) -> Dataset | None:
     """The saved workspace's data: the file it names if it is unchanged (same size and SHA-256);
     else, as the person chooses, the embedded copy or a file they locate (which must be the same
     data). None when they cancel. WorkspaceError (one line) when what is found is not the data
@@ -117,11 +117,13 @@ def find_data(ref: DataReference, read: Callable, ask_choice: Callable, ask_file
 
     ``read(path, columns, classes, sheet)``: a Dataset or a message; ``ask_choice(reason,
     embedded)``: DataChoice or None; ``ask_file(ref)``: a path or None; ``keep_dir()``: a folder
-    where the embedded copy is written to be read (it lives as long as the window)."""
+    where the embedded copy is written to be read (it lives as long as the window);
+    ``background(work)``: runs ``work()`` (hashing, reading: long for large data) off the window's
+    thread and gives its result."""
     name = os.path.basename(ref.path)
     if ref.values is not None:
         return ref.values_dataset()
-    reason = _why_not_usable(ref)
+    reason = background(lambda: _why_not_usable(ref))
     path = ref.path
     if reason is not None:
         choice = ask_choice(reason, ref.embedded is not None)
@@ -135,10 +137,10 @@ def find_data(ref: DataReference, read: Callable, ask_choice: Callable, ask_file
             path = ask_file(ref)
             if not path:
                 return None
-            if _why_not_usable(ref, path) is not None:
+            if background(lambda: _why_not_usable(ref, path)) is not None:
                 raise WorkspaceError(f"{os.path.basename(path)} is not the data this workspace was saved with "
                                      f"(its size or contents differ from {name}'s)")
-    outcome = read(path, *ref.request)
+    outcome = background(lambda: read(path, *ref.request))
     if isinstance(outcome, str):
         raise WorkspaceError(f"its data {name} cannot be read: {outcome}")
     if outcome.values.shape != (ref.n, ref.d) or tuple(outcome.columns) != ref.columns:

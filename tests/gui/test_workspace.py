@@ -237,6 +237,9 @@ def test_closing_unsaved_work_asks(make_window, qtbot, tmp_path, data_copy):
     window.workspace.ask_unsaved = lambda: answers.append("asked") or None  # Cancel
     window.close()
     assert answers and window.isVisible()
+    before = fit_state(window)
+    assert not window.files.load_file(sample("separated.csv"))  # other data would replace the fit: asked too
+    assert len(answers) == 2 and fit_state(window) == before
     path = str(tmp_path / "kept.emstudio")
     window.workspace.ask_save_path = lambda: path
     window.workspace.ask_unsaved = lambda: "save"
