@@ -213,4 +213,15 @@ class Autosave(QtCore.QObject):
                 continue
             found.append(Orphan(str(entry), saved_at, lock))
         found.sort(key=lambda o: o.saved_at.toMSecsSinceEpoch(), reverse=True)
+        self._remove_stale_locks()
         return found
+
+    def _remove_stale_locks(self) -> None:
+        """Locks of windows that died before their first autosave (a live window's stays)."""
+        for entry in Path(self.folder).glob("*.lock"):
+            if entry.with_suffix(SUFFIX).exists():
+                continue
+            lock = QtCore.QLockFile(str(entry))
+            lock.setStaleLockTime(0)
+            if lock.tryLock(0):
+                lock.unlock()  # removes the file

@@ -9,6 +9,7 @@ without a dialog.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
@@ -274,8 +275,6 @@ class Workspace(QtCore.QObject):
 
 
 def _with_dataset(state, dataset):
-    import dataclasses
-
     return dataclasses.replace(state, dataset=dataset)
 
 

@@ -87,7 +87,7 @@ class SavedWorkspace:
     """A workspace read back: everything of :class:`WindowState` but the data, still to be found."""
 
     data: DataReference
-    state: WindowState  # its ``dataset`` is None until the data is found
+    state: WindowState  # its ``dataset`` is None: the data is found by workspace_state.find_data
 
 
 # ---------------------------------------------------------------------- writing

@@ -158,8 +158,8 @@ def _decode_group(group, unpack: ArrayUnpacker, d: int, n: int):
         theta = None
         if factor is not None:
             try:
-                theta = FactorParams(*(unpack.get(factor.get(name))[j] for name in ("weights", "means", "loadings", "psi")),
-                                     psi_shared=bool(factor.get("psi_shared", True)))
+                arrays = (unpack.get(factor.get(name))[j] for name in ("weights", "means", "loadings", "psi"))
+                theta = FactorParams(*arrays, psi_shared=bool(factor.get("psi_shared", True)))
             except (EmstudioError, TypeError, IndexError, AttributeError) as exc:
                 raise damaged(f"a factor model's parameters: {exc}") from None
         yield i, (MixtureParams(weights[j], means[j], covariances[j], covariance_type), sizes[j],

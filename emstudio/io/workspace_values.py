@@ -5,7 +5,6 @@ references); reading checks every value and raises WorkspaceError (one line) for
 
 from __future__ import annotations
 
-import numpy as np
 
 from emstudio.core.em import FitResult, FitSettings
 from emstudio.core.factor import FactorParams, FactorSettings
