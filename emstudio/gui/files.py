@@ -156,6 +156,7 @@ class Files(QtCore.QObject):
                     if chosen is not None:
                         return self.load_file(path, columns, classes, sheet=chosen, ask=False)
             return False
+        w.workspace.path = None  # other data: a new workspace, never saved over the one that was open
         self.set_dataset(outcome)
         self.loaded_request = self._request
         self.add_recent(path)

@@ -305,3 +305,32 @@ def test_gui_command_opens_a_workspace(make_window, qtbot, tmp_path, data_copy, 
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert cli.main(["gui", path]) == 0
     assert seen["state"] == before and seen["title"].startswith("w.emstudio")
+
+
+def test_known_classes_view_toggles_and_a_workbook_sheet_come_back(make_window, qtbot, tmp_path):
+    pytest.importorskip("openpyxl")
+    from tests.gui.test_sheets import _book, _rows
+
+    window = make_window()
+    window.files.load_file(sample("iris.csv"))
+    assert window.known_classes.choose("Species")
+    window.view_options.set_equal_aspect(not window.actions["equal_aspect"].isChecked())
+    window.actions["embed_data"].trigger()  # ticked: the data is embedded whatever its size
+    path = str(tmp_path / "iris.emstudio")
+    assert window.workspace.save_to(path)
+    again = make_window()
+    assert again.workspace.open(path)
+    assert again.known_classes.classes.column == "Species"
+    assert again.actions["equal_aspect"].isChecked() == window.actions["equal_aspect"].isChecked()
+    assert again.actions["embed_data"].isChecked() and again.workspace.embed_always
+
+    book = _book(tmp_path / "book.xlsx", {"first": _rows(30, 0.0, 1), "second": _rows(40, 5.0, 2)})
+    window.files.load_file(book, sheet="second")
+    wait_outcome(qtbot, window, window.requests.run)
+    assert window.workspace.save_to(path)
+    assert again.workspace.open(path)
+    assert again.dataset.sheet == "second" and again.dataset.values.shape == (40, 2)
+    assert fit_state(again) == fit_state(window)
+    # Other data opened in its place starts a new workspace: Save never writes over this one.
+    again.files.load_file(sample("separated.csv"))
+    assert again.workspace.path is None and not again.windowTitle().startswith("iris.emstudio")
