@@ -177,7 +177,10 @@ class Files(QtCore.QObject):
         dataset = self.window.dataset
         if dataset is None or not dataset.sheets or sheet == dataset.sheet:
             return False
-        return self.load_file(dataset.source, sheet=sheet)
+        loading = self.load_file(dataset.source, sheet=sheet)
+        if not loading and self.window.dataset is dataset:  # kept (cancelled, or unreadable): say which sheet is shown
+            self.window.controls.set_sheets(dataset.sheets, dataset.sheet)
+        return loading
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Show ``dataset``: every view forgets the old data and fit."""
