@@ -39,6 +39,7 @@ class Workspace(QtCore.QObject):
         self.dirty = False
         self.embed_always = False
         self._quiet = False  # putting a workspace back: its signals are no change of the person's
+        self.busy = False  # a workspace is being opened (its reading runs while the event loop goes on)
         self._copies: tempfile.TemporaryDirectory | None = None  # embedded data written to be read
         self.autosave = Autosave(window, autosave_dir)
         self.ask_unsaved = self._ask_unsaved
@@ -137,10 +138,18 @@ class Workspace(QtCore.QObject):
 
     def open(self, path: str, from_autosave: bool = False) -> bool:
         """Show the workspace saved in ``path``. Anything wrong with it is one message and the
-        window stays as it was; so does a cancelled question about its data."""
-        w = self.window
-        if not from_autosave and not self.confirm_discard():
+        window stays as it was; so does a cancelled question about its data. While it is being
+        read the window answers, but opens, loads and closes nothing else."""
+        if self.busy or (not from_autosave and not self.confirm_discard()):
             return False
+        self.busy = True
+        try:
+            return self._open(path, from_autosave)
+        finally:
+            self.busy = False
+
+    def _open(self, path: str, from_autosave: bool) -> bool:
+        w = self.window
         name = os.path.basename(path)
         try:
             saved = self._in_background(lambda: decode(read_workspace(path)), f"Opening {name}…")
@@ -211,7 +220,9 @@ class Workspace(QtCore.QObject):
     # ------------------------------------------------------------------ closing
     def confirm_discard(self) -> bool:
         """Before unsaved work is replaced or closed: Save (and go on if it was saved), Discard, or
-        Cancel (False)."""
+        Cancel (False). Never while a workspace is being opened (it is to finish first)."""
+        if self.busy:
+            return False
         if not self.dirty or self.window.dataset is None:
             return True
         answer = self.ask_unsaved()

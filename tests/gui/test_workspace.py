@@ -334,3 +334,31 @@ def test_known_classes_view_toggles_and_a_workbook_sheet_come_back(make_window, 
     # Other data opened in its place starts a new workspace: Save never writes over this one.
     again.files.load_file(sample("separated.csv"))
     assert again.workspace.path is None and not again.windowTitle().startswith("iris.emstudio")
+
+
+def test_while_a_workspace_is_read_the_window_answers_but_changes_nothing(make_window, qtbot, tmp_path, data_copy,
+                                                                          monkeypatch):
+    from PySide6 import QtCore
+
+    from emstudio.gui import workspace as workspace_module
+
+    before, path = _saved(make_window, qtbot, tmp_path, data_copy)
+    read = workspace_module.read_dataset
+    seen = []
+
+    def slow_read(*args):
+        import time
+
+        time.sleep(0.6)  # as a large data file takes
+        return read(*args)
+
+    monkeypatch.setattr(workspace_module, "read_dataset", slow_read)
+    window = make_window()
+
+    def meanwhile():  # the event loop runs while the data is read
+        seen.append((window.workspace.busy, window.files.load_file(sample("separated.csv")), window.close()))
+
+    QtCore.QTimer.singleShot(200, meanwhile)
+    assert window.workspace.open(path)
+    assert seen == [(True, False, False)] and window.isVisible()
+    assert fit_state(window) == before
