@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from emstudio.gui.workspace_codec import decode
@@ -108,6 +109,8 @@ def test_a_killed_window_leaves_an_autosave_the_next_start_restores(make_window,
     env.pop("DISPLAY", None)
     process = subprocess.Popen([sys.executable, "-c", KILLED_WINDOW, sample("overlapping.csv"),
                                 str(tmp_path / "killed.ini")], stdout=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(120, process.kill)  # a window that never autosaves fails the test, never hangs it
+    watchdog.start()
     try:
         folder = process.stdout.readline().split(" ", 1)[1].strip()
         line = process.stdout.readline()
@@ -116,6 +119,7 @@ def test_a_killed_window_leaves_an_autosave_the_next_start_restores(make_window,
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        watchdog.cancel()
     assert folder.startswith(str(tmp_path / "share"))
     left = sorted(Path(folder).glob("*.emstudio"))
     assert len(left) == 1
