@@ -70,6 +70,7 @@ def measure(n: int, k: int, iterations: int, settings_path: str) -> dict:
     app = application()
     store = QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat)
     window = MainWindow(store)
+    window.workspace.ask_unsaved = lambda: "discard"  # closing never asks here
     window.controls.pace.setCurrentIndex(0)
     window.show()
     app.processEvents()
@@ -115,6 +116,7 @@ def measure_load(path: str, background: bool, settings_path: str) -> dict:
     app = application()
     store = QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat)
     window = window_module.MainWindow(store)
+    window.workspace.ask_unsaved = lambda: "discard"  # closing never asks here
     window.show()
     app.processEvents()
     saved = files_module.BACKGROUND_LOAD_BYTES
@@ -144,6 +146,7 @@ def measure_stop(n: int, k: int, settings_path: str) -> float:
 
     app = application()
     window = MainWindow(QtCore.QSettings(settings_path, QtCore.QSettings.Format.IniFormat))
+    window.workspace.ask_unsaved = lambda: "discard"  # closing never asks here
     window.controls.pace.setCurrentIndex(0)
     window.show()
     window.files.set_dataset(Dataset(blobs(n, k), ("x", "y"), f"blobs-{n}.npy"))

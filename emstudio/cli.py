@@ -199,9 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write each row's log density here ('-' for standard output)")
     predict.add_argument("--quiet", "-q", action="store_true", help="print no summary")
 
-    gui = commands.add_parser("gui", help="open the window with DATA loaded",
-                              description="Open the EM Studio window, with DATA loaded and these settings.")
-    gui.add_argument("data", metavar="DATA", nargs="?")
+    gui = commands.add_parser("gui", help="open the window with DATA (or a saved WORKSPACE.emstudio) loaded",
+                              description="Open the EM Studio window, with DATA loaded and these settings, or a "
+                                          "workspace saved from the window (File ▸ Save Workspace) as it was.")
+    gui.add_argument("data", metavar="DATA", nargs="?", help="a data file, or a workspace file (.emstudio)")
     _add_fit_options(gui, restarts_default=1, skip=("--prior",), speed=False)  # the window fits without a prior
     _add_factor_options(gui)
     gui.add_argument("--check", action="store_true",

@@ -15,3 +15,8 @@ class ParameterError(EmstudioError):
 
 class FitError(EmstudioError):
     """A fit request is impossible (K larger than the data allows, unknown option...)."""
+
+
+class WorkspaceError(EmstudioError):
+    """A workspace file cannot be read (not one, damaged, truncated, from a newer version) or its
+    data cannot be found as it was."""

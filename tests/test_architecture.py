@@ -11,7 +11,8 @@ def _modules_after(statement):
 
 
 def test_core_and_io_import_no_qt():
-    modules = _modules_after("import emstudio.core, emstudio.io.results, emstudio.io.atomic, emstudio.io.data")
+    modules = _modules_after("import emstudio.core, emstudio.io.results, emstudio.io.atomic, emstudio.io.data, "
+                             "emstudio.io.workspace, emstudio.io.workspace_values")
     assert not {m for m in modules if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6")}
 
 

@@ -33,6 +33,7 @@ def _window(store_path: Path, screen: tuple[int, int]):
     store = QtCore.QSettings(str(store_path), QtCore.QSettings.Format.IniFormat)
     store.clear()
     window = MainWindow(store)
+    window.workspace.ask_unsaved = lambda: "discard"  # closing never asks here
     window.docks.fit_screen(QtCore.QRect(0, 0, *screen))
     window.controls.pace.setCurrentIndex(0)
     window.show()

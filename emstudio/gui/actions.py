@@ -32,13 +32,22 @@ def make_actions(window) -> dict[str, QtGui.QAction]:
         return action
 
     a("open", "&Open…", lambda: w.files.open_dialog(), QtGui.QKeySequence.StandardKey.Open, "Open a data file")
+    a("open_workspace", "Open &Workspace…", lambda: w.workspace.open_dialog(), "Ctrl+Shift+O",
+      "Open a workspace: the data, the settings, the history and its edits as they were saved")
+    a("save_workspace", "&Save Workspace", lambda: w.workspace.save(), QtGui.QKeySequence.StandardKey.Save,
+      "Save the data choice, the settings, the whole history with its edits and the view in a workspace file")
+    a("save_workspace_as", "Save Workspace &As…", lambda: w.workspace.save_as(), "Ctrl+Shift+S",
+      "Save the workspace in a new file")
+    a("embed_data", "&Embed the data in the workspace", lambda on: setattr(w.workspace, "embed_always", on), None,
+      "Keep a copy of the data file in the workspace whatever its size (by default one up to 50 MB is kept)")
+    actions["embed_data"].setCheckable(True)
     a("import_start", "&Import start parameters…", lambda: w.files.import_start_dialog(), None,
       "Use a result or parameter file as EM's start")
     a("export_params", "Export &parameters…", lambda: w.exporter.export_params_dialog(),
-      QtGui.QKeySequence.StandardKey.Save, "Write the parameters on screen as a result file (JSON)")
+      "Ctrl+E", "Write the parameters on screen as a result file (JSON)")
     a("export_labels", "Export &labels…", lambda: w.exporter.export_labels_dialog(), None,
       "Write each sample's component and responsibilities (CSV)")
-    a("export_picture", "Export p&icture…", lambda: w.exporter.export_picture_dialog(), "Ctrl+Shift+S",
+    a("export_picture", "Export p&icture…", lambda: w.exporter.export_picture_dialog(), "Ctrl+Shift+E",
       "Write the plot as PNG or SVG")
     a("export_animation", "Export &animation…", lambda: w.animation_export.dialog(), None,
       "Write the run on screen, one frame per iteration, as a GIF (or MP4 with ffmpeg)")
@@ -90,6 +99,7 @@ def make_menus(window) -> None:
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(actions["open"])
+    file_menu.addAction(actions["open_workspace"])
     recent_menu = file_menu.addMenu("Open &Recent")
     recent_menu.setToolTipsVisible(True)
     samples = file_menu.addMenu("&Samples")
@@ -99,6 +109,9 @@ def make_menus(window) -> None:
             action = samples.addAction(label)
             action.setStatusTip(tip)
             action.triggered.connect(lambda _=False, p=str(path): w.files.load_file(p))
+    file_menu.addSeparator()
+    for name in ("save_workspace", "save_workspace_as", "embed_data"):
+        file_menu.addAction(actions[name])
     file_menu.addSeparator()
     for name in ("import_start", "export_params", "export_labels", "export_picture", "export_animation", None, "quit"):
         file_menu.addSeparator() if name is None else file_menu.addAction(actions[name])

@@ -70,8 +70,9 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
                model=None, check: bool = False) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
     ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
-    "per-component") for a factor model. ``check``: fit ``data``, draw, say so and return at
-    once (gui/startup_check.py)."""
+    "per-component") for a factor model. ``data`` may be a workspace file (``*.emstudio``). Started
+    without one, an autosave left by a window that did not close normally is offered. ``check``:
+    fit ``data``, draw, say so and return at once (gui/startup_check.py)."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
@@ -81,9 +82,10 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
         from emstudio.gui.startup_check import check_window
 
         return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model)
+    from emstudio.gui.autosave import default_folder
     from emstudio.gui.window import MainWindow, apply_settings
 
-    window = MainWindow()
+    window = MainWindow(autosave_dir=default_folder())
     guard = ExceptionDialogs(window).install()
     if settings is not None:
         apply_settings(window, settings)
@@ -92,6 +94,8 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     window.show()
     if data is not None:
         window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
+    else:  # once the window is on screen: the question belongs to it
+        QtCore.QTimer.singleShot(0, window, window.workspace.offer_restore)
     try:
         return app.exec()
     finally:

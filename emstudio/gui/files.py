@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from emstudio.errors import EmstudioError
 from emstudio.gui.controller import Dataset
+from emstudio.io.workspace import SUFFIX as WORKSPACE_SUFFIX
 
 MAX_RECENT = 8
 #: Files at least this large are read on a background thread (a 1e6-row CSV takes ~0.5 s to read:
@@ -28,7 +29,7 @@ def file_filter() -> str:
     from emstudio.io.data import READABLE_SUFFIXES
 
     patterns = " ".join(f"*{s}" for s in READABLE_SUFFIXES)
-    return f"Data files ({patterns});;All files (*)"
+    return f"Data files ({patterns});;Workspaces (*{WORKSPACE_SUFFIX});;All files (*)"
 
 
 def read_dataset(path: str, columns=None, classes=None, sheet=None):
@@ -80,6 +81,7 @@ class Files(QtCore.QObject):
         self._start_id = 0  # the newest start file asked for; an older one's parameters are dropped
         self._start_read.connect(self._start_was_read, QtCore.Qt.ConnectionType.QueuedConnection)
         self.recent_menu: QtWidgets.QMenu | None = None  # File ▸ Open Recent, given by the menus
+        self.loaded_request = (None, None, None)  # the columns, classes and sheet the data on screen was read with
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -88,16 +90,21 @@ class Files(QtCore.QObject):
         if path:
             self.load_file(path)
 
-    def load_file(self, path: str, columns=None, classes=None, sheet=None) -> bool:
+    def load_file(self, path: str, columns=None, classes=None, sheet=None, ask: bool = True) -> bool:
         """Load a data file (``sheet``: a workbook's sheet, by name or 0-based number; default the
         first with data); on error show it and keep what was there. When a workbook's first sheet
         with data cannot be used, the person is asked which of its sheets to read.
 
         A file under BACKGROUND_LOAD_BYTES is read at once (True on success). A larger one is read
         on a background thread while the window stays usable (the status line says so); True means
-        the reading started, and ``loading_finished(ok)`` tells when it is done.
+        the reading started, and ``loading_finished(ok)`` tells when it is done. Unsaved work on
+        screen is first offered to be saved (``ask``; Cancel keeps it and loads nothing).
         """
         path = str(path)
+        if path.endswith(WORKSPACE_SUFFIX):
+            return self.window.workspace.open(path)
+        if ask and not self.window.workspace.confirm_discard():
+            return False
         try:
             info = os.stat(path)
             # A pipe, FIFO or device is read whole and may wait for its writer: never on the
@@ -147,10 +154,12 @@ class Files(QtCore.QObject):
                 if len(sheets) > 1:
                     chosen = self.ask_sheet(path, sheets, outcome)
                     if chosen is not None:
-                        return self.load_file(path, columns, classes, sheet=chosen)
+                        return self.load_file(path, columns, classes, sheet=chosen, ask=False)
             return False
+        w.workspace.path = None  # other data: a new workspace, never saved over the one that was open
         self.set_dataset(outcome)
-        self._add_recent(path)
+        self.loaded_request = self._request
+        self.add_recent(path)
         w.store.setValue("last_dir", str(Path(path).resolve().parent))
         self.loading_finished.emit(True)
         return True
@@ -168,7 +177,10 @@ class Files(QtCore.QObject):
         dataset = self.window.dataset
         if dataset is None or not dataset.sheets or sheet == dataset.sheet:
             return False
-        return self.load_file(dataset.source, sheet=sheet)
+        loading = self.load_file(dataset.source, sheet=sheet)
+        if not loading and self.window.dataset is dataset:  # kept (cancelled, or unreadable): say which sheet is shown
+            self.window.controls.set_sheets(dataset.sheets, dataset.sheet)
+        return loading
 
     def set_dataset(self, dataset: Dataset) -> None:
         """Show ``dataset``: every view forgets the old data and fit."""
@@ -193,7 +205,7 @@ class Files(QtCore.QObject):
         w.bound_view.clear()
         w.derivation.set_data(dataset.values, dataset.columns)
         w.stack.setCurrentIndex(1)
-        w.setWindowTitle(f"{os.path.basename(dataset.source)} — EM Studio")
+        w.workspace.show_title()
         w.report.say(f"{n:,} samples, d = {d}. Press Run (Space) or step with E and M.")
         w.link.on_state(w.controller.state)  # no fit yet: exports and history off
 
@@ -221,7 +233,7 @@ class Files(QtCore.QObject):
             value = [value]
         return [str(v) for v in (value or [])]
 
-    def _add_recent(self, path: str) -> None:
+    def add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [p for p in self.recent() if p != path]
         self.window.store.setValue("recent_files", [path] + recent[: MAX_RECENT - 1])
@@ -234,10 +246,29 @@ class Files(QtCore.QObject):
         menu.clear()
         recent = self.recent()
         for path in recent:
-            action = menu.addAction(os.path.basename(path))
-            action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.load_file(p))
+            there = os.path.exists(path)
+            action = menu.addAction(os.path.basename(path) + ("" if there else " (missing)"))
+            action.setToolTip(path if there else f"{path} is no longer there")
+            action.setEnabled(there)
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if any(not os.path.exists(p) for p in recent):
+            menu.addSeparator()
+            menu.addAction("Remove missing files", self.forget_missing)
         menu.setEnabled(bool(recent))
+
+    def open_recent(self, path: str) -> bool:
+        """Open a recent file; one that vanished since the menu was made is said so and forgotten."""
+        if not os.path.exists(path):
+            self.window.report.show_error(f"{os.path.basename(path)} is no longer at {os.path.dirname(path)}: "
+                                          "removed from Open Recent")
+            self.window.store.setValue("recent_files", [p for p in self.recent() if p != path])
+            self.refresh_recent()
+            return False
+        return self.load_file(path)
+
+    def forget_missing(self) -> None:
+        self.window.store.setValue("recent_files", [p for p in self.recent() if os.path.exists(p)])
+        self.refresh_recent()
 
     # ------------------------------------------------------------------ a start from a file
     def import_start_dialog(self) -> None:

@@ -21,7 +21,8 @@ MOUSE_GESTURES = [
 ]
 #: The order of the shortcuts table (actions without a shortcut are left out).
 SHORTCUT_ORDER = ["run_pause", "step_e", "step_m", "step", "stop", "reinit", "undo", "redo", "add_component",
-                  "delete_component", "freeze_component", "shade_uncertainty", "open", "export_params",
+                  "delete_component", "freeze_component", "shade_uncertainty", "open", "open_workspace",
+                  "save_workspace", "save_workspace_as", "export_params",
                   "export_picture", "quit"]
 
 

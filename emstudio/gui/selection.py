@@ -203,6 +203,20 @@ class SelectionPanel(QtWidgets.QWidget):
         self.summary.setText("Compute to fit the grid.")
         self._update_buttons()
 
+    def show_saved(self, cells: list[Cell], selection: Selection | None) -> None:
+        """Show a saved workspace's grid: its cells (all of a finished grid, or those done before
+        it was cancelled) and its choice."""
+        self.cancel()
+        self.cells, self.selection, self._selected = list(cells), selection, None
+        self._show_grid_size()
+        if self.cells:
+            self.progress.setValue(min(len(self.cells), self.progress.maximum()))
+            self._redraw()
+            if selection is not None:
+                self._describe()
+            else:
+                self.summary.setText(f"Cancelled after {len(self.cells)} cells.")
+
     def criterion_name(self) -> str:
         return str(self.criterion.currentData())
 

@@ -106,6 +106,21 @@ class UndoableEdits:
         self.history_changed.emit(len(self.history), self.index)
         self.undo_changed.emit(bool(self._undo), bool(self._redo))
 
+    def restore_saved(self, history, index: int, current, undo, redo, restarts, fresh: bool) -> None:
+        """Put back a saved workspace's fit (gui/workspace_state.py): its history with the entry
+        and the state on screen, the undo and redo stacks, the restarts' curves."""
+        self.stop()
+        self.history, self.index = list(history), index
+        self.current = current if current is not None else (history[index] if 0 <= index < len(history) else None)
+        self._undo, self._redo = list(undo), list(redo)
+        self.restarts, self.fresh = restarts, fresh
+        self._pending = self._pending_colours = None
+        if self.current is not None:
+            self.display.emit(self.current, None)
+            self._request_colours(self.current.params)
+        self.history_changed.emit(len(self.history), self.index)
+        self.undo_changed.emit(bool(self._undo), bool(self._redo))
+
     def _push(self, stack: list) -> None:
         stack.append(_State(tuple(self.history), self.index, self.current))
 

@@ -19,6 +19,8 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
     window.factors   FactorLink (factor_panel.py): the Factors dock of a factor model
     window.view_options  ViewOptions (view_options.py): View ▸ Equal aspect, the start's θ₀ preview
     window.animation_export  AnimationExport (animation_export.py): File ▸ Export animation…
+    window.workspace Workspace (workspace.py): Save/Open Workspace, the title, asking before
+                     unsaved work is closed, the autosave (autosave.py)
 
 Shared state stays on the window: ``controller`` (worker → snapshot), ``dataset``, ``store``
 (QSettings) and the views (``plot``, ``table``, ``controls``, ``likelihood``, ``bound_view``,
@@ -31,7 +33,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
-from emstudio.gui import animation_export, factor_panel, view_options
+from emstudio.gui import animation_export, factor_panel, view_options, workspace
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.app import application_icon
 from emstudio.gui.bound import BoundPanel
@@ -57,9 +59,11 @@ __all__ = ["MainWindow", "Dataset", "apply_settings"]
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """The window. ``settings`` (QSettings) keeps the layout and recent files between starts."""
+    """The window. ``settings`` (QSettings) keeps the layout and recent files between starts;
+    ``autosave_dir``: the folder of the autosave (autosave.default_folder() for the program;
+    None: no autosave)."""
 
-    def __init__(self, settings: QtCore.QSettings | None = None, parent=None) -> None:
+    def __init__(self, settings: QtCore.QSettings | None = None, parent=None, autosave_dir: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("EM Studio")
         self.setWindowIcon(application_icon())
@@ -153,6 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # Factors (factor_panel.py): loadings, uniquenesses, the latent space and varimax, a dock
         # tabbed beside Parameters while a factor model is chosen.
         self.factors = factor_panel.install(self)
+        self.workspace = workspace.install(self, autosave_dir)
 
         # On the typing widgets themselves, not the whole application: a Python filter on every
         # event of the application cost the window's thread GIL time in every frame of a run.
@@ -170,6 +175,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks.shown()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self.workspace.confirm_discard():
+            event.ignore()
+            return
+        self.workspace.close()
         self.history.stop_play()
         self.docks.save()
         self.selection.shutdown()

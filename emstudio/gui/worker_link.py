@@ -85,6 +85,8 @@ class WorkerLink:
         actions["stop"].setEnabled(running)
         for button in (w.collapse_bar.raise_button, w.collapse_bar.remove_button, w.collapse_bar.reseed_button):
             button.setEnabled(has_data and state != "stepping")
+        for name in ("save_workspace", "save_workspace_as"):
+            actions[name].setEnabled(has_data)
         for name in ("export_params", "export_labels", "export_picture", "export_animation"):
             actions[name].setEnabled(has_data and has_fit and not running)
         current = w.controller.current

@@ -26,17 +26,24 @@ def settings_file(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, settings_file):
-    """make_window() → a shown MainWindow with a private settings file, closed after the test."""
+def autosave_dir(tmp_path):
+    return str(tmp_path / "autosave")
+
+
+@pytest.fixture
+def make_window(qtbot, settings_file, autosave_dir):
+    """make_window() → a shown MainWindow with a private settings file and autosave folder, closed
+    after the test (unsaved work discarded: closing never asks)."""
     from emstudio.gui.app import application
     from emstudio.gui.window import MainWindow
 
     application()
     windows = []
 
-    def make(pace_index=0):
+    def make(pace_index=0, autosave=None):
         store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
-        window = MainWindow(store)
+        window = MainWindow(store, autosave_dir=autosave or autosave_dir)
+        window.workspace.ask_unsaved = lambda: "discard"
         if not store.contains("window/geometry"):
             # As on a common desktop screen (the offscreen platform's own is 800 × 800).
             window.docks.fit_screen(QtCore.QRect(0, 0, *TEST_SCREEN))

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
 
@@ -12,6 +13,8 @@ from tests.gui.conftest import sample
 def _env():
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     env.pop("DISPLAY", None)
+    # The window's autosave goes to the data folder: a private one, never the user's.
+    env["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="emstudio-test-data-")
     return env
 
 
@@ -68,6 +71,7 @@ def test_gui_opens_with_data_and_settings_and_closes_mid_run_cleanly(tmp_path):
             def close_when_running():
                 if len(window.controller.history) >= 2:
                     print("closing mid-run at", window.controller.history[-1].iteration, flush=True)
+                    window.workspace.ask_unsaved = lambda: "discard"  # closing unsaved work asks
                     window.close()
                     QtWidgets.QApplication.quit()
                 else:
@@ -101,6 +105,7 @@ def test_gui_opens_a_factor_model_from_the_command_line(tmp_path):
                 return
             factor = window.controller.factor
             print("model", factor.model, factor.k, factor.n_factors, factor.psi, flush=True)
+            window.workspace.ask_unsaved = lambda: "discard"  # closing unsaved work asks
             window.close()
             QtWidgets.QApplication.quit()
 

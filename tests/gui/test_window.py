@@ -91,7 +91,7 @@ def test_steps_through_the_keyboard(window, qtbot):
     shortcuts = {name: window.actions[name].shortcut().toString() for name in
                  ("run_pause", "step_e", "step_m", "step", "open", "export_params")}
     assert shortcuts == {"run_pause": "Space", "step_e": "E", "step_m": "M", "step": "N",
-                         "open": "Ctrl+O", "export_params": "Ctrl+S"}
+                         "open": "Ctrl+O", "export_params": "Ctrl+E"}
     window.activateWindow()
     window.plot.setFocus()
     with qtbot.waitSignal(window.controller.outcome, timeout=10000):
