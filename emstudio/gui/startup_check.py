@@ -54,6 +54,7 @@ def check_window(app: QtWidgets.QApplication, data: str, settings=None, columns=
                 window.controls.set_factor_model(*model)
             window.controls.pace.setCurrentIndex(0)  # the fastest pace: the check waits for the end
             window.files.ask_sheet = lambda *_: None  # no question (nobody to answer it): a plain failure
+            window.workspace.ask_unsaved = lambda: "discard"  # the check's fit is not the person's work
             window.show()
             started = window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
             if started and window.dataset is None:  # a large file is read on a background thread
