@@ -7,8 +7,9 @@ can show log L = F + KL touching after the E-step and separating after the M-ste
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +140,9 @@ class FitResult:
     restart_finished: tuple[bool, ...] = ()
     #: EM steps (M-steps) made over all starts
     total_iterations: int = 0
+    #: per start, what made it: a start method ("hc", "kmeans-std", …), "file", or "split" (a
+    #: warm start from the fit at K − 1, see core.warm)
+    start_names: tuple[str, ...] = ()
 
     @property
     def n_parameters(self) -> int:
@@ -158,14 +162,21 @@ class FitResult:
         return icl(self.bic, self.sum_log_max_resp)
 
 
-def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0) -> MixtureParams:
+def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0,
+           hc_seed: int | None = None) -> MixtureParams:
     if isinstance(settings.init, MixtureParams):
         start = params_for_type(settings.init, settings.covariance_type)
         if start.n_features != X.shape[1]:
             raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
         return start
     return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop,
-                          restart)
+                          restart, hc_seed=hc_seed)
+
+
+def _start_name(settings: FitSettings, restart: int) -> str:
+    if isinstance(settings.init, MixtureParams):
+        return "file"
+    return ("hc" if restart == 0 else "kmeans-std") if settings.init == "auto" else settings.init
 
 
 def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
@@ -174,7 +185,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 keep_snapshots: bool = False,
                 engine_options: dict | None = None,
                 frozen: np.ndarray | None = None, settle: int = 0,
-                bound_terms: bool | None = None) -> FitResult:
+                bound_terms: bool | None = None, engine: MixtureEngine | None = None,
+                extra_starts: Sequence[MixtureParams] = (), hc_seed: int | None = None) -> FitResult:
     """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
 
     The best restart is the one with the highest final log L among those with no degenerate
@@ -189,6 +201,10 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     With ``settings.uses_short_runs`` (em-EM), every start first runs ``short_iter`` EM steps;
     then the ``long_runs`` best of them (healthy ones first, by log L) go on to their end. If
     each of those collapsed, the best healthy short run left goes on too, one at a time.
+
+    ``engine``: an engine on X for this covariance type to reuse (a grid's row of K); ``extra_starts``:
+    more starting parameters, tried after the seeded restarts as starts of their own (a warm start
+    from K − 1); ``hc_seed``: the hc start's subset of rows drawn from it (core.hierarchical).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -207,7 +223,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     # and --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point).
     accelerate = (settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
                   and settings.tol > 0)
-    short = settings.short_iter if settings.uses_short_runs and restarts > settings.long_runs else 0
+    short = settings.short_iter if restarts + len(extra_starts) > settings.long_runs else 0
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
     prior = None
     if settings.prior == "conjugate":
@@ -219,7 +235,13 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         accelerate = False  # SQUAREM extrapolates the likelihood's EM map: MAP-EM runs plain
     runs: list[_Run] = []
     stopped = False
-    with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine, engine.blas_held():
+    if isinstance(settings.init, MixtureParams):
+        extra_starts = ()
+    starts = [(seed, None) for seed in seeds] + [(None, params) for params in extra_starts]
+    owned = engine is None
+    if owned:
+        engine = MixtureEngine(X, settings.covariance_type, **(engine_options or {}))
+    with (engine if owned else contextlib.nullcontext()), engine.blas_held():
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre, engine.scale)
         check_fit_data(X, settings.k, column_names, summary)
         if settings.prior == "conjugate":
@@ -242,11 +264,11 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             run.finished = True
             return True
 
-        for index, seed in enumerate(seeds):
+        for index, (seed, given) in enumerate(starts):
             if index > 0 and stop is not None and stop():
                 stopped = True
                 break
-            start = _start(X, settings, np.random.default_rng(seed), stop, index)
+            start = given if given is not None else _start(X, settings, np.random.default_rng(seed), stop, index, hc_seed)
             if accelerate:
                 iterator = iterate_squarem(engine, start, max_iter=settings.max_iter, tol=settings.tol,
                                            reg_covar=settings.reg_covar, settle=settle,
@@ -312,6 +334,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         log_prior=last.log_prior,
         restart_finished=tuple(run.finished for run in runs),
         total_iterations=sum(run.last.iteration for run in runs),
+        start_names=tuple(_start_name(settings, i) if i < restarts else "split" for i in range(len(runs))),
     )
 
 

@@ -379,16 +379,18 @@ def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_typ
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
-                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0) -> MixtureParams:
+                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0,
+                   hc_seed: int | None = None) -> MixtureParams:
     """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``.
 
     ``restart``: which restart (0 the first) this start is for; only ``auto`` looks at it.
+    ``hc_seed``: see core.hierarchical.hc_labels (``subset_seed``).
     """
     n, d = X.shape
     if method == "auto":
         if restart == 0:
             try:
-                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop)
+                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop, hc_seed=hc_seed)
             except FitError:  # too few distinct rows in hc's subset, or ties leaving < K clusters
                 pass
         method = "kmeans-std"
@@ -413,7 +415,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
     if method == "hc":
         from emstudio.core.hierarchical import hc_labels
 
-        return params_from_labels(X, hc_labels(X, k, rng), k, covariance_type, reg_covar)
+        return params_from_labels(X, hc_labels(X, k, rng, subset_seed=hc_seed), k, covariance_type, reg_covar)
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
 
 
