@@ -157,6 +157,11 @@ class MixtureEngine:
         else:
             self.pairs = [(i, i) for i in range(d)]
         self.n_basis = 1 + d + len(self.pairs)
+        # The pairs as index arrays, and each one's factor in the features' weights (−½ Pᵢᵢ, −Pᵢⱼ):
+        # one fancy-indexing call per plan instead of a Python loop over d(d + 1)/2 pairs.
+        self._pair_i = np.array([i for i, _ in self.pairs], dtype=np.intp)
+        self._pair_j = np.array([j for _, j in self.pairs], dtype=np.intp)
+        self._pair_factor = np.where(self._pair_i == self._pair_j, -0.5, -1.0)
         self.n_threads = n_threads or default_thread_count()
         self.blas_threads = blas_threads
         self._chunk_rows_request = chunk_rows
@@ -239,8 +244,7 @@ class MixtureEngine:
             weights = np.empty((params.n_components, self.n_basis))
             weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
             weights[:, 1:1 + d] = linear
-            for column, (i, j) in enumerate(self.pairs, start=1 + d):
-                weights[:, column] = -0.5 * precisions[:, i, i] if i == j else -precisions[:, i, j]
+            weights[:, 1 + d:] = precisions[:, self._pair_i, self._pair_j] * self._pair_factor
             return _Plan(params.n_components, weights=weights)
         return _Plan(params.n_components, means_c=means_c, inv_chol=inv_chol, constant=constant)
 
@@ -377,9 +381,8 @@ class MixtureEngine:
             origins = np.broadcast_to(self.centre, (k, d)).copy()
             if self.quadratic:
                 sum_xx = np.empty((k, d, d))
-                for row, (i, j) in enumerate(self.pairs, start=1 + d):
-                    sum_xx[:, i, j] = stats[row]
-                    sum_xx[:, j, i] = stats[row]
+                sum_xx[:, self._pair_i, self._pair_j] = stats[1 + d:].T
+                sum_xx[:, self._pair_j, self._pair_i] = stats[1 + d:].T
             else:
                 sum_xx = stats[1 + d:].T.copy()
         else:

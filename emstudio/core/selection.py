@@ -10,6 +10,7 @@ processes.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -199,8 +200,9 @@ def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence
             engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
             warm_start: bool = True, on_cell: Callable[[Cell], None] | None = None) -> list[Cell]:
     """The cells of one covariance type, K rising, on one engine. With ``warm_start``, each K whose
-    K − 1 was fitted healthy gets one more start: that fit with a component split in two
-    (core.warm). The same answer in any process: the row depends on nothing but its arguments."""
+    K − 1 was fitted healthy gets one more start: that fit with one component split in two
+    (core.warm), run to its end beside em-EM's choice. The same answer in any process: the row
+    depends on nothing but its arguments."""
     from emstudio.core.engine import MixtureEngine
     from emstudio.core.warm import split_component
 
@@ -259,14 +261,17 @@ def worker_count(jobs: int | None, n_cells: int) -> int:
     return max(1, min(jobs or cores, cores, n_cells))
 
 
-#: A rough cost model of one cell, to decide whether worker processes pay for themselves (each
-#: starts a Python and imports numpy and emstudio: ~0.3 s of a core, measured). An EM step costs
-#: about STEP_OVERHEAD (the Python of a pass and an M-step) plus STEP_PER_VALUE per entry of the
-#: n × K × features products of the pass; a run to convergence takes about RUN_STEPS steps.
-WORKER_START_SECONDS = 0.3
-STEP_OVERHEAD = 3e-4
+#: A rough cost model of one cell, to decide whether worker processes pay for themselves (a pool
+#: of two, each starting a Python and importing numpy and emstudio, then answering a first task:
+#: 0.6 s on a quiet core of this machine, 1.6–2 s while four other sessions shared its two cores).
+#: An EM step costs about STEP_OVERHEAD (the Python of a pass and an M-step: 0.35–0.4 ms of CPU at
+#: 272 × 2) plus STEP_PER_VALUE per entry of the n × K × features products of the pass (2–2.5e-9 s
+#: at 20,000 × 3, 0.6–1e-9 at 2,000 × 10); a run to convergence takes about RUN_STEPS steps (the
+#: long runs at 272 × 2 took 50–180 M-steps under SQUAREM).
+WORKER_START_SECONDS = 0.6
+STEP_OVERHEAD = 4e-4
 STEP_PER_VALUE = 2e-9
-RUN_STEPS = {"squarem": 60, "none": 150}
+RUN_STEPS = {"squarem": 80, "none": 200}
 
 
 #: Rows' relative costs, to start the slowest first (full covariances cost most per step).
@@ -276,10 +281,11 @@ ROW_COST = {"full": 4.0, "tied": 3.0, "diag": 2.0, "spherical": 1.0}
 def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings) -> float:
     """A rough estimate of the grid's time in one process (see STEP_OVERHEAD)."""
     run = RUN_STEPS.get(base.accelerate, RUN_STEPS["none"])
-    if base.uses_short_runs:
-        steps = base.restarts * base.short_iter + base.long_runs * run
+    starts = base.restarts + 1  # and the warm start from K − 1
+    if base.short_iter > 0 and starts > base.long_runs:
+        steps = starts * base.short_iter + base.long_runs * run
     else:
-        steps = base.restarts * run
+        steps = starts * run
     total = 0.0
     for covariance_type, k in grid:
         features = 1 + d + (d * (d + 1) // 2 if storage_type(covariance_type) in ("full", "tied") else d)
@@ -287,9 +293,21 @@ def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: Fit
     return total
 
 
+def idle_cores(cores: int) -> int:
+    """Of ``cores``, how many the rest of the machine leaves idle (the load average of the last
+    minute, where the system tells it): on a machine others keep busy, more processes only queue."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cores
+    return max(1, min(cores, int(round(cores - load))))
+
+
 def processes_pay(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings, jobs: int) -> bool:
     """Whether ``jobs`` worker processes would finish the grid sooner than this process alone: the
-    time they save must exceed twice what starting them costs."""
+    time they save on the cores left idle (:func:`idle_cores`) must exceed twice what starting
+    them costs."""
+    jobs = min(jobs, idle_cores(jobs))
     if jobs <= 1:
         return False
     saved = estimated_seconds(n, d, grid, base) * (1.0 - 1.0 / jobs)

@@ -22,7 +22,10 @@ HALF_OFFSET = np.sqrt(2.0 / np.pi)
 
 def component_to_split(params: MixtureParams) -> int:
     """The component that most needs splitting: the largest πₖ·√|Σₖ| (most mass spread over the
-    most volume — a component covering two clusters has both)."""
+    most volume — a component covering two clusters has both). Chosen by measurement over the
+    alternative of trying every split for one EM step and keeping the best (bench_select's
+    272 × 2 and 2,000 × 10 sets: 3 and 2 cells worse than mclust's against 0 and 2 with this rule,
+    at the default restarts)."""
     full = params.full_covariances()
     _, log_det = np.linalg.slogdet(full)
     return int(np.argmax(np.log(params.weights) + 0.5 * log_det))
@@ -49,3 +52,4 @@ def split_component(params: MixtureParams, j: int | None = None) -> MixtureParam
     # the halves' covariances back in the model for the constrained models.
     native = params.covariances.copy() if storage == "tied" else from_full_covariances(covs, storage, weights)
     return MixtureParams(weights, means, native, params.covariance_type)
+
