@@ -23,7 +23,7 @@ class Terminated(KeyboardInterrupt):
 #: select's restarts, chosen by measurement (benchmarks/bench_select.py; docs/select.md): this many
 #: starts per cell, each run SHORT_ITER EM steps, then the LONG_RUNS best run to convergence.
 RESTARTS = 5
-SHORT_ITER = 20
+SHORT_ITER = 10
 LONG_RUNS = 1
 
 

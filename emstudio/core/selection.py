@@ -201,7 +201,7 @@ def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence
             warm_start: bool = True, on_cell: Callable[[Cell], None] | None = None) -> list[Cell]:
     """The cells of one covariance type, K rising, on one engine. With ``warm_start``, each K whose
     K − 1 was fitted healthy gets one more start: that fit with one component split in two
-    (core.warm), run to its end beside em-EM's choice. The same answer in any process: the row
+    (core.warm), one more candidate of em-EM's short runs. The same answer in any process: the row
     depends on nothing but its arguments."""
     from emstudio.core.engine import MixtureEngine
     from emstudio.core.warm import split_component
