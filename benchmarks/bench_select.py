@@ -86,8 +86,12 @@ def gaussians(folder: Path, n: int, d: int, k: int, seed: int, name: str) -> Pat
 
 
 def wall_time(command: list[str]) -> float:
+    env = None
+    if command and command[0].startswith("PYTHONPATH="):  # another checkout's emstudio (--compare-with)
+        env = dict(os.environ, PYTHONPATH=command[0].partition("=")[2])
+        command = command[1:]
     began = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
     return time.perf_counter() - began
 
 
@@ -137,6 +141,8 @@ def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool, before
     if before:
         commands.append(EMSTUDIO + grid + ["--accelerate", "none", "--tol", "1e-6", "--short-iter", "0",
                                            "--no-warm-start"])
+    if COMPARE:
+        commands.append([f"PYTHONPATH={COMPARE[0]}"] + EMSTUDIO + grid)
     script = folder / "mclust.R"
     script.write_text(R_SCRIPT)
     bic_file = folder / f"{data.stem}.mclust.csv"
@@ -145,7 +151,8 @@ def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool, before
     times = timed_in_turn(commands, repeat)
     ours = times[0]
     selection = json.loads(out.read_text())
-    line = f"| {name} ({n:,} x {d}) | {ours:.2f} s |" + (f" {times[1]:.2f} s |" if before else "")
+    others = times[1:1 + before + bool(COMPARE)]
+    line = f"| {name} ({n:,} x {d}) | {ours:.2f} s |" + "".join(f" {t:.2f} s |" for t in others)
     if not with_r:
         print(line + " (Rscript with mclust not found: apt-get install r-base-core r-cran-mclust) |")
         return
@@ -185,6 +192,7 @@ def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool, before
 
 
 CELLS: dict[str, str] = {}
+COMPARE: list[str] = []  # --compare-with CHECKOUT: that checkout's emstudio select, timed in turn
 EXTRA: list[str] = []  # --emstudio "...": options added to emstudio select (to try other settings)
 
 
@@ -221,7 +229,12 @@ def main() -> None:
     parser.add_argument("--processes", action="store_true", help="only check 1 process vs every core")
     parser.add_argument("--emstudio", default="", metavar="OPTIONS",
                         help="options added to emstudio select (default: none, its defaults)")
+    parser.add_argument("--compare-with", metavar="CHECKOUT",
+                        help="also time another checkout's emstudio select at its defaults (e.g. an older commit's "
+                             "`git archive` unpacked), in turn with the others")
     args = parser.parse_args()
+    if args.compare_with:
+        COMPARE.append(str(Path(args.compare_with).resolve()))
     EXTRA.extend(args.emstudio.split())
     if args.processes:
         processes_check()
@@ -232,9 +245,10 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     print(blas_line())
     before = " before (plain EM, tol 1e-6, 5 full starts) |" if args.before else ""
-    print(f"| data | emstudio select (defaults) |{before} mclust Mclust() "
+    compare = f" {args.compare_with} |" if args.compare_with else ""
+    print(f"| data | emstudio select (defaults) |{before}{compare} mclust Mclust() "
           "| emstudio / mclust | cells with BIC equal or better |")
-    print("|---|---|" + "---|" * args.before + "---|---|---|")
+    print("|---|---|" + "---|" * (args.before + bool(args.compare_with)) + "---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         sizes = args.sizes.split(",")

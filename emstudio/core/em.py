@@ -204,7 +204,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
 
     ``engine``: an engine on X for this covariance type to reuse (a grid's row of K); ``extra_starts``:
     more starting parameters, tried after the seeded restarts as starts of their own (a warm start
-    from K − 1; among em-EM's short runs like the others); ``hc_seed``: the hc start's subset of rows drawn from it (core.hierarchical).
+    from K − 1; among em-EM's short runs like the others); ``hc_seed``: the hc start's subset of rows
+    is drawn from it (core.hierarchical).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -271,7 +272,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             if index > 0 and stop is not None and stop():
                 stopped = True
                 break
-            start = given if given is not None else _start(X, settings, np.random.default_rng(seed), stop, index, hc_seed)
+            start = given if given is not None else _start(X, settings, np.random.default_rng(seed), stop, index,
+                                                           hc_seed)
             if accelerate:
                 iterator = iterate_squarem(engine, start, max_iter=settings.max_iter, tol=settings.tol,
                                            reg_covar=settings.reg_covar, settle=settle,

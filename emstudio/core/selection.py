@@ -229,17 +229,8 @@ def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence
 _SHARED: dict = {}
 
 
-def _init_worker(data: SharedArray, base, column_names) -> None:
-    _SHARED.update(X=data.attach(), base=base, column_names=column_names)
-
-
 def _init_row_worker(data: SharedArray, base, column_names, ks, warm_start) -> None:
     _SHARED.update(X=data.attach(), base=base, column_names=column_names, ks=ks, warm_start=warm_start)
-
-
-def _fit_shared(covariance_type: str, k: int) -> Cell:
-    return fit_cell(_SHARED["X"], _SHARED["base"], covariance_type, k, _SHARED["column_names"],
-                    engine_options={"n_threads": 1})
 
 
 def _fit_shared_row(covariance_type: str) -> list[Cell]:
@@ -320,14 +311,15 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
                   engine_options: dict | None = None, stop: Callable[[], bool] | None = None,
                   warm_start: bool = True) -> Selection:
     """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`; by
-    default every core, or this process alone when the grid is too small for processes to pay,
+    default every idle core, or this process alone when the grid is too small for processes to pay,
     see :func:`processes_pay`).
 
     ``engine_options`` apply in this process (one process); worker processes use one thread each
     and share one copy of X. Each covariance type's row of K is one task (:func:`fit_row`: one
-    engine, and warm starts from K − 1 when ``warm_start``). ``stop()`` is asked often (before every EM iteration in this process,
-    every 50 ms while workers fit); when it answers True, Cancelled is raised. Cancelled, Ctrl+C
-    (KeyboardInterrupt) or an error in ``on_cell`` end the worker processes before going on.
+    engine, and warm starts from K − 1 when ``warm_start``). ``stop()`` is asked often (before
+    every EM iteration in this process, every 50 ms while workers fit); when it answers True,
+    Cancelled is raised. Cancelled, Ctrl+C (KeyboardInterrupt) or an error in ``on_cell`` end the
+    worker processes before going on.
     """
     check_criterion(criterion)
     X = np.ascontiguousarray(X, dtype=np.float64)
