@@ -10,7 +10,6 @@ processes.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -284,21 +283,11 @@ def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: Fit
     return total
 
 
-def idle_cores(cores: int) -> int:
-    """Of ``cores``, how many the rest of the machine leaves idle (the load average of the last
-    minute, where the system tells it): on a machine others keep busy, more processes only queue."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return cores
-    return max(1, min(cores, int(round(cores - load))))
-
-
 def processes_pay(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings, jobs: int) -> bool:
     """Whether ``jobs`` worker processes would finish the grid sooner than this process alone: the
-    time they save on the cores left idle (:func:`idle_cores`) must exceed twice what starting
-    them costs."""
-    jobs = min(jobs, idle_cores(jobs))
+    time they save must exceed twice what starting them costs. (The machine's load is not asked:
+    measured while other sessions loaded both cores, two processes were as often faster as slower
+    than one — the scheduler shares the cores by process.)"""
     if jobs <= 1:
         return False
     saved = estimated_seconds(n, d, grid, base) * (1.0 - 1.0 / jobs)
@@ -311,7 +300,7 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
                   engine_options: dict | None = None, stop: Callable[[], bool] | None = None,
                   warm_start: bool = True) -> Selection:
     """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`; by
-    default every idle core, or this process alone when the grid is too small for processes to pay,
+    default every core, or this process alone when the grid is too small for processes to pay,
     see :func:`processes_pay`).
 
     ``engine_options`` apply in this process (one process); worker processes use one thread each
