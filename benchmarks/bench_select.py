@@ -1,16 +1,17 @@
 """Model selection against R's mclust: whole processes, the same grid, the same data.
 
-    .venv/bin/python benchmarks/bench_select.py              # 272 x 2 and 20,000 x 3, two runs each
-    .venv/bin/python benchmarks/bench_select.py --d10        # and a 2,000 x 10 set
-    .venv/bin/python benchmarks/bench_select.py --repeat 3 --sizes faithful
+    .venv/bin/python benchmarks/bench_select.py              # 272 x 2, 20,000 x 3 and 2,000 x 10, 3 runs each
+    .venv/bin/python benchmarks/bench_select.py --repeat 5 --sizes faithful
+    .venv/bin/python benchmarks/bench_select.py --before     # also emstudio as it ran before issue 17
     .venv/bin/python benchmarks/bench_select.py --processes  # the old check: 1 process vs every core
 
 The grid is K = 1..9 x four covariance models (full, tied, diag, spherical = mclust's VVV, EEE, VVI,
 VII). Timed, as a new user would run them, each as a whole process (start-up, reading the file, the
-grid, writing the answer): `emstudio select` at its defaults, `emstudio select` as it ran before
-acceleration (plain EM, the change rule at 1e-6, five starts each run to the end), and
-`Rscript -e 'Mclust(X, G = 1:9, modelNames = ...)'` (Debian's r-base-core and r-cran-mclust; the
-table says when they are missing). The best (lowest) wall time of ``--repeat`` runs is printed.
+grid, writing the answer): `emstudio select` at its defaults and `Rscript -e 'Mclust(X, G = 1:9,
+modelNames = ...)'` (Debian's r-base-core and r-cran-mclust; the table says when they are missing),
+run in turn ``--repeat`` times (so a busy machine slows both alike); the median wall time of each
+is printed, and the ratio of the medians. ``--before`` adds `emstudio select` as it ran before
+acceleration (plain EM, the change rule at 1e-6, five starts each run to the end, no warm start).
 
 Then, for every cell, whether emstudio's BIC (at its defaults) is equal to or better than mclust's
 (mclust's BIC is 2 log L − p ln n, higher is better; emstudio writes −2 log L + p ln n): the log L
@@ -84,13 +85,34 @@ def gaussians(folder: Path, n: int, d: int, k: int, seed: int, name: str) -> Pat
     return path
 
 
-def timed(command: list[str], repeat: int) -> float:
-    best = float("inf")
+def wall_time(command: list[str]) -> float:
+    env = None
+    if command and command[0].startswith("PYTHONPATH="):  # another checkout's emstudio (--compare-with)
+        env = dict(os.environ, PYTHONPATH=command[0].partition("=")[2])
+        command = command[1:]
+    began = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    return time.perf_counter() - began
+
+
+def timed_in_turn(commands: list[list[str]], repeat: int) -> list[float]:
+    """The median wall time of each command, the commands run in turn ``repeat`` times."""
+    times = [[] for _ in commands]
     for _ in range(repeat):
-        began = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-        best = min(best, time.perf_counter() - began)
-    return best
+        for command, kept in zip(commands, times):
+            kept.append(wall_time(command))
+    return [float(np.median(kept)) for kept in times]
+
+
+def blas_line() -> str:
+    """The BLAS this Python's numpy uses: library, version, kernel and threads (threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: threadpoolctl not installed"
+    parts = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')} kernel, "
+             f"{i.get('num_threads')} threads)" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "BLAS: " + ("; ".join(parts) or "none found")
 
 
 def mclust_cells(path: Path) -> dict:
@@ -111,21 +133,30 @@ def n_parameters(covariance_type: str, k: int, d: int) -> int:
     return covariance[covariance_type] + k * d + k - 1
 
 
-def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool) -> None:
+def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool, before: bool) -> None:
     n, d = np.loadtxt(data, delimiter=",", skiprows=1, ndmin=2).shape
     out = folder / f"{data.stem}.selection.json"
     grid = ["select", str(data), "--k", KS, "--covariance", ",".join(MODELS), "-q"]
-    ours = timed(EMSTUDIO + grid + ["--out", str(out)], repeat)
-    before = timed(EMSTUDIO + grid + ["--accelerate", "none", "--tol", "1e-6", "--short-iter", "0"], repeat)
-    selection = json.loads(out.read_text())
-    line = f"| {name} ({n:,} x {d}) | {ours:.2f} s | {before:.2f} s |"
-    if not with_r:
-        print(line + " (Rscript with mclust not found: apt-get install r-base-core r-cran-mclust) |")
-        return
+    commands = [EMSTUDIO + grid + ["--out", str(out)] + EXTRA]
+    if before:
+        commands.append(EMSTUDIO + grid + ["--accelerate", "none", "--tol", "1e-6", "--short-iter", "0",
+                                           "--no-warm-start"])
+    if COMPARE:
+        commands.append([f"PYTHONPATH={COMPARE[0]}"] + EMSTUDIO + grid)
     script = folder / "mclust.R"
     script.write_text(R_SCRIPT)
     bic_file = folder / f"{data.stem}.mclust.csv"
-    theirs = timed(["Rscript", str(script), str(data), str(bic_file)], repeat)
+    if with_r:
+        commands.append(["Rscript", str(script), str(data), str(bic_file)])
+    times = timed_in_turn(commands, repeat)
+    ours = times[0]
+    selection = json.loads(out.read_text())
+    others = times[1:1 + before + bool(COMPARE)]
+    line = f"| {name} ({n:,} x {d}) | {ours:.2f} s |" + "".join(f" {t:.2f} s |" for t in others)
+    if not with_r:
+        print(line + " (Rscript with mclust not found: apt-get install r-base-core r-cran-mclust) |")
+        return
+    theirs = times[-1]
     mclust = mclust_cells(bic_file)
     worse = []
     rows = []
@@ -161,6 +192,8 @@ def bench(name: str, data: Path, folder: Path, repeat: int, with_r: bool) -> Non
 
 
 CELLS: dict[str, str] = {}
+COMPARE: list[str] = []  # --compare-with CHECKOUT: that checkout's emstudio select, timed in turn
+EXTRA: list[str] = []  # --emstudio "...": options added to emstudio select (to try other settings)
 
 
 def processes_check() -> None:
@@ -189,20 +222,33 @@ def processes_check() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each command; the best time is kept")
-    parser.add_argument("--sizes", default="faithful,gaussians", help="faithful, gaussians (comma-separated)")
-    parser.add_argument("--d10", action="store_true", help="also a 2,000 x 10 set of five Gaussians")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command, in turn; the median is kept")
+    parser.add_argument("--sizes", default="faithful,gaussians,d10",
+                        help="faithful, gaussians (20,000 x 3), d10 (2,000 x 10), comma-separated")
+    parser.add_argument("--before", action="store_true", help="also time emstudio as it ran before issue 17")
     parser.add_argument("--processes", action="store_true", help="only check 1 process vs every core")
+    parser.add_argument("--emstudio", default="", metavar="OPTIONS",
+                        help="options added to emstudio select (default: none, its defaults)")
+    parser.add_argument("--compare-with", metavar="CHECKOUT",
+                        help="also time another checkout's emstudio select at its defaults (e.g. an older commit's "
+                             "`git archive` unpacked), in turn with the others")
     args = parser.parse_args()
+    if args.compare_with:
+        COMPARE.append(str(Path(args.compare_with).resolve()))
+    EXTRA.extend(args.emstudio.split())
     if args.processes:
         processes_check()
         return
     with_r = have_mclust()
-    print(f"bench_select: K {KS} x {', '.join(MODELS)}; {os.cpu_count()} cores; best of {args.repeat} runs; "
-          f"mclust {'found' if with_r else 'NOT found'}")
-    print("| data | emstudio select (defaults) | before (plain EM, tol 1e-6, 5 full starts) | mclust Mclust() "
+    print(f"bench_select: K {KS} x {', '.join(MODELS)}; {os.cpu_count()} cores; median of {args.repeat} runs in "
+          f"turn; mclust {'found' if with_r else 'NOT found (apt-get install r-base-core r-cran-mclust)'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(blas_line())
+    before = " before (plain EM, tol 1e-6, 5 full starts) |" if args.before else ""
+    compare = f" {args.compare_with} |" if args.compare_with else ""
+    print(f"| data | emstudio select (defaults) |{before}{compare} mclust Mclust() "
           "| emstudio / mclust | cells with BIC equal or better |")
-    print("|---|---|---|---|---|---|")
+    print("|---|---|" + "---|" * (args.before + bool(args.compare_with)) + "---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         sizes = args.sizes.split(",")
@@ -211,10 +257,10 @@ def main() -> None:
             sets.append(("faithful" if with_r else "Old Faithful-type", faithful(folder, with_r)))
         if "gaussians" in sizes:
             sets.append(("four Gaussians", gaussians(folder, 20_000, 3, 4, 2, "four.csv")))
-        if args.d10:
+        if "d10" in sizes:
             sets.append(("five Gaussians", gaussians(folder, 2_000, 10, 5, 3, "ten.csv")))
         for name, path in sets:
-            bench(name, path, folder, args.repeat, with_r)
+            bench(name, path, folder, args.repeat, with_r, args.before)
     for name, text in CELLS.items():
         print(f"\n{name}, cell by cell:\n{text}", end="")
 

@@ -23,7 +23,7 @@ class Terminated(KeyboardInterrupt):
 #: select's restarts, chosen by measurement (benchmarks/bench_select.py; docs/select.md): this many
 #: starts per cell, each run SHORT_ITER EM steps, then the LONG_RUNS best run to convergence.
 RESTARTS = 5
-SHORT_ITER = 20
+SHORT_ITER = 10
 LONG_RUNS = 1
 
 
@@ -48,6 +48,9 @@ def add_parser(commands, add_fit_options, positive_int, non_negative_int) -> arg
                                f"convergence (0: every start runs to convergence) (default {SHORT_ITER})")
     restarts.add_argument("--long-runs", type=positive_int, default=LONG_RUNS, metavar="M",
                           help=f"starts run on to convergence after the short runs (default {LONG_RUNS})")
+    restarts.add_argument("--no-warm-start", dest="warm_start", action="store_false",
+                          help="no warm start: by default each K also starts from the fit at K − 1 with one "
+                               "component split in two along its principal axis")
     factor = select.add_argument_group("factor models (docs/factor-analysis.md)")
     factor.add_argument("--model", default="gmm", choices=["gmm", "fa", "mfa"],
                         help="gmm: Gaussian mixtures (default); fa: factor analysis, one q per cell; "
@@ -194,7 +197,7 @@ def _run_grid(values, ks, types, base, args, columns, progress):
     from emstudio.core.selection import select_models
 
     return select_models(values, ks, types, base, criterion=args.criterion, jobs=args.jobs,
-                         column_names=columns, on_cell=progress)
+                         column_names=columns, on_cell=progress, warm_start=args.warm_start)
 
 
 def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> int:

@@ -11,6 +11,7 @@ cluster. See core.engine's docstring for why the pass computes what it does the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,13 +50,6 @@ class PassLayout:
 
     def __post_init__(self):
         check_covariance_type(self.covariance_type)
-
-    @property
-    def pairs(self) -> list[tuple[int, int]]:
-        """(i, j) of the quadratic features uᵢuⱼ, in order: i ≤ j for full and tied, i = j else.
-        (Made when asked, not stored: a layout travels with every task of a cluster's pass.)"""
-        d = self.n_features
-        return [(i, j) for i in range(d) for j in range(i, d)] if self.quadratic else [(i, i) for i in range(d)]
 
     @classmethod
     def of_column_units(cls, covariance_type: str, data_t: np.ndarray, centre: np.ndarray, scale: np.ndarray,
@@ -167,8 +161,8 @@ def plan_pass(layout: PassLayout, params: MixtureParams) -> PassPlan:
         weights = np.empty((params.n_components, layout.n_basis))
         weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
         weights[:, 1:1 + d] = linear
-        for column, (i, j) in enumerate(layout.pairs, start=1 + d):
-            weights[:, column] = -0.5 * precisions[:, i, i] if i == j else -precisions[:, i, j]
+        pair_i, pair_j, factor = _pair_index(d, layout.quadratic)
+        weights[:, 1 + d:] = precisions[:, pair_i, pair_j] * factor
         return PassPlan(params.n_components, weights=weights)
     return PassPlan(params.n_components, means_c=means_c, inv_chol=inv_chol, constant=constant)
 
@@ -245,8 +239,20 @@ def block_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray) -> BlockSums
     return total
 
 
+@functools.lru_cache(maxsize=32)
+def _pair_index(d: int, quadratic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j) of the quadratic features uᵢuⱼ in their order — i ≤ j when ``quadratic`` (full, tied),
+    i = j else — as index arrays, and each pair's factor in the features' weights (−½ Pᵢᵢ, −Pᵢⱼ):
+    one fancy-indexing call per plan instead of a Python loop over d(d + 1)/2 pairs. Cached by d,
+    not kept in the layout (a layout travels with every task of a cluster's pass)."""
+    pairs = [(i, j) for i in range(d) for j in range(i, d)] if quadratic else [(i, i) for i in range(d)]
+    pair_i = np.array([i for i, _ in pairs], dtype=np.intp)
+    pair_j = np.array([j for _, j in pairs], dtype=np.intp)
+    return pair_i, pair_j, np.where(pair_i == pair_j, -0.5, -1.0)
+
+
 def _quadratic_features(layout: PassLayout, x_t: np.ndarray, out: np.ndarray) -> None:
-    """Rows xᵢxⱼ (i ≤ j, in ``layout.pairs`` order) of the features, from x_t (d, m)."""
+    """Rows xᵢxⱼ (i ≤ j, in _pair_index's order) of the features, from x_t (d, m)."""
     if not layout.quadratic:
         np.square(x_t, out=out)
         return
@@ -304,9 +310,9 @@ def finish_pass(layout: PassLayout, plan: PassPlan, params: MixtureParams, total
         origins = np.broadcast_to(layout.centre, (k, d)).copy()
         if layout.quadratic:
             sum_xx = np.empty((k, d, d))
-            for row, (i, j) in enumerate(layout.pairs, start=1 + d):
-                sum_xx[:, i, j] = stats[row]
-                sum_xx[:, j, i] = stats[row]
+            pair_i, pair_j, _ = _pair_index(d, True)
+            sum_xx[:, pair_i, pair_j] = stats[1 + d:].T
+            sum_xx[:, pair_j, pair_i] = stats[1 + d:].T
         else:
             sum_xx = stats[1 + d:].T.copy()
     else:

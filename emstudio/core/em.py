@@ -7,8 +7,9 @@ can show log L = F + KL touching after the E-step and separating after the M-ste
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +140,9 @@ class FitResult:
     restart_finished: tuple[bool, ...] = ()
     #: EM steps (M-steps) made over all starts
     total_iterations: int = 0
+    #: per start, what made it: a start method ("hc", "kmeans-std", …), "file", or "split" (a
+    #: warm start from the fit at K − 1, see core.warm)
+    start_names: tuple[str, ...] = ()
 
     @property
     def n_parameters(self) -> int:
@@ -158,14 +162,21 @@ class FitResult:
         return icl(self.bic, self.sum_log_max_resp)
 
 
-def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0) -> MixtureParams:
+def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0,
+           hc_seed: int | None = None) -> MixtureParams:
     if isinstance(settings.init, MixtureParams):
         start = params_for_type(settings.init, settings.covariance_type)
         if start.n_features != X.shape[1]:
             raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
         return start
     return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop,
-                          restart)
+                          restart, hc_seed=hc_seed)
+
+
+def _start_name(settings: FitSettings, restart: int) -> str:
+    if isinstance(settings.init, MixtureParams):
+        return "file"
+    return ("hc" if restart == 0 else "kmeans-std") if settings.init == "auto" else settings.init
 
 
 def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
@@ -174,7 +185,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 keep_snapshots: bool = False,
                 engine_options: dict | None = None,
                 frozen: np.ndarray | None = None, settle: int = 0,
-                bound_terms: bool | None = None) -> FitResult:
+                bound_terms: bool | None = None, engine: MixtureEngine | None = None,
+                extra_starts: Sequence[MixtureParams] = (), hc_seed: int | None = None) -> FitResult:
     """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
 
     The best restart is the one with the highest final log L among those with no degenerate
@@ -189,6 +201,11 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     With ``settings.uses_short_runs`` (em-EM), every start first runs ``short_iter`` EM steps;
     then the ``long_runs`` best of them (healthy ones first, by log L) go on to their end. If
     each of those collapsed, the best healthy short run left goes on too, one at a time.
+
+    ``engine``: an engine on X for this covariance type to reuse (a grid's row of K); ``extra_starts``:
+    more starting parameters, tried after the seeded restarts as starts of their own (a warm start
+    from K − 1; among em-EM's short runs like the others); ``hc_seed``: the hc start's subset of rows
+    is drawn from it (core.hierarchical).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -209,7 +226,10 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
         if frozen is not None:
             raise FitError("frozen components cannot be fitted under a prior")
         prior_model(settings.covariance_type, X.shape[1])  # refused in one line before any work
-    with MixtureEngine(X, settings.covariance_type, **(engine_options or {})) as engine, engine.blas_held():
+    owned = engine is None
+    if owned:
+        engine = MixtureEngine(X, settings.covariance_type, **(engine_options or {}))
+    with (engine if owned else contextlib.nullcontext()), engine.blas_held():
         summary = ColumnSummary.of_centred(engine.data_t, engine.centre, engine.scale)
         check_fit_data(X, settings.k, column_names, summary)
         if settings.prior == "conjugate":
@@ -218,33 +238,41 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             prior = default_prior(X, settings.k, settings.covariance_type)
 
         def start_of(index: int, rng: np.random.Generator) -> MixtureParams:
-            return _start(X, settings, rng, stop, index)
+            return _start(X, settings, rng, stop, index, hc_seed)
 
         return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot,
                              keep_snapshots=keep_snapshots, frozen=frozen, settle=settle, bound_terms=bound_terms,
-                             prior=prior)
+                             prior=prior, extra_starts=extra_starts)
 
 
 def fit_on_engine(engine, settings: FitSettings, start_of: Callable[[int, np.random.Generator], MixtureParams], *,
                   stop: Callable[[], bool] | None = None,
                   on_snapshot: Callable[[int, Snapshot], None] | None = None,
                   keep_snapshots: bool = False, frozen: np.ndarray | None = None, settle: int = 0,
-                  bound_terms: bool = False, prior=None) -> FitResult:
+                  bound_terms: bool = False, prior=None,
+                  extra_starts: Sequence[MixtureParams] = ()) -> FitResult:
     """The restarts of :func:`fit_mixture` on any engine whose data are already checked.
 
     ``engine``: anything with ``run_pass(θ) → PassResult``, ``n_samples``, ``covariance_type``,
     ``scale`` and ``variance_floor`` (a MixtureEngine, or a cluster's engine in
     emstudio.distributed); ``start_of(restart, rng)``: θ₀ of each restart; ``prior``: the
-    conjugate prior when settings.prior asks for one. The rest as in fit_mixture.
+    conjugate prior when settings.prior asks for one; ``extra_starts``: θ₀ of more starts, after the
+    seeded ones (none when settings.init is a start file). The rest as in fit_mixture.
     """
     restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
+    if isinstance(settings.init, MixtureParams):
+        extra_starts = ()
     # Plain EM where SQUAREM does not apply: frozen components (an extrapolation would move them),
     # --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point), and
     # a prior (SQUAREM extrapolates the likelihood's EM map: MAP-EM runs plain).
     accelerate = (settings.accelerate == "squarem" and not (frozen is not None and frozen.any())
                   and settings.tol > 0 and prior is None)
-    short = settings.short_iter if settings.uses_short_runs and restarts > settings.long_runs else 0
+    # em-EM over the seeded starts and the extra ones alike (a warm start's short run competes too:
+    # running it to its end besides cost 60% more EM steps at 20,000 × 3 and won no cell of
+    # bench_select's three sets).
+    short = settings.short_iter if settings.short_iter > 0 and restarts + len(extra_starts) > settings.long_runs else 0
     seeds = np.random.SeedSequence(settings.seed).spawn(restarts)
+    starts = [(seed, None) for seed in seeds] + [(None, params) for params in extra_starts]
     runs: list[_Run] = []
     stopped = False
 
@@ -263,11 +291,11 @@ def fit_on_engine(engine, settings: FitSettings, start_of: Callable[[int, np.ran
         run.finished = True
         return True
 
-    for index, seed in enumerate(seeds):
+    for index, (seed, given) in enumerate(starts):
         if index > 0 and stop is not None and stop():
             stopped = True
             break
-        start = start_of(index, np.random.default_rng(seed))
+        start = given if given is not None else start_of(index, np.random.default_rng(seed))
         if accelerate:
             iterator = iterate_squarem(engine, start, max_iter=settings.max_iter, tol=settings.tol,
                                        reg_covar=settings.reg_covar, settle=settle,
@@ -333,6 +361,7 @@ def fit_on_engine(engine, settings: FitSettings, start_of: Callable[[int, np.ran
         log_prior=last.log_prior,
         restart_finished=tuple(run.finished for run in runs),
         total_iterations=sum(run.last.iteration for run in runs),
+        start_names=tuple(_start_name(settings, i) if i < restarts else "split" for i in range(len(runs))),
     )
 
 

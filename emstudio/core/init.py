@@ -68,6 +68,7 @@ class RowSpace:
         self.frame = None
         self.B = None
         self.dim = X.shape[1]
+        self._mapped = None
         if kind == "raw":
             return
         from emstudio.core.scaling import ColumnFrame
@@ -92,6 +93,10 @@ class RowSpace:
             if self.B.shape[1] == 0:
                 self.B = np.zeros((d, 1))
         self.dim = self.B.shape[1]
+        # Rows that fit in one chunk's memory are mapped once, not again in every Lloyd iteration
+        # (a model-selection grid runs k-means hundreds of times on the same 20,000 rows).
+        if self.n * self.dim * 8 <= CHUNK_BYTES:
+            self._mapped = self.map(X)
 
     def map(self, points: np.ndarray) -> np.ndarray:
         """Points (m, d) in the data's units → (m, r) in this space (raw: the same array)."""
@@ -100,10 +105,10 @@ class RowSpace:
         return self.frame.units(np.atleast_2d(points)) @ self.B
 
     def chunk(self, a: int, b: int) -> np.ndarray:
-        return self.map(self.X[a:b])
+        return self._mapped[a:b] if self._mapped is not None else self.map(self.X[a:b])
 
     def take(self, index) -> np.ndarray:
-        return self.map(self.X[index])
+        return self._mapped[index] if self._mapped is not None else self.map(self.X[index])
 
 
 def _as_space(X) -> RowSpace:
@@ -379,16 +384,18 @@ def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_typ
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
-                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0) -> MixtureParams:
+                   reg_covar: float = 1e-6, should_stop=None, restart: int = 0,
+                   hc_seed: int | None = None) -> MixtureParams:
     """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``.
 
     ``restart``: which restart (0 the first) this start is for; only ``auto`` looks at it.
+    ``hc_seed``: see core.hierarchical.hc_labels (``subset_seed``).
     """
     n, d = X.shape
     if method == "auto":
         if restart == 0:
             try:
-                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop)
+                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop, hc_seed=hc_seed)
             except FitError:  # too few distinct rows in hc's subset, or ties leaving < K clusters
                 pass
         method = "kmeans-std"
@@ -413,7 +420,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
     if method == "hc":
         from emstudio.core.hierarchical import hc_labels
 
-        return params_from_labels(X, hc_labels(X, k, rng), k, covariance_type, reg_covar)
+        return params_from_labels(X, hc_labels(X, k, rng, subset_seed=hc_seed), k, covariance_type, reg_covar)
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from emstudio.core.checks import count_distinct_rows
 from emstudio.core.em import FitResult, FitSettings, fit_mixture
 from emstudio.core.params import (
-    ALL_COVARIANCE_TYPES, COVARIANCE_TYPES, MCLUST_EXTRA_TYPES, resolve_covariance_name,
+    ALL_COVARIANCE_TYPES, COVARIANCE_TYPES, MCLUST_EXTRA_TYPES, resolve_covariance_name, storage_type,
 )
 from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPool, available_cores, share_array
 from emstudio.errors import EmstudioError, FitError, ParameterError
@@ -169,21 +169,57 @@ def cell_seed(seed: int, covariance_type: str, k: int) -> int:
     return int(sequence.generate_state(1)[0])
 
 
+def hc_subset_seed(seed: int) -> int:
+    """One seed for the hc start's subset of rows in every cell of a grid (so that every cell cuts
+    the same tree, as mclust's one agglomeration serves its whole grid)."""
+    return int(np.random.SeedSequence([seed, len(ALL_COVARIANCE_TYPES)]).generate_state(1)[0])
+
+
 def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, column_names=None,
-             engine_options: dict | None = None, stop: Callable[[], bool] | None = None) -> Cell:
-    """Fit one cell of the grid (its restarts, each seeded from the cell).
+             engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
+             engine=None, extra_starts=()) -> Cell:
+    """Fit one cell of the grid (its restarts, each seeded from the cell, and ``extra_starts``).
 
     ``stop()`` is asked before every EM iteration; when it answers True, Cancelled is raised.
+    ``engine``: a MixtureEngine on X for ``covariance_type`` to reuse.
     """
     settings = dataclasses.replace(base, k=k, covariance_type=covariance_type,
                                    seed=cell_seed(base.seed, covariance_type, k))
     try:
-        result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options, stop=stop)
+        result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options, stop=stop,
+                             engine=engine, extra_starts=extra_starts, hc_seed=hc_subset_seed(base.seed))
     except EmstudioError as exc:
         return Cell(covariance_type, k, None, 0, 0, str(exc))
     if result.stopped:
         raise Cancelled
     return Cell(covariance_type, k, result, len(result.restart_degenerate), sum(result.restart_degenerate))
+
+
+def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence[int], column_names=None,
+            engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
+            warm_start: bool = True, on_cell: Callable[[Cell], None] | None = None) -> list[Cell]:
+    """The cells of one covariance type, K rising, on one engine. With ``warm_start``, each K whose
+    K − 1 was fitted healthy gets one more start: that fit with one component split in two
+    (core.warm), one more candidate of em-EM's short runs. The same answer in any process: the row
+    depends on nothing but its arguments."""
+    from emstudio.core.engine import MixtureEngine
+    from emstudio.core.warm import split_component
+
+    cells: list[Cell] = []
+    with MixtureEngine(X, covariance_type, **(engine_options or {})) as engine:
+        previous: Cell | None = None
+        for k in ks:
+            extra = []
+            if (warm_start and previous is not None and previous.k == k - 1 and previous.result is not None
+                    and not previous.degenerate):
+                extra.append(split_component(previous.result.params))
+            cell = fit_cell(X, base, covariance_type, k, column_names, engine_options, stop, engine=engine,
+                            extra_starts=extra)
+            cells.append(cell)
+            if on_cell is not None:
+                on_cell(cell)
+            previous = cell
+    return cells
 
 
 # ------------------------------------------------------------------ worker processes
@@ -192,13 +228,13 @@ def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, col
 _SHARED: dict = {}
 
 
-def _init_worker(data: SharedArray, base, column_names) -> None:
-    _SHARED.update(X=data.attach(), base=base, column_names=column_names)
+def _init_row_worker(data: SharedArray, base, column_names, ks, warm_start) -> None:
+    _SHARED.update(X=data.attach(), base=base, column_names=column_names, ks=ks, warm_start=warm_start)
 
 
-def _fit_shared(covariance_type: str, k: int) -> Cell:
-    return fit_cell(_SHARED["X"], _SHARED["base"], covariance_type, k, _SHARED["column_names"],
-                    engine_options={"n_threads": 1})
+def _fit_shared_row(covariance_type: str) -> list[Cell]:
+    return fit_row(_SHARED["X"], _SHARED["base"], covariance_type, _SHARED["ks"], _SHARED["column_names"],
+                   engine_options={"n_threads": 1}, warm_start=_SHARED["warm_start"])
 
 
 def best_cell(cells: Sequence[Cell], criterion: str) -> Cell | None:
@@ -215,25 +251,31 @@ def worker_count(jobs: int | None, n_cells: int) -> int:
     return max(1, min(jobs or cores, cores, n_cells))
 
 
-#: A rough cost model of one cell, to decide whether worker processes pay for themselves (each
-#: starts a Python and imports numpy and emstudio: ~0.3 s of a core, measured). An EM step costs
-#: about STEP_OVERHEAD (the Python of a pass and an M-step) plus STEP_PER_VALUE per entry of the
-#: n × K × features products of the pass; a run to convergence takes about RUN_STEPS steps.
-WORKER_START_SECONDS = 0.3
-STEP_OVERHEAD = 3e-4
+#: A rough cost model of one cell, to decide whether worker processes pay for themselves (a pool
+#: of two, each starting a Python and importing numpy and emstudio, then answering a first task:
+#: 0.6 s on a quiet core of this machine, 1.6–2 s while four other sessions shared its two cores).
+#: An EM step costs about STEP_OVERHEAD (the Python of a pass and an M-step: 0.35–0.4 ms of CPU at
+#: 272 × 2) plus STEP_PER_VALUE per entry of the n × K × features products of the pass (2–2.5e-9 s
+#: at 20,000 × 3, 0.6–1e-9 at 2,000 × 10); a run to convergence takes about RUN_STEPS steps (the
+#: long runs at 272 × 2 took 50–180 M-steps under SQUAREM).
+WORKER_START_SECONDS = 0.6
+STEP_OVERHEAD = 4e-4
 STEP_PER_VALUE = 2e-9
-RUN_STEPS = {"squarem": 60, "none": 150}
+RUN_STEPS = {"squarem": 80, "none": 200}
+
+
+#: Rows' relative costs, to start the slowest first (full covariances cost most per step).
+ROW_COST = {"full": 4.0, "tied": 3.0, "diag": 2.0, "spherical": 1.0}
 
 
 def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings) -> float:
     """A rough estimate of the grid's time in one process (see STEP_OVERHEAD)."""
-    from emstudio.core.params import storage_type
-
     run = RUN_STEPS.get(base.accelerate, RUN_STEPS["none"])
-    if base.uses_short_runs:
-        steps = base.restarts * base.short_iter + base.long_runs * run
+    starts = base.restarts + 1  # and the warm start from K − 1
+    if base.short_iter > 0 and starts > base.long_runs:
+        steps = starts * base.short_iter + base.long_runs * run
     else:
-        steps = base.restarts * run
+        steps = starts * run
     total = 0.0
     for covariance_type, k in grid:
         features = 1 + d + (d * (d + 1) // 2 if storage_type(covariance_type) in ("full", "tied") else d)
@@ -243,7 +285,9 @@ def estimated_seconds(n: int, d: int, grid: Sequence[tuple[str, int]], base: Fit
 
 def processes_pay(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSettings, jobs: int) -> bool:
     """Whether ``jobs`` worker processes would finish the grid sooner than this process alone: the
-    time they save must exceed twice what starting them costs."""
+    time they save must exceed twice what starting them costs. (The machine's load is not asked:
+    measured while other sessions loaded both cores, two processes were as often faster as slower
+    than one — the scheduler shares the cores by process.)"""
     if jobs <= 1:
         return False
     saved = estimated_seconds(n, d, grid, base) * (1.0 - 1.0 / jobs)
@@ -253,25 +297,46 @@ def processes_pay(n: int, d: int, grid: Sequence[tuple[str, int]], base: FitSett
 def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[str], base: FitSettings, *,
                   criterion: str = "bic", jobs: int | None = None, column_names=None,
                   on_cell: Callable[[Cell, int, int], None] | None = None,
-                  engine_options: dict | None = None, stop: Callable[[], bool] | None = None) -> Selection:
+                  engine_options: dict | None = None, stop: Callable[[], bool] | None = None,
+                  warm_start: bool = True) -> Selection:
     """Fit every (covariance type, K) cell, over ``jobs`` processes (see :func:`worker_count`; by
     default every core, or this process alone when the grid is too small for processes to pay,
     see :func:`processes_pay`).
 
     ``engine_options`` apply in this process (one process); worker processes use one thread each
-    and share one copy of X. ``stop()`` is asked often (before every EM iteration in this process,
-    every 50 ms while workers fit); when it answers True, Cancelled is raised. Cancelled, Ctrl+C
-    (KeyboardInterrupt) or an error in ``on_cell`` end the worker processes before going on.
+    and share one copy of X. Each covariance type's row of K is one task (:func:`fit_row`: one
+    engine, and warm starts from K − 1 when ``warm_start``). ``stop()`` is asked often (before
+    every EM iteration in this process, every 50 ms while workers fit); when it answers True,
+    Cancelled is raised. Cancelled, Ctrl+C (KeyboardInterrupt) or an error in ``on_cell`` end the
+    worker processes before going on.
     """
     check_criterion(criterion)
     X = np.ascontiguousarray(X, dtype=np.float64)
     covariance_types, same_models = distinct_models(covariance_types, X.shape[1] if X.ndim == 2 else 1)
     grid = [(t, k) for t in covariance_types for k in ks]
-    if jobs is None and not processes_pay(X.shape[0], X.shape[1], grid, base, worker_count(None, len(grid))):
+    if jobs is None and not processes_pay(X.shape[0], X.shape[1], grid, base,
+                                          worker_count(None, len(covariance_types))):
         jobs = 1  # small data: starting processes would cost more than they save
-    cells = run_grid(X, grid, lambda t, k: fit_cell(X, base, t, k, column_names, engine_options, stop),
-                     worker=(_init_worker, (base, column_names), _fit_shared), size=lambda cell: cell[1],
-                     jobs=jobs, on_cell=on_cell, stop=stop)
+    jobs = worker_count(jobs, len(covariance_types))
+    ks = sorted(ks)
+    done = []
+
+    def cell_done(cell: Cell) -> None:
+        done.append(cell)
+        if on_cell is not None:
+            on_cell(cell, len(done), len(grid))
+
+    def row_done(row: list[Cell], _rows_done: int, _rows: int) -> None:
+        for cell in row:
+            cell_done(cell)
+
+    rows = run_grid(X, [(t,) for t in covariance_types],
+                    lambda t: fit_row(X, base, t, ks, column_names, engine_options, stop, warm_start=warm_start,
+                                      on_cell=cell_done),  # one process: progress cell by cell
+                    worker=(_init_row_worker, (base, column_names, ks, warm_start), _fit_shared_row),
+                    size=lambda row: ROW_COST.get(storage_type(row[0]), 1.0), jobs=jobs,
+                    on_cell=None if jobs == 1 else row_done, stop=stop)
+    cells = {(cell.covariance_type, cell.k): cell for row in rows.values() for cell in row}
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)
 

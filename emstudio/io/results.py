@@ -323,6 +323,8 @@ def selection_to_dict(selection, *, source: str, columns: Sequence[str], n_dropp
                          n_restarts=int(cell.n_restarts), n_collapsed=int(cell.n_collapsed),
                          n_finished=int(sum(r.restart_finished)) if r.restart_finished else int(cell.n_restarts),
                          n_iter=int(r.n_iter), total_iterations=int(r.total_iterations))
+            if r.start_names:
+                entry.update(starts=list(r.start_names), kept_start=r.start_names[r.best_restart])
         models.append(entry)
     best = None
     if selection.best is not None:
