@@ -3,9 +3,7 @@
 from emstudio.core.em import (
     FitResult,
     FitSettings,
-    HalfStep,
     Snapshot,
-    Stepper,
     aic,
     bic,
     fit_mixture,
@@ -19,6 +17,7 @@ from emstudio.core.estep import BoundTerms, bound_terms, e_step, log_gaussian_pr
 from emstudio.core.init import INIT_METHODS, initial_params, params_for_type
 from emstudio.core.mstep import SufficientStats, expected_complete_log_likelihood, m_step, sufficient_statistics
 from emstudio.core.params import COVARIANCE_TYPES, MixtureParams, make_params, n_free_parameters
+from emstudio.core.stepper import HalfStep, Stepper
 
 __all__ = [
     "BoundTerms", "COVARIANCE_TYPES", "FitResult", "FitSettings", "HalfStep", "Stepper", "INIT_METHODS", "MixtureEngine",

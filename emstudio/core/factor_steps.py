@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.em import HalfStep
+from emstudio.core.stepper import HalfStep
 from emstudio.core.estep import BoundTerms
 from emstudio.core.factor import (
     PSI_FLOOR,

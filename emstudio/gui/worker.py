@@ -19,11 +19,12 @@ from PySide6 import QtCore
 
 from emstudio.core.checks import reg_covar_binds
 from emstudio.core.edits import Collapse, collapse_report
-from emstudio.core.em import FitSettings, Stepper, fit_mixture
+from emstudio.core.em import FitSettings, fit_mixture
 from emstudio.core.engine import MixtureEngine, default_thread_count
 from emstudio.core.estep import BoundTerms
 from emstudio.core.factor import FactorParams, FactorSettings, fit_factor, heywood_cases
 from emstudio.core.factor_steps import FactorProblem, FactorStepper
+from emstudio.core.stepper import Stepper
 from emstudio.core.init import initial_params, params_for_type
 from emstudio.core.params import MixtureParams
 from emstudio.core.scaling import column_units

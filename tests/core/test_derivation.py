@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emstudio.core.derivation import derive, uniform_bound
-from emstudio.core.em import Stepper
+from emstudio.core.stepper import Stepper
 from emstudio.core.engine import MixtureEngine
 from emstudio.core.estep import log_likelihood
 from emstudio.core.init import initial_params

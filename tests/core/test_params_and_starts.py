@@ -117,7 +117,7 @@ def test_invalid_settings_are_clear_errors():
 
 
 def test_stepper_half_steps_follow_the_em_loop():
-    from emstudio.core.em import Stepper
+    from emstudio.core.stepper import Stepper
 
     X = DATASETS["2d"]()
     start = initial_params(X, 3, "full", "kmeans", np.random.default_rng(0))
