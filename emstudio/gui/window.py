@@ -33,7 +33,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
-from emstudio.gui import animation_export, factor_panel, view_options, workspace
+from emstudio.gui import animation_export, factor_panel, main_thread_gc, view_options, workspace
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.app import application_icon
 from emstudio.gui.bound import BoundPanel
@@ -65,6 +65,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings: QtCore.QSettings | None = None, parent=None, autosave_dir: str | None = None) -> None:
         super().__init__(parent)
+        # The window's threads (the EM worker, the autosave's writer) run Python: garbage holding
+        # Qt objects is collected on this thread only (gui/main_thread_gc.py).
+        main_thread_gc.install(QtWidgets.QApplication.instance())
         self.setWindowTitle("EM Studio")
         self.setWindowIcon(application_icon())
         self.setAcceptDrops(True)

@@ -20,6 +20,16 @@ SAMPLES = Path(__file__).resolve().parents[2] / "emstudio" / "samples"
 TEST_SCREEN = (1600, 1000)
 
 
+@pytest.fixture(scope="package", autouse=True)
+def garbage_collected_on_the_window_thread():
+    """The window's tests collect garbage as the program does (gui/main_thread_gc.py: the first
+    MainWindow installs it); the tests after them get Python's own collector back."""
+    yield
+    from emstudio.gui import main_thread_gc
+
+    main_thread_gc.uninstall()
+
+
 @pytest.fixture
 def settings_file(tmp_path):
     return str(tmp_path / "emstudio.ini")
