@@ -60,6 +60,9 @@ class Workspace(QtCore.QObject):
             signal.connect(self.changed)
         c.outcome.connect(self._run_ended)
         self.autosave.written.connect(self._autosave_written)
+        if self.autosave.last_error:  # no folder for autosaves: said once; the window goes on without
+            QtCore.QTimer.singleShot(0, lambda: self.window.report.show_error(
+                f"Autosave is off: {self.autosave.last_error}. Save the workspace yourself (Ctrl+S)."))
 
     # ------------------------------------------------------------------ changes and the title
     def changed(self, *_) -> None:

@@ -157,3 +157,16 @@ def test_an_orphan_can_be_discarded(make_window, qtbot, tmp_path):
     assert not os.path.exists(left) and second.dataset is None
     before = fit_state(first)
     assert before["columns"]  # the first window itself is untouched
+
+
+def test_no_autosave_folder_is_said_and_the_window_works(make_window, qtbot, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the autosave folder should be")
+    window = make_window(autosave=str(blocker / "autosave"))
+    assert not window.workspace.autosave.enabled
+    qtbot.waitUntil(lambda: "Autosave is off" in window.banner.label.text())
+    assert "cannot make the autosave folder" in window.banner.label.text()
+    window.files.load_file(sample("overlapping.csv"))
+    qtbot.waitUntil(lambda: window.dataset is not None)
+    wait_outcome(qtbot, window, window.requests.run)  # fits; nothing tries to write an autosave
+    assert window.controller.current is not None
