@@ -9,9 +9,9 @@ import os
 import sys
 import time
 
+from emstudio.cli_parser import PROG
 from emstudio.errors import EmstudioError
 
-PROG = "emstudio"
 ENGINES = ("memory", "dask")
 #: Options that only mean something with --engine dask (argparse dest, flag).
 _DASK_ONLY = (("scheduler", "--scheduler"), ("workers", "--workers"), ("sample_rows", "--sample-rows"),

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-PROG = "emstudio"
+from emstudio.cli_parser import PROG
 FACTOR_INITS = {"fa": ("pca", "random"), "mfa": ("kmeans", "random")}
 
 

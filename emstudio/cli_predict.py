@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-PROG = "emstudio"
+from emstudio.cli_parser import PROG
 
 
 def read_model(path: str):
