@@ -186,8 +186,9 @@ def _interrupts_held():
 
 
 @contextmanager
-def _interrupts_ignored():
-    """Ignore SIGINT meanwhile (only the main thread may change what a signal does)."""
+def interrupts_ignored():
+    """Ignore SIGINT meanwhile (only the main thread may change what a signal does). Processes
+    started meanwhile inherit the ignored signal through exec, and Python keeps it ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -251,7 +252,7 @@ class WorkerPool:
     def end_now(self, grace_seconds: float = 0.5) -> None:
         """Drop the queued tasks and end every worker now: SIGTERM, then SIGKILL after
         ``grace_seconds``; returns once they are gone (reaped, so no zombie is left)."""
-        with _interrupts_ignored():  # a second Ctrl+C must not leave workers half ended
+        with interrupts_ignored():  # a second Ctrl+C must not leave workers half ended
             self._end_workers(grace_seconds)
 
     def _end_workers(self, grace_seconds: float) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
 import warnings
 
+from emstudio.core.processes import interrupts_ignored
 from emstudio.errors import EmstudioError
 
 INSTALL_HINT = "pip install 'emstudio[cluster]' (or: pip install 'dask[distributed]')"
@@ -54,7 +53,9 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
         with client:
             yield client
         return
-    with _sigint_ignored():  # the worker processes start with SIGINT ignored (worker_setup: and keep it so)
+    # The worker processes start with SIGINT ignored (worker_setup: and keep it so). The cost: a
+    # Ctrl+C in the seconds the local cluster takes to start is not seen (the next one is).
+    with interrupts_ignored():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.CRITICAL, memory_limit=memory_limit or "auto",
                                preload=["emstudio.distributed.worker_setup"])
@@ -63,19 +64,3 @@ def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
             yield client
     finally:
         cluster.close()
-
-
-
-@contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored while the block runs (from the main thread): processes started meanwhile
-    inherit the ignored signal through exec, and Python keeps it ignored. The cost: a Ctrl+C in
-    the seconds the local cluster takes to start is not seen (the next one is)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -99,6 +99,10 @@ class UndoableEdits:
     def _restore(self, state: _State) -> None:
         """Put ``state`` on screen: history, entry, state, and its colours."""
         self.history, self.index, self.current = list(state.history), state.index, state.current
+        self._show_restored()
+
+    def _show_restored(self) -> None:
+        """Tell the views: the state on screen (its colours asked for), the history, undo/redo."""
         self._pending = self._pending_colours = None
         if self.current is not None:
             self.display.emit(self.current, None)
@@ -114,12 +118,7 @@ class UndoableEdits:
         self.current = current if current is not None else (history[index] if 0 <= index < len(history) else None)
         self._undo, self._redo = list(undo), list(redo)
         self.restarts, self.fresh = restarts, fresh
-        self._pending = self._pending_colours = None
-        if self.current is not None:
-            self.display.emit(self.current, None)
-            self._request_colours(self.current.params)
-        self.history_changed.emit(len(self.history), self.index)
-        self.undo_changed.emit(bool(self._undo), bool(self._redo))
+        self._show_restored()
 
     def _push(self, stack: list) -> None:
         stack.append(_State(tuple(self.history), self.index, self.current))
