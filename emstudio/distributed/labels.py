@@ -35,9 +35,11 @@ class LabelPiece:
     first_row: int
 
 
-def label_pieces(blocks: list[BlockSpec], rows_read: list[int], piece_rows: int = LABEL_PIECE_ROWS) -> list[LabelPiece]:
+def label_pieces(blocks: list[BlockSpec], rows_read: list[int], piece_rows: int | None = None) -> list[LabelPiece]:
     """The pieces of ``blocks`` in row order; ``rows_read`` (per block): its data rows, dropped ones
-    included (so the row numbers skip a dropped row, as in memory)."""
+    included (so the row numbers skip a dropped row, as in memory); ``piece_rows``: at most this
+    many rows of an array per piece (default :data:`LABEL_PIECE_ROWS`)."""
+    piece_rows = piece_rows or LABEL_PIECE_ROWS
     pieces = []
     offset = 0
     for spec, rows in zip(blocks, rows_read):
