@@ -257,6 +257,14 @@ class ClusterEngine:
     def rows_per_second(self) -> float:
         return self.n_samples * self.passes / self.pass_seconds if self.pass_seconds > 0 else 0.0
 
+    def use_covariance_type(self, covariance_type: str) -> None:
+        """Run the next passes for another covariance type (a grid's next row): the blocks and
+        the layout's d-sized facts stay, only the model changes."""
+        import dataclasses
+
+        self.layout = dataclasses.replace(self.layout, covariance_type=covariance_type)
+        self.covariance_type = covariance_type
+
     def track(self, futures: list) -> None:
         """Futures of work beside the passes (the labels file's pieces), cancelled by :meth:`close`."""
         self._pending = list(futures)
