@@ -5,6 +5,7 @@ The options are added to `fit` by :func:`add_options`; the command's in-memory p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -54,8 +55,7 @@ def check_engine_options(args) -> None:
 def _refuse_unsupported(args) -> None:
     if args.model != "gmm":
         raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--labels", args.labels), ("--standardize", args.standardize),
-                        ("--prior conjugate", args.prior != "none"),
+    for flag, given in (("--prior conjugate", args.prior != "none"),
                         ("--classes", args.classes), ("--sheet", args.sheet)):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")
@@ -108,7 +108,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     _refuse_unsupported(args)
     require_dask()
     blocks = find_blocks(args.data, args.block_rows)
-    check_outputs([args.out], [spec.path for spec in blocks])
+    check_outputs([args.out, args.labels], [spec.path for spec in blocks])
     settings = settings_of(args)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if blocks[0].kind in ("npy", "zarr"):  # a column the array lacks is refused before a cluster starts
@@ -121,25 +121,36 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     from emstudio.cli_select import EXIT_TERMINATED, Terminated, _catch_sigterm, _restore_sigterm
 
     previous_term = _catch_sigterm()  # SIGTERM ends the fit as Ctrl+C does: the local cluster closed
+    outputs = contextlib.ExitStack()  # the labels file, staged until the fit's outputs are all made
     try:
         with open_client(args.scheduler, args.workers or DEFAULT_WORKERS,
                          args.connect_timeout or DEFAULT_CONNECT_TIMEOUT) as client:
             from emstudio.distributed.engine import ClusterEngine
             from emstudio.distributed.fit import fit_on_cluster
+            from emstudio.distributed.labels import write_labels
 
             if args.block_rows is None:  # equal blocks, at least two per worker
                 blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
-            with ClusterEngine(client, blocks, settings.covariance_type, columns, persist) as engine:
+            with ClusterEngine(client, blocks, settings.covariance_type, columns, persist,
+                               standardize=args.standardize) as engine:
                 held["engine"] = engine
-                result = fit_on_cluster(engine, settings, sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS,
-                                        on_snapshot=progress)
+                result = fit_on_cluster(engine, _in_fitted_units(settings, engine),
+                                        sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS, on_snapshot=progress)
+                if args.labels:  # written while the cluster is open, renamed into place with --out below
+                    labels = held["labels"] = outputs.enter_context(_labels_target(args.labels))
+                    write_labels(engine, result.params, labels.write)
+            if engine.standardisation is not None:
+                result = engine.standardisation.result_to_original(result)
     except Terminated:
+        outputs.close()
         sys.stderr.write(f"{chr(13) + chr(27) + '[K' if progress is not None and tty else ''}{PROG}: terminated\n")
         return EXIT_TERMINATED
     except EmstudioError:
+        outputs.close()
         raise
-    except Exception as exc:
-        problem = _cluster_error(exc)
+    except BaseException as exc:
+        outputs.close()
+        problem = _cluster_error(exc) if isinstance(exc, Exception) else None
         if problem is None:
             raise
         raise problem from None
@@ -147,18 +158,58 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
         _restore_sigterm(previous_term)
         if progress is not None and tty:
             sys.stderr.write("\r\033[K")
-    _print_notes(args, engine, result)
-    if args.out:
-        import json
+    with outputs:
+        _print_notes(args, engine, result)
+        if args.out:
+            import json
 
-        from emstudio.io.results import result_to_dict
+            from emstudio.io.results import result_to_dict
 
-        content = result_to_dict(result, source=os.path.basename(args.data.rstrip(os.sep)), columns=engine.columns,
-                                 n_dropped=engine.n_dropped, extra_settings={"engine": "dask"})
-        write_outputs([(args.out, json.dumps(content, indent=2, allow_nan=False) + "\n")])
-    if not args.quiet and args.out != "-":
+            extra = {"engine": "dask", **({"standardize": True} if args.standardize else {})}
+            content = result_to_dict(result, source=os.path.basename(args.data.rstrip(os.sep)), columns=engine.columns,
+                                     n_dropped=engine.n_dropped, extra_settings=extra)
+            write_outputs([(args.out, json.dumps(content, indent=2, allow_nan=False) + "\n")])
+        if "labels" in held:  # after --out, as the in-memory fit writes the pair
+            held["labels"].commit()
+    if not args.quiet and "-" not in (args.out, args.labels):
         print_summary(result, engine.columns, sys.stdout)
     return 0
+
+
+def _in_fitted_units(settings, engine):
+    """The fit's settings with a start given in the data's units put in z-scores when the engine
+    standardises (as `fit --standardize` does in memory); a start of another d is left for the fit
+    to refuse in one line."""
+    from emstudio.core.params import MixtureParams
+
+    z = engine.standardisation
+    if z is None or not isinstance(settings.init, MixtureParams) or settings.init.n_features != engine.n_features:
+        return settings
+    import dataclasses
+
+    return dataclasses.replace(settings, init=z.params_to_standard(settings.init))
+
+
+class _StandardOutput:
+    """The labels written to standard output part by part (`--labels -`)."""
+
+    def write(self, data: bytes) -> None:
+        sys.stdout.write(data.decode("utf-8"))
+
+    def commit(self) -> None:
+        sys.stdout.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _labels_target(path: str):
+    from emstudio.io.atomic import StagedFile
+
+    return _StandardOutput() if path == "-" else StagedFile(path)
 
 
 def _print_notes(args, engine, result) -> None:

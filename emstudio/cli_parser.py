@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from emstudio.cli_select import add_parser as add_select_parser
 
-    add_select_parser(commands, _add_fit_options, _positive_int, _non_negative_int)
+    select = add_select_parser(commands, _add_fit_options, _positive_int, _non_negative_int)
+    add_engine_options(select, _positive_int, _positive_float)
 
     from emstudio.cli_samples import add_parser as add_samples_parser
 

@@ -111,10 +111,30 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     k_text = args.k or "1-6"
     wanted = largest_k(k_text)  # the range's syntax, checked before anything is read
     types = parse_covariance_types(args.covariance or "full,tied,diag,spherical")
-    check_outputs([args.out], args.data)
     if args.init not in INIT_METHODS:  # refused unread: a start file has one K, a grid many
         raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
                             f"({', '.join(INIT_METHODS)}), not a parameter file")
+    from emstudio.cli import stopping_of
+    from emstudio.cli_dask import check_engine_options
+
+    check_engine_options(args)
+    base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
+                       reg_covar=args.reg_covar, prior=args.prior, short_iter=args.short_iter,
+                       long_runs=args.long_runs, **stopping_of(args))
+    base.validate()
+    if args.engine == "dask":
+        from emstudio.cli_select_dask import command_select_dask
+
+        def ks_of(sample, n_rows):  # K bounded by the distinct rows of the sample (every row when it holds them)
+            allowed = k_allowed_by_data(sample, wanted)
+            if allowed < wanted:
+                rows = "the data have" if sample.shape[0] == n_rows else f"the sample of {sample.shape[0]} rows has"
+                note(f"--k {k_text}: {rows} {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
+            return parse_k_range(k_text, at_most=allowed)
+
+        return command_select_dask(args, prog=prog, check_outputs=check_outputs, note=note, report=_report,
+                                   base=base, ks_of=ks_of, types=types)
+    check_outputs([args.out], args.data)
     loaded, values, standardisation = load_values(args)
     if args.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
         from emstudio.core.prior import prior_model
@@ -128,12 +148,6 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
         note(f"--k {k_text}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to "
              f"{allowed}")
     note_jobs(args.jobs, note, available_cores())
-    from emstudio.cli import stopping_of
-
-    base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
-                       reg_covar=args.reg_covar, prior=args.prior, short_iter=args.short_iter,
-                       long_runs=args.long_runs, **stopping_of(args))
-    base.validate()
     selection, status = run_interruptibly(
         lambda progress: _run_grid(values, ks, types, base, args, loaded.columns, progress),
         total=len(ks) * len(types), describe=lambda cell: f"{cell.covariance_type}, K={cell.k}", out=args.out,
@@ -148,7 +162,7 @@ def note_jobs(jobs: int | None, note, cores: int) -> None:
         note(f"--jobs {jobs}: {cores} core{'s' * (cores != 1)} here, so {cores} processes")
 
 
-def run_interruptibly(run, *, total: int, describe, out: str | None, note):
+def run_interruptibly(run, *, total: int | None, describe, out: str | None, note):
     """(``run(progress)``, None), or (None, the exit status) when Ctrl+C or SIGTERM stopped it.
 
     ``progress(cell, done, total)`` redraws one line on standard error when it is a terminal
@@ -158,7 +172,7 @@ def run_interruptibly(run, *, total: int, describe, out: str | None, note):
     fitted = {"done": 0}
 
     def progress(cell, done, total):
-        fitted["done"] = done
+        fitted["done"], fitted["total"] = done, total
         if tty:
             sys.stderr.write(f"\r{done}/{total} models fitted (last: {describe(cell)})\033[K")
             sys.stderr.flush()
@@ -171,7 +185,9 @@ def run_interruptibly(run, *, total: int, describe, out: str | None, note):
             sys.stderr.write("\r\033[K")
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         unwritten = f"; {out} not written" if out and out != "-" else "; nothing written"
-        note(f"{what} after {fitted['done']} of {total} models{unwritten}")
+        total_known = fitted.get("total", total)
+        of = f" of {total_known}" if total_known is not None else ""
+        note(f"{what} after {fitted['done']}{of} models{unwritten}")
         return None, (EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     finally:
         if tty:
@@ -200,7 +216,7 @@ def _run_grid(values, ks, types, base, args, columns, progress):
                          column_names=columns, on_cell=progress, warm_start=args.warm_start)
 
 
-def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> int:
+def _report(selection, args, prog, loaded, ks, types, standardisation, note, engine_settings=None) -> int:
     from emstudio.errors import EmstudioError
 
     if standardisation is not None:
@@ -231,7 +247,8 @@ def _report(selection, args, prog, loaded, ks, types, standardisation, note) -> 
 
         content = selection_to_dict(selection, source=os.path.basename(loaded.report.source), columns=loaded.columns,
                                     n_dropped=loaded.report.n_dropped,
-                                    extra_settings={"standardize": True} if args.standardize else None)
+                                    extra_settings={**(engine_settings or {}),
+                                                    **({"standardize": True} if args.standardize else {})} or None)
         text = json.dumps(content, indent=2, allow_nan=False) + "\n"
         if args.out == "-":
             sys.stdout.write(text)

@@ -223,14 +223,16 @@ def chunk_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray, buffers: Chu
     return BlockSums(sums, *_whitened_stats(x_t, plan, buffers, resp))
 
 
-def block_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray) -> BlockSums:
+def block_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray, resp_out: np.ndarray | None = None) -> BlockSums:
     """The sums of a block x_t (d, m) of any length: its chunks' sums added in chunk order (so a
-    block of one chunk gives exactly that chunk's sums)."""
+    block of one chunk gives exactly that chunk's sums); its responsibilities written to
+    ``resp_out`` (m, K) when given."""
     rows = layout.chunk_rows(plan.k)
     buffers = ChunkBuffers(min(rows, max(x_t.shape[1], 1)), plan.k)
     total = None
     for a in range(0, x_t.shape[1], rows):
-        part = chunk_sums(layout, plan, x_t[:, a:a + rows], buffers)
+        part = chunk_sums(layout, plan, x_t[:, a:a + rows], buffers,
+                          None if resp_out is None else resp_out[a:a + rows])
         total = part if total is None else add_block_sums(total, part)
     if total is None:  # an empty block adds nothing
         d, k = layout.n_features, plan.k

@@ -65,10 +65,14 @@ class ClusterEngine:
     ``persist``: keep the blocks in the workers' memory (True), read them for every pass (False),
     or decide by their size against the workers' memory (None). Use as a context manager or call
     :meth:`close`, which releases the blocks and cancels whatever is still running.
+
+    ``standardize``: the fit runs on the columns' z-scores (``standardisation``, found on the
+    cluster in one pass), as `emstudio fit --standardize` does in memory; every pass, sample and
+    summary is then of z, and the caller gives the result back in the data's units.
     """
 
     def __init__(self, client, blocks: list[BlockSpec], covariance_type: str, columns: list[str] | None = None,
-                 persist: bool | None = None):
+                 persist: bool | None = None, standardize: bool = False):
         self.client = client
         self.covariance_type = covariance_type
         self.run = uuid.uuid4().hex[:10]
@@ -78,9 +82,11 @@ class ClusterEngine:
         self._pending: list = []
         self._units: list = []
         self._keys = 0
+        self.blocks = list(blocks)
+        self.standardisation = None
         self.persisted = self._fits_in_memory(blocks) if persist is None else persist
         try:
-            self._set_up(blocks, columns)
+            self._set_up(blocks, columns, standardize)
         except BaseException:
             self.close()
             raise
@@ -105,8 +111,8 @@ class ClusterEngine:
         self._pending = []
         return values
 
-    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None) -> None:
-        wanted = tuple(columns) if columns else None
+    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool) -> None:
+        wanted = self.wanted_columns = tuple(columns) if columns else None
         unread = [tasks.Unread(spec, wanted) for spec in blocks]
         read = self._map(tasks.loaded, unread, name="read") if self.persisted else unread
         facts = self._gather(self._map(tasks.facts, read, name="facts"))
@@ -117,6 +123,7 @@ class ClusterEngine:
                                 f"{', '.join(self.columns)}: every file must have the same columns "
                                 "(choose common ones with --columns)")
         self.block_rows = np.array([fact[1] for fact in facts], dtype=np.int64)
+        self.block_rows_read = self.block_rows + np.array([fact[2] for fact in facts], dtype=np.int64)
         self.n_samples = int(self.block_rows.sum())
         self.n_features = len(self.columns)
         self.n_dropped = sum(fact[2] for fact in facts)
@@ -127,6 +134,14 @@ class ClusterEngine:
             raise DataError("no usable samples (every row was dropped or the files have none)")
         top = np.max([fact[4] for fact in facts], axis=0)
         bottom = np.min([fact[5] for fact in facts], axis=0)
+        if standardize:
+            self.standardisation = self._standardisation(read, top, bottom)
+            z = self.standardisation
+            unread = self._unread = [tasks.Unread(spec, wanted, z) for spec in blocks]
+            read = self._map(tasks.standardised, read, name="z", extra=(z,)) if self.persisted else unread
+            self._read = read
+            # x ↦ (x − loc)/scale is monotone in floating point too: the extremes of z exactly
+            top, bottom = z.apply(top), z.apply(bottom)
         magnitude = np.maximum(top, -bottom)
         n = self.n_samples
         # The arithmetic of core.scaling.scaled_columns, its sums taken block by block.
@@ -153,6 +168,31 @@ class ClusterEngine:
         self.summary = ColumnSummary(top, bottom, variances, self.scale)
         self.layout = PassLayout(self.covariance_type, n, self.centre, self.scale, self.variance_floor,
                                  radius_from_extremes(top_u, bottom_u))
+
+    def _standardisation(self, read, top: np.ndarray, bottom: np.ndarray):
+        """The columns' means and standard deviations, one pass over the blocks, with the
+        arithmetic of core.transform.Standardisation.of (divided by the largest |x| first); the
+        blocks' parts combined in block order (the same numbers on any number of workers)."""
+        from emstudio.core.transform import Standardisation
+
+        magnitude = np.maximum(top, -bottom)
+        magnitude = np.where((magnitude > 0) & np.isfinite(magnitude), magnitude, 1.0)
+        count, mean, squares = 0, np.zeros(self.n_features), np.zeros(self.n_features)
+        for m, block_mean, block_squares in self._gather(self._map(tasks.moments, read, name="moments",
+                                                                   extra=(magnitude,))):
+            if m == 0:
+                continue
+            total = count + m
+            delta = block_mean - mean
+            mean = mean + delta * (m / total)
+            squares = squares + block_squares + delta ** 2 * (count * m / total)
+            count = total
+        scale = np.sqrt(squares / count) * magnitude
+        standardisation = Standardisation(mean * magnitude, np.where(scale > 0, scale, 1.0))
+        problem = standardisation.problem(self.columns)
+        if problem:
+            raise DataError(problem)
+        return standardisation
 
     def _tree_total(self, values) -> np.ndarray:
         """Σ over blocks of per-block (d,) arrays (futures or arrays), added in a fixed tree over
@@ -216,6 +256,18 @@ class ClusterEngine:
     @property
     def rows_per_second(self) -> float:
         return self.n_samples * self.passes / self.pass_seconds if self.pass_seconds > 0 else 0.0
+
+    def use_covariance_type(self, covariance_type: str) -> None:
+        """Run the next passes for another covariance type (a grid's next row): the blocks and
+        the layout's d-sized facts stay, only the model changes."""
+        import dataclasses
+
+        self.layout = dataclasses.replace(self.layout, covariance_type=covariance_type)
+        self.covariance_type = covariance_type
+
+    def track(self, futures: list) -> None:
+        """Futures of work beside the passes (the labels file's pieces), cancelled by :meth:`close`."""
+        self._pending = list(futures)
 
     # ----------------------------------------------------------------- tear-down
     def close(self) -> None:

@@ -25,15 +25,20 @@ DEFAULT_SAMPLE_ROWS = 100_000
 
 def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_SAMPLE_ROWS,
                    stop: Callable[[], bool] | None = None,
-                   on_snapshot: Callable[[int, object], None] | None = None) -> FitResult:
+                   on_snapshot: Callable[[int, object], None] | None = None,
+                   sample: np.ndarray | None = None, extra_starts=(), hc_seed: int | None = None) -> FitResult:
     """Fit a Gaussian mixture by EM over ``engine``'s data (a ClusterEngine), as
     core.em.fit_mixture fits data in memory. FitError / DataError in one line for what cannot be
-    fitted; a prior is not available here (its data covariance would need another pass)."""
+    fitted; a prior is not available here (its data covariance would need another pass).
+
+    ``sample``: the rows the data-driven starts run on (a grid's cells share one; default: a new
+    uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``: as for fit_mixture."""
     settings.validate()
     if settings.prior != "none":
         raise FitError("--prior conjugate is not available with --engine dask")
-    sample = engine.sample(sample_rows, settings.seed)
-    engine.release_read_blocks()
+    if sample is None:
+        sample = engine.sample(sample_rows, settings.seed)
+        engine.release_read_blocks()
     check_fit_data(sample, settings.k, list(engine.columns), engine.summary)
     if isinstance(settings.init, MixtureParams) and settings.init.n_features != engine.n_features:
         raise FitError(f"the start has d={settings.init.n_features} dimensions but the data has {engine.n_features}")
@@ -44,6 +49,6 @@ def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_
         if isinstance(settings.init, MixtureParams):
             return params_for_type(settings.init, settings.covariance_type)
         return initial_params(sample, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar,
-                              stop, index)
+                              stop, index, hc_seed=hc_seed)
 
-    return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot)
+    return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot, extra_starts=extra_starts)

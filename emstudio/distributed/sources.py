@@ -147,6 +147,14 @@ def npy_columns(d: int, requested: list[str] | None) -> tuple[list[int], tuple[s
 def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
     """Read one block (on a worker). Rows with a missing, NaN or infinite value are dropped and
     counted. DataError naming the file for anything unreadable."""
+    return read_block_with_rows(spec, columns)[0]
+
+
+def read_block_with_rows(spec: BlockSpec, columns: list[str] | None) -> tuple[LoadedBlock, np.ndarray, np.ndarray | None,
+                                                                              np.ndarray | None]:
+    """:func:`read_block`, and what a labels file says of each kept row: (the block, the rows'
+    0-based positions among the block's rows (m,), the file's row names (m,) str or None, the cells'
+    text as read (m, d) str or None)."""
     if spec.kind in ("npy", "zarr"):
         array = _open_array(spec.path, spec.kind)
         d = 1 if array.ndim == 1 else array.shape[1]
@@ -158,7 +166,7 @@ def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
         dropped = int(values.shape[0] - finite.sum())
         if dropped:
             values = np.ascontiguousarray(values[finite])
-        return LoadedBlock(values, names, dropped)
+        return LoadedBlock(values, names, dropped), np.flatnonzero(finite), None, None
     from emstudio.io.data import load_data
 
     try:
@@ -166,8 +174,9 @@ def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
     except EmstudioError as exc:
         message = str(exc)
         raise DataError(message if spec.name in message else f"{spec.name}: {message}") from None
-    return LoadedBlock(loaded.values, tuple(loaded.columns), int(loaded.report.n_dropped),
-                       tuple(loaded.report.notes))
+    block = LoadedBlock(loaded.values, tuple(loaded.columns), int(loaded.report.n_dropped),
+                        tuple(loaded.report.notes))
+    return block, loaded.kept_rows, loaded.row_names, loaded.cell_text
 
 
 def estimated_bytes(blocks: list[BlockSpec]) -> int:

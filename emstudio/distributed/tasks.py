@@ -18,10 +18,12 @@ from emstudio.distributed.sources import BlockSpec, LoadedBlock, read_block
 
 @dataclass(frozen=True)
 class Unread:
-    """A block that is read from storage by each task that needs it."""
+    """A block that is read from storage by each task that needs it (and z-scored by
+    ``standardisation``, a core.transform.Standardisation, when given: `--standardize`)."""
 
     spec: BlockSpec
     columns: tuple[str, ...] | None
+    standardisation: object | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,8 +39,28 @@ class UnitFrame:
 def loaded(block) -> LoadedBlock:
     """The block as read (reading it now when it is Unread)."""
     if isinstance(block, Unread):
-        return read_block(block.spec, list(block.columns) if block.columns else None)
+        part = read_block(block.spec, list(block.columns) if block.columns else None)
+        return part if block.standardisation is None else standardised(part, block.standardisation)
     return block
+
+
+def standardised(block, standardisation) -> LoadedBlock:
+    """The block as read with its values z-scored, (x − loc) / scale (core.transform.Standardisation)."""
+    part = loaded(block)
+    return LoadedBlock(standardisation.apply(part.values), part.columns, part.n_dropped, part.notes)
+
+
+def moments(block, magnitude: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(rows m, mean (d,), Σ (s − mean)² (d,)) of s = x / magnitude over the block's rows: the
+    parts that add up to the columns' means and standard deviations (Chan et al.'s pairwise
+    update), as core.transform.Standardisation.of computes them on data in memory."""
+    scaled = loaded(block).values / magnitude
+    m = scaled.shape[0]
+    if m == 0:
+        return 0, np.zeros(scaled.shape[1]), np.zeros(scaled.shape[1])
+    mean = scaled.mean(axis=0)
+    scaled -= mean
+    return m, mean, np.einsum("ij,ij->j", scaled, scaled)
 
 
 def facts(block) -> tuple:

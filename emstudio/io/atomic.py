@@ -111,6 +111,59 @@ def write_files_atomically(files: Sequence[tuple[str | os.PathLike, bytes]]) -> 
             os.close(fd)  # the lock is held until the temporary is renamed or removed
 
 
+class StagedFile:
+    """A file written in parts that appears whole or not at all: each :meth:`write` appends to a
+    locked temporary beside ``path``; :meth:`commit` syncs it and renames it over ``path``;
+    leaving the ``with`` block without committing (an error, Ctrl+C) removes the temporary. For
+    output too large to hold in memory at once (a labels file of many millions of rows). A device
+    or FIFO is written through part by part, as :func:`write_files_atomically` writes it whole."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.target = check_output_path(path)
+        self._done = False
+        if self.target.in_place:
+            self._fd, self._tmp = _open_in_place(self.target), None
+            return
+        remove_stale_temporaries(os.path.dirname(self.target.final) or ".")
+        self._fd, self._tmp, _ = _stage(self.target, b"")
+
+    def write(self, data: bytes) -> None:
+        if self._tmp is None:
+            _write_in_place_fd(self.target, self._fd, data)
+            return
+        try:
+            _write_all(self._fd, data)
+        except OSError as exc:
+            raise EmstudioError(f"cannot write {self.target.shown}: {exc.strerror or exc}") from None
+
+    def commit(self) -> None:
+        """Make the file whole at ``path`` (the old file, if any, replaced)."""
+        if self._tmp is not None:
+            try:
+                os.fsync(self._fd)
+                os.replace(self._tmp, self.target.final)
+            except OSError as exc:
+                raise EmstudioError(f"cannot write {self.target.shown}: {exc.strerror or exc}") from None
+            self._tmp = None
+        self._close()
+
+    def _close(self) -> None:
+        if not self._done:
+            self._done = True
+            if self._tmp is not None:
+                try:
+                    os.unlink(self._tmp)
+                except OSError:
+                    pass
+            os.close(self._fd)  # the lock is held until the temporary is renamed or removed
+
+    def __enter__(self) -> "StagedFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._close()
+
+
 def check_output_path(path: str | os.PathLike) -> _Target:
     """Where and how ``path`` will be written, or EmstudioError with one line saying why not.
 
@@ -245,10 +298,17 @@ def _stage(target: _Target, data: bytes) -> tuple[int, str, _Target]:
 
 
 def _write_in_place(target: _Target, data: bytes) -> None:
-    """Write through an existing character device or FIFO (nothing is renamed or truncated).
+    """Write through an existing character device or FIFO (nothing is renamed or truncated)."""
+    fd = _open_in_place(target)
+    try:
+        _write_in_place_fd(target, fd, data)
+    finally:
+        os.close(fd)
 
-    Opened without blocking: a FIFO that no program reads is refused instead of waiting.
-    """
+
+def _open_in_place(target: _Target) -> int:
+    """Open an existing character device or FIFO for writing. Opened without blocking: a FIFO
+    that no program reads is refused instead of waiting."""
     try:
         fd = os.open(target.shown, os.O_WRONLY | _O_NONBLOCK | _O_NOCTTY | _O_CLOEXEC)
     except OSError as exc:
@@ -257,17 +317,19 @@ def _write_in_place(target: _Target, data: bytes) -> None:
                                 "program is reading") from None
         raise EmstudioError(f"cannot write {target.shown}: {_why(exc)}") from None
     try:
-        try:
-            os.set_blocking(fd, True)
-        except OSError:
-            pass
+        os.set_blocking(fd, True)
+    except OSError:
+        pass
+    return fd
+
+
+def _write_in_place_fd(target: _Target, fd: int, data: bytes) -> None:
+    try:
         _write_all(fd, data)
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             raise EmstudioError(f"cannot write {target.shown}: the program reading it stopped") from None
         raise EmstudioError(f"cannot write {target.shown}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

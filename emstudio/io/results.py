@@ -257,6 +257,20 @@ def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray, *, row_i
     1-based row number; default 1 … n); cell_text (n, d) the cells as they were read (default:
     the shortest text that reads back to each value).
     """
+    k = np.shape(resp)[1]
+    return labels_header(columns, k) + labels_rows(X, resp, row_ids=row_ids, cell_text=cell_text)
+
+
+def labels_header(columns: Sequence[str], k: int) -> str:
+    """The labels file's header line (with its line end)."""
+    header = ["row"] + [_csv_field(c) for c in columns] + ["component"] + [f"p{j}" for j in range(1, k + 1)]
+    return ",".join(header) + "\n"
+
+
+def labels_rows(X: np.ndarray, resp: np.ndarray, *, row_ids: Sequence[str] | None = None,
+                cell_text: np.ndarray | None = None) -> str:
+    """The labels file's lines for rows X (n, d) with responsibilities resp (n, K), no header:
+    a file written in parts (one block of rows at a time) is the header then each part's lines."""
     X = np.asarray(X, dtype=np.float64)
     resp = np.asarray(resp, dtype=np.float64)
     n, k = resp.shape
@@ -273,9 +287,7 @@ def labels_csv(X: np.ndarray, columns: Sequence[str], resp: np.ndarray, *, row_i
     fields.append([str(c) for c in (resp.argmax(axis=1) + 1).tolist()])
     for j in range(k):
         fields.append(number_texts(resp[:, j]).tolist())
-    header = ["row"] + [_csv_field(c) for c in columns] + ["component"] + [f"p{j}" for j in range(1, k + 1)]
     buffer = io.StringIO()
-    buffer.write(",".join(header) + "\n")
     for line in zip(*fields):
         buffer.write(",".join(line))
         buffer.write("\n")

@@ -172,3 +172,22 @@ def test_stale_temporaries_of_ours_are_removed_on_the_next_write(tmp_path):
         assert os.path.basename(kept) in left
     assert (tmp_path / "labels.csv").read_text() == "new"
     assert remove_stale_temporaries(tmp_path) == [os.path.basename(held)]  # its writer is gone now
+
+
+def test_a_staged_file_appears_whole_on_commit_and_not_at_all_on_an_error(tmp_path):
+    from emstudio.io.atomic import StagedFile
+
+    path = tmp_path / "labels.csv"
+    path.write_text("old\n")
+    with StagedFile(path) as staged:
+        staged.write(b"row,a\n")
+        staged.write(b"1,2\n")
+        assert path.read_text() == "old\n"  # nothing replaced before the commit
+        staged.commit()
+    assert path.read_text() == "row,a\n1,2\n"
+    with pytest.raises(KeyboardInterrupt):
+        with StagedFile(path) as staged:
+            staged.write(b"half")
+            raise KeyboardInterrupt
+    assert path.read_text() == "row,a\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.csv"]  # no temporary left

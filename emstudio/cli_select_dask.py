@@ -1,0 +1,89 @@
+"""`emstudio select DATA --engine dask`: the grid's cells fitted on a Dask cluster, one after another
+(README, "Data beyond one machine"); the table and the selection file as `emstudio select` makes them."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+from emstudio.errors import EmstudioError
+
+
+def _refuse_unsupported(args) -> None:
+    if args.model != "gmm":
+        raise EmstudioError("--model fa and mfa are not available with --engine dask")
+    if args.prior != "none":
+        raise EmstudioError("--prior conjugate is not available with --engine dask")
+    if getattr(args, "sheet", None):
+        raise EmstudioError("--sheet is not available with --engine dask")
+    if args.jobs is not None:
+        raise EmstudioError("--jobs is for the in-memory engine; with --engine dask the cluster's workers share "
+                            "each pass (--workers or --scheduler)")
+    if args.data == "-":
+        raise EmstudioError("--engine dask reads files the workers can open, not standard input")
+    if args.scheduler and args.workers is not None:
+        raise EmstudioError("--workers is for the local cluster; an existing cluster (--scheduler) has its own")
+
+
+def command_select_dask(args, *, prog: str, check_outputs, note, report, base, ks_of, types) -> int:
+    """``base``: the grid's FitSettings; ``ks_of(sample)``: the K to try, bounded by the distinct
+    rows of the sample (all the data's rows when the sample holds them); ``report``: cli_select's."""
+    from emstudio.cli_dask import _cluster_error
+    from emstudio.cli_select import run_interruptibly
+    from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
+    from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
+    from emstudio.distributed.sources import array_shape, find_blocks, npy_columns
+
+    _refuse_unsupported(args)
+    require_dask()
+    blocks = find_blocks(args.data, args.block_rows)
+    check_outputs([args.out], [spec.path for spec in blocks])
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    if blocks[0].kind in ("npy", "zarr"):
+        npy_columns(array_shape(blocks[0].path, blocks[0].kind)[1], columns)
+    persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
+    held: dict = {}
+
+    def grid(progress):
+        with open_client(args.scheduler, args.workers or DEFAULT_WORKERS,
+                         args.connect_timeout or DEFAULT_CONNECT_TIMEOUT) as client:
+            from emstudio.distributed.engine import ClusterEngine
+            from emstudio.distributed.select import select_on_cluster
+
+            chosen = blocks
+            if args.block_rows is None:  # equal blocks, at least two per worker
+                chosen = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
+            with ClusterEngine(client, chosen, types[0], columns, persist, standardize=args.standardize) as engine:
+                held["engine"] = engine
+                sample = engine.sample(args.sample_rows or DEFAULT_SAMPLE_ROWS, base.seed)
+                engine.release_read_blocks()
+                held["ks"] = ks = ks_of(sample, engine.n_samples)
+                return select_on_cluster(engine, sample, ks, types, base, criterion=args.criterion,
+                                         warm_start=args.warm_start, on_cell=progress)
+
+    try:
+        selection, status = run_interruptibly(grid, total=None, describe=lambda c: f"{c.covariance_type}, K={c.k}",
+                                              out=args.out, note=note)
+    except EmstudioError:
+        raise
+    except Exception as exc:
+        problem = _cluster_error(exc)
+        if problem is None:
+            raise
+        raise problem from None
+    if selection is None:
+        return status
+    engine = held["engine"]
+    lines = [f"{engine.n_samples} rows, {engine.n_features} column{'s' * (engine.n_features != 1)} "
+             f"({', '.join(engine.columns)}) in {engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on "
+             f"{args.scheduler or f'a local cluster of {args.workers or DEFAULT_WORKERS} workers'}; "
+             f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s"]
+    if engine.n_dropped:
+        lines.append(f"dropped {engine.n_dropped} row{'s' * (engine.n_dropped != 1)} with a missing, NaN or "
+                     "infinite value")
+    lines += [f"note: {n}" for n in engine.notes]
+    loaded = SimpleNamespace(columns=engine.columns, report=SimpleNamespace(
+        lines=lambda: lines, source=args.data.rstrip("/"), n_dropped=engine.n_dropped))
+    sys.stderr.flush()
+    return report(selection, args, prog, loaded, held["ks"], types, engine.standardisation, note,
+                  engine_settings={"engine": "dask"})
