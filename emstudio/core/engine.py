@@ -183,6 +183,12 @@ class MixtureEngine:
 
     def _run(self, params, resp_out: np.ndarray | None) -> PassResult:
         plan = self.plan(params)
+        if self.n_samples <= self.chunk_rows(plan.k):
+            # Data in one chunk (small data, a fit's loop of thousands of passes): no chunk list,
+            # no pool, no adding up — the very same sums as the general path's one chunk.
+            with self._lock, self._blas_limit():
+                total = chunk_sums(self.layout, plan, self.data_t, self._buffers_for(0, plan.k), resp_out)
+            return finish_pass(self.layout, plan, params, total)
         chunks = list(enumerate(self._chunks(plan.k)))
         n_workers = max(1, min(self.n_threads, len(chunks)))
         with self._lock, self._blas_limit():
