@@ -7,7 +7,8 @@ For each (n, d, K, model): µs per E-step pass (``engine.run_pass``), per M-step
 that pass's statistics), per whole EM step (pass + M-step), and per SQUAREM cycle (two EM steps,
 the extrapolation and its stabilising step, as core.iterations does it, counted per M-step made),
 beside scikit-learn's ``_e_step`` + ``_m_step`` on a GaussianMixture fitted to the same data
-(best of five rounds each, one thread, BLAS held to one thread). n = 272, d = 2 is the size of
+(best of five rounds each of CPU time, so other work on the machine counts little; one thread, BLAS
+held to one thread). n = 272, d = 2 is the size of
 R's ``faithful`` (issue 17: model selection there is a few thousand such steps).
 """
 
@@ -40,10 +41,10 @@ def best_us(fn, repeat: int, rounds: int = 5) -> float:
     """Best of ``rounds`` of the mean time per call over ``repeat`` calls, in µs."""
     best = np.inf
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(repeat):
             fn()
-        best = min(best, (time.perf_counter() - start) / repeat)
+        best = min(best, (time.process_time() - start) / repeat)
     return best * 1e6
 
 

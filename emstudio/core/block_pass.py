@@ -219,19 +219,28 @@ class ChunkBuffers:
         return array
 
 
+def chunk_features(layout: PassLayout, x_t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The features z = [1, u, uᵢuⱼ] (p, m) of a chunk x_t (d, m), written into ``out`` (p, m)."""
+    d = layout.n_features
+    out[0] = 1.0
+    out[1:1 + d] = x_t
+    _quadratic_features(layout, x_t, out[1 + d:])
+    return out
+
+
 def chunk_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray, buffers: ChunkBuffers,
-               resp_out: np.ndarray | None = None) -> BlockSums:
+               resp_out: np.ndarray | None = None, features: np.ndarray | None = None) -> BlockSums:
     """The sums of one chunk x_t (d, m) in column units, m ≤ buffers.rows; its responsibilities
-    rᵢₖ are written to ``resp_out`` (m, K) when given."""
-    k, d = plan.k, layout.n_features
+    rᵢₖ are written to ``resp_out`` (m, K) when given. ``features``: the chunk's
+    :func:`chunk_features` when a driver keeps them (they depend on the rows only)."""
+    k = plan.k
     m = x_t.shape[1]
     log_prob = buffers.log_prob[: k * m].reshape(k, m)
     if plan.uses_features:
-        p = layout.n_basis
-        z = buffers.scratch("features", p * buffers.rows)[: p * m].reshape(p, m)
-        z[0] = 1.0
-        z[1:1 + d] = x_t
-        _quadratic_features(layout, x_t, z[1 + d:])
+        z = features
+        if z is None:
+            p = layout.n_basis
+            z = chunk_features(layout, x_t, buffers.scratch("features", p * buffers.rows)[: p * m].reshape(p, m))
         np.dot(plan.weights, z, out=log_prob)
     else:
         _whitened_log_prob(x_t, plan, buffers, log_prob)
