@@ -90,6 +90,12 @@ def _per_column(floor, d: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(floor, dtype=np.float64), (d,))
 
 
+def _eigen_floor(reg: np.ndarray, noise: np.ndarray) -> float:
+    """One number for an eigenvalue lift (column units): a direction mixes columns, so the smallest
+    reg_covar of any column (what every direction got added at least) or the noisiest column's noise."""
+    return max(float(reg.min()), float(noise.max()), _TINY)
+
+
 def variance_floor(largest_value: float) -> float:
     """The smallest meaningful variance for data whose largest magnitude is ``largest_value``.
 
@@ -174,10 +180,6 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         # reg_covar in column units; capped so that an absurd reg_covar stays finite.
         reg = np.minimum(reg_covar / (scale * scale), 1e300)
     noise = _per_column(stats.variance_floor, d)
-    column_floor = np.maximum(np.maximum(reg, noise), tiny)  # (d,) per column, column units
-    # One number for an eigenvalue lift: a direction mixes columns, so the smallest reg_covar of
-    # any column (what every direction got added at least) or the noisiest column's noise.
-    eigen_floor = max(float(reg.min()), float(noise.max()), tiny)
     means_rel = stats.sum_x / n_k[:, None]  # (μₖ − oₖ)/s
     empty = stats.n_k < EMPTY_COMPONENT_SIZE
     frozen = np.zeros(k, dtype=bool) if frozen is None or previous is None else np.asarray(frozen, dtype=bool)
@@ -190,11 +192,11 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     outer = scale[:, None] * scale[None, :]
     if covariance_type == "full":
         cov = scatter / n_k[:, None, None] + np.diag(reg)
-        cov = make_positive_definite_all(cov, eigen_floor) * outer
+        cov = make_positive_definite_all(cov, _eigen_floor(reg, noise)) * outer
         if kept:
             cov[keep] = previous.covariances[keep]
     elif covariance_type == "tied":
-        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), eigen_floor) * outer
+        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), _eigen_floor(reg, noise)) * outer
     elif covariance_type in MCLUST_EXTRA_TYPES:
         # mclust's models are defined in the data's units (a sphere or a common orientation is not
         # one after rescaling columns): their M-step works on the scatter in those units, started
@@ -210,6 +212,7 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         if kept:
             cov[keep] = previous.full_covariances()[keep]
     elif covariance_type == "diag":
+        column_floor = np.maximum(np.maximum(reg, noise), tiny)  # (d,) per column, column units
         cov = np.maximum(scatter / n_k[:, None] + reg, column_floor) * (scale * scale)
         if kept:
             cov[keep] = previous.covariances[keep]
