@@ -86,12 +86,15 @@ def gaussians(folder: Path, n: int, d: int, k: int, seed: int, name: str) -> Pat
 
 
 def wall_time(command: list[str]) -> float:
-    env = None
+    env, folder = None, ROOT
     if command and command[0].startswith("PYTHONPATH="):  # another checkout's emstudio (--compare-with)
-        env = dict(os.environ, PYTHONPATH=command[0].partition("=")[2])
+        folder = command[0].partition("=")[2]
+        env = dict(os.environ, PYTHONPATH=folder, PYTHONDONTWRITEBYTECODE="1")  # leave that checkout as it is
         command = command[1:]
     began = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    # Run in the checkout whose emstudio is meant: `python -m` puts the working folder first on
+    # sys.path, before PYTHONPATH (run from ROOT, --compare-with timed this checkout twice).
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder, env=env)
     return time.perf_counter() - began
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from emstudio.core.mstep import LOG_2PI, SufficientStats
 from emstudio.core.params import MixtureParams, check_covariance_type, storage_type
-from emstudio.core.scaling import scaled_precision_cholesky
+from emstudio.core.scaling import scaled_covariances, scaled_precision_cholesky
 
 FEATURE_MAX_D = 15
 # The features lose about eps · λmax(Pₖ) · max‖x − c‖² of log N to cancellation; above this the
@@ -30,6 +31,7 @@ EXP_CLIP = -700.0
 CHUNK_BYTES = 1 << 22
 MAX_CHUNK_ROWS = 65536
 MIN_CHUNK_ROWS = 1024
+_EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +41,9 @@ class PassLayout:
     covariance_type: the model; n_samples: n; centre (d,) and scale (d,): column units
     u = (x − centre)/scale (core.scaling); variance_floor (d,): the rounding noise in column
     units; radius_sq: max ‖u‖² over the rows (bounded by the per-column extremes).
+
+    Its derived properties are cached (cached_property: asked once per pass, they cost more than
+    the arithmetic of a pass over a few hundred rows).
     """
 
     covariance_type: str
@@ -59,26 +64,26 @@ class PassLayout:
         return cls(covariance_type, n, centre, scale, variance_floor,
                    radius_from_extremes(data_t.max(axis=1), data_t.min(axis=1)) if n else 0.0)
 
-    @property
+    @cached_property
     def n_features(self) -> int:
         return int(np.shape(self.centre)[0])
 
-    @property
+    @cached_property
     def quadratic(self) -> bool:
         """Whether the statistics hold whole matrices xxᵀ (full, tied) or their diagonals."""
         return storage_type(self.covariance_type) in ("full", "tied")
 
-    @property
+    @cached_property
     def features_allowed(self) -> bool:
         return (not self.quadratic) or self.n_features <= FEATURE_MAX_D
 
-    @property
+    @cached_property
     def n_basis(self) -> int:
         """Length p of the features z = [1, u, uᵢuⱼ]."""
         d = self.n_features
         return 1 + d + (d * (d + 1) // 2 if self.quadratic else d)
 
-    @property
+    @cached_property
     def log_scale_sum(self) -> float:
         return float(np.log(self.scale).sum())
 
@@ -146,25 +151,53 @@ def plan_pass(layout: PassLayout, params: MixtureParams) -> PassPlan:
     """Choose features or whitened products for θ and precompute what the chunks need."""
     if params.n_features != layout.n_features:
         raise ValueError(f"parameters have d={params.n_features}, the data d={layout.n_features}")
+    if not layout.quadratic:
+        return _plan_diagonal(layout, params)
     d = layout.n_features
     # Everything below is in column units: u = (x − c)/s, Σ/(s sᵀ); log N(x) = log N(u) − Σ log s.
     inv_chol, log_det = scaled_precision_cholesky(params.covariances, params.covariance_type, layout.scale,
                                                   params.n_components)
     means_c = (params.means - layout.centre) / layout.scale
     constant = np.log(params.weights) - 0.5 * (d * LOG_2PI + log_det) - layout.log_scale_sum
-    precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
     # λmax(Pₖ) ≤ ‖Lₖ⁻¹‖_F²; the features cancel on scale max(‖x − c‖², ‖μₖ − c‖²) · λmax(Pₖ).
     reach = np.maximum(layout.radius_sq, (means_c ** 2).sum(axis=1))
-    cancellation = np.finfo(np.float64).eps * reach * (inv_chol ** 2).sum(axis=(1, 2))
-    if layout.features_allowed and np.all(cancellation <= FEATURE_MAX_CANCELLATION):
+    cancellation = _EPS * reach * (inv_chol ** 2).sum(axis=(1, 2))
+    if layout.features_allowed and (cancellation <= FEATURE_MAX_CANCELLATION).all():
+        precisions = np.swapaxes(inv_chol, 1, 2) @ inv_chol
         linear = np.einsum("kij,kj->ki", precisions, means_c)
         weights = np.empty((params.n_components, layout.n_basis))
         weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
         weights[:, 1:1 + d] = linear
-        pair_i, pair_j, factor = _pair_index(d, layout.quadratic)
+        pair_i, pair_j, factor = _pair_index(d, True)
         weights[:, 1 + d:] = precisions[:, pair_i, pair_j] * factor
         return PassPlan(params.n_components, weights=weights)
     return PassPlan(params.n_components, means_c=means_c, inv_chol=inv_chol, constant=constant)
+
+
+def _plan_diagonal(layout: PassLayout, params: MixtureParams) -> PassPlan:
+    """plan_pass for diag and spherical covariances, on their (K, d) variances: the same numbers as
+    through (K, d, d) factors (their off-diagonal zeros add nothing), with no d × d arrays made
+    unless the whitened route needs them (the batched d × d products cost more than the rest of a
+    small pass's plan)."""
+    k, d = params.n_components, layout.n_features
+    variances = scaled_covariances(params.covariances, params.covariance_type, layout.scale)  # (K, d)
+    inv_sd = 1.0 / np.sqrt(variances)
+    log_det = np.log(variances).sum(axis=1)
+    means_c = (params.means - layout.centre) / layout.scale
+    constant = np.log(params.weights) - 0.5 * (d * LOG_2PI + log_det) - layout.log_scale_sum
+    reach = np.maximum(layout.radius_sq, (means_c ** 2).sum(axis=1))
+    precision = inv_sd * inv_sd  # Pₖ's diagonal, (K, d)
+    cancellation = _EPS * reach * precision.sum(axis=1)
+    if (cancellation <= FEATURE_MAX_CANCELLATION).all():
+        linear = precision * means_c
+        weights = np.empty((k, layout.n_basis))
+        weights[:, 0] = constant - 0.5 * np.einsum("ki,ki->k", linear, means_c)
+        weights[:, 1:1 + d] = linear
+        weights[:, 1 + d:] = -0.5 * precision
+        return PassPlan(k, weights=weights)
+    inv_chol = np.zeros((k, d, d))
+    inv_chol[:, np.arange(d), np.arange(d)] = inv_sd
+    return PassPlan(k, means_c=means_c, inv_chol=inv_chol, constant=constant)
 
 
 class ChunkBuffers:
@@ -186,35 +219,46 @@ class ChunkBuffers:
         return array
 
 
+def chunk_features(layout: PassLayout, x_t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The features z = [1, u, uᵢuⱼ] (p, m) of a chunk x_t (d, m), written into ``out`` (p, m)."""
+    d = layout.n_features
+    out[0] = 1.0
+    out[1:1 + d] = x_t
+    _quadratic_features(layout, x_t, out[1 + d:])
+    return out
+
+
 def chunk_sums(layout: PassLayout, plan: PassPlan, x_t: np.ndarray, buffers: ChunkBuffers,
-               resp_out: np.ndarray | None = None) -> BlockSums:
+               resp_out: np.ndarray | None = None, features: np.ndarray | None = None) -> BlockSums:
     """The sums of one chunk x_t (d, m) in column units, m ≤ buffers.rows; its responsibilities
-    rᵢₖ are written to ``resp_out`` (m, K) when given."""
-    k, d = plan.k, layout.n_features
+    rᵢₖ are written to ``resp_out`` (m, K) when given. ``features``: the chunk's
+    :func:`chunk_features` when a driver keeps them (they depend on the rows only)."""
+    k = plan.k
     m = x_t.shape[1]
     log_prob = buffers.log_prob[: k * m].reshape(k, m)
     if plan.uses_features:
-        p = layout.n_basis
-        z = buffers.scratch("features", p * buffers.rows)[: p * m].reshape(p, m)
-        z[0] = 1.0
-        z[1:1 + d] = x_t
-        _quadratic_features(layout, x_t, z[1 + d:])
+        z = features
+        if z is None:
+            p = layout.n_basis
+            z = chunk_features(layout, x_t, buffers.scratch("features", p * buffers.rows)[: p * m].reshape(p, m))
         np.dot(plan.weights, z, out=log_prob)
     else:
         _whitened_log_prob(x_t, plan, buffers, log_prob)
     resp = buffers.resp[: k * m].reshape(k, m)
     row_max = buffers.row_max[:m]
     row_sum = buffers.row_sum[:m]
-    np.max(log_prob, axis=0, out=row_max)
+    # The ufuncs' reduce directly: np.max and np.sum are these same reductions behind a Python
+    # wrapper that costs more than the arithmetic on a few hundred rows.
+    np.maximum.reduce(log_prob, axis=0, out=row_max)
     log_prob -= row_max
     np.maximum(log_prob, EXP_CLIP, out=log_prob)
     np.exp(log_prob, out=resp)
-    np.sum(resp, axis=0, out=row_sum)
+    np.add.reduce(resp, axis=0, out=row_sum)
     np.divide(1.0, row_sum, out=row_sum)
     resp *= row_sum
     # row_sum now holds 1/s, so log s = −log(1/s).
     np.log(row_sum, out=row_sum)
-    sums = np.array([row_max.sum(), -row_sum.sum(), np.vdot(resp, log_prob)])
+    sums = np.array([np.add.reduce(row_max), -np.add.reduce(row_sum), np.vdot(resp, log_prob)])
     if resp_out is not None:
         resp_out[:] = resp.T
     if plan.uses_features:
@@ -309,7 +353,8 @@ def finish_pass(layout: PassLayout, plan: PassPlan, params: MixtureParams, total
     n_k = stats[0].copy()
     sum_x = stats[1:1 + d].T.copy()
     if plan.uses_features:
-        origins = np.broadcast_to(layout.centre, (k, d)).copy()
+        origins = np.empty((k, d))
+        origins[:] = layout.centre  # (broadcast_to(...).copy() costs ~10 µs, most of a small pass's finish)
         if layout.quadratic:
             sum_xx = np.empty((k, d, d))
             pair_i, pair_j, _ = _pair_index(d, True)

@@ -43,6 +43,7 @@ from emstudio.core.block_pass import (  # noqa: F401
     PassPlan,
     PassResult,
     add_block_sums,
+    chunk_features,
     chunk_sums,
     finish_pass,
     plan_pass,
@@ -102,6 +103,7 @@ class MixtureEngine:
         self.blas_threads = blas_threads
         self._chunk_rows_request = chunk_rows
         self._buffers: dict[tuple[int, int], ChunkBuffers] = {}
+        self._features: np.ndarray | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._held = False
@@ -125,11 +127,20 @@ class MixtureEngine:
             self._buffers[key] = buffers
         return buffers
 
+    def _whole_features(self) -> np.ndarray:
+        """The features (p, n) of data that fit in one chunk: made once, since they depend on the
+        data alone (p·n floats, at most one chunk's worth: CHUNK_BYTES)."""
+        if self._features is None:
+            self._features = chunk_features(self.layout, self.data_t,
+                                            np.empty((self.layout.n_basis, self.n_samples)))
+        return self._features
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
         self._buffers.clear()
+        self._features = None
 
     def __enter__(self) -> "MixtureEngine":
         return self
@@ -183,6 +194,14 @@ class MixtureEngine:
 
     def _run(self, params, resp_out: np.ndarray | None) -> PassResult:
         plan = self.plan(params)
+        if self.n_samples <= self.chunk_rows(plan.k):
+            # Data in one chunk (small data, a fit's loop of thousands of passes): no chunk list,
+            # no pool, no adding up — the very same sums as the general path's one chunk.
+            with self._lock, self._blas_limit():
+                features = self._whole_features() if plan.uses_features else None
+                total = chunk_sums(self.layout, plan, self.data_t, self._buffers_for(0, plan.k), resp_out,
+                                   features)
+            return finish_pass(self.layout, plan, params, total)
         chunks = list(enumerate(self._chunks(plan.k)))
         n_workers = max(1, min(self.n_threads, len(chunks)))
         with self._lock, self._blas_limit():

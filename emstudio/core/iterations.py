@@ -256,10 +256,13 @@ def iterate_squarem(engine: MixtureEngine, params: MixtureParams, *, max_iter: i
     """
     n = engine.n_samples
     covariance_type = engine.covariance_type
+    v2 = None
     current = _check_finite(engine.run_pass(params))
     test = ConvergenceTest(convergence, tol, n, settle)
     yield Snapshot(0, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp)
     shape = UnconstrainedParams(params, engine.scale)
+    # The vector of the θ a cycle ended on: the next cycle's θ₀ (one Cholesky per cycle fewer).
+    known: tuple[MixtureParams, np.ndarray] | None = None
     steps = 0
     step_max = 1.0
     while steps < max_iter:
@@ -274,10 +277,11 @@ def iterate_squarem(engine: MixtureEngine, params: MixtureParams, *, max_iter: i
             steps += 1
             alpha = 1.0
             try:
-                v0, v1, v2 = shape.vector(params), shape.vector(p1), shape.vector(p2)
+                v0 = known[1] if known is not None and known[0] is params else shape.vector(params)
+                v1, v2 = shape.vector(p1), shape.vector(p2)
             except np.linalg.LinAlgError:
-                v0 = None
-            if v0 is not None and np.all(np.isfinite(v0)) and np.all(np.isfinite(v1)) and np.all(np.isfinite(v2)):
+                v0 = v2 = None
+            if v0 is not None and np.isfinite(v0).all() and np.isfinite(v1).all() and np.isfinite(v2).all():
                 r = v1 - v0
                 v = v2 - v1 - r
                 rr, vv = float(r @ r), float(v @ v)
@@ -309,6 +313,7 @@ def iterate_squarem(engine: MixtureEngine, params: MixtureParams, *, max_iter: i
                            converged=tol > 0)
             return
         params, current = chosen
+        known = (p2, v2) if p2 is not None and params is p2 and v2 is not None else None
         converged = test.update(steps, start_ll, current.log_likelihood)
         yield Snapshot(steps, params, current.log_likelihood, n, current.stats.n_k, current.sum_log_max_resp,
                        converged=converged)

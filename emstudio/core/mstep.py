@@ -17,6 +17,7 @@ from emstudio.core.params import MCLUST_EXTRA_TYPES, MixtureParams, check_covari
 from emstudio.core.scaling import ColumnFrame, scaled_precision_cholesky
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+_TINY = float(np.finfo(np.float64).tiny)
 # scikit-learn adds this to every Nₖ so that an empty component divides by a tiny number, not 0.
 NK_FLOOR = 10.0 * np.finfo(np.float64).eps
 # Below this effective size a component counts as empty: its mean and covariance are kept as
@@ -82,6 +83,19 @@ def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
     return SufficientStats(n_k, sum_x, sum_xx, origins, n, frame.noise(), frame.scale)
 
 
+def _per_column(floor, d: int) -> np.ndarray:
+    """A variance floor as (d,) per-column values (one number stands for every column)."""
+    if isinstance(floor, np.ndarray) and floor.shape == (d,) and floor.dtype == np.float64:
+        return floor
+    return np.broadcast_to(np.asarray(floor, dtype=np.float64), (d,))
+
+
+def _eigen_floor(reg: np.ndarray, noise: np.ndarray) -> float:
+    """One number for an eigenvalue lift (column units): a direction mixes columns, so the smallest
+    reg_covar of any column (what every direction got added at least) or the noisiest column's noise."""
+    return max(float(reg.min()), float(noise.max()), _TINY)
+
+
 def variance_floor(largest_value: float) -> float:
     """The smallest meaningful variance for data whose largest magnitude is ``largest_value``.
 
@@ -129,7 +143,7 @@ def make_positive_definite_all(cov: np.ndarray, floor: float) -> np.ndarray:
     values = np.linalg.eigvalsh(cov)
     floors = np.maximum(floor, PD_RELATIVE_FLOOR * cov.shape[1] * values[:, -1])
     low = values[:, 0] < floors
-    if not np.any(low):
+    if not low.any():
         return cov
     out = cov.copy()
     for j in np.flatnonzero(low):
@@ -161,30 +175,28 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
     n_k = stats.n_k + NK_FLOOR
     k, d = stats.sum_x.shape
     scale = stats.column_scale()
-    tiny = np.finfo(np.float64).tiny
+    tiny = _TINY
     with np.errstate(over="ignore"):
         # reg_covar in column units; capped so that an absurd reg_covar stays finite.
         reg = np.minimum(reg_covar / (scale * scale), 1e300)
-    noise = np.broadcast_to(np.asarray(stats.variance_floor, dtype=np.float64), (d,))
-    column_floor = np.maximum(np.maximum(reg, noise), tiny)  # (d,) per column, column units
-    # One number for an eigenvalue lift: a direction mixes columns, so the smallest reg_covar of
-    # any column (what every direction got added at least) or the noisiest column's noise.
-    eigen_floor = max(float(reg.min()), float(noise.max()), tiny)
+    noise = _per_column(stats.variance_floor, d)
     means_rel = stats.sum_x / n_k[:, None]  # (μₖ − oₖ)/s
     empty = stats.n_k < EMPTY_COMPONENT_SIZE
     frozen = np.zeros(k, dtype=bool) if frozen is None or previous is None else np.asarray(frozen, dtype=bool)
     keep = empty | frozen
-    if previous is not None and np.any(keep):
+    # Whether any component keeps previous's values: asked once (each np.any costs a few µs).
+    kept = previous is not None and bool(keep.any())
+    if kept:
         means_rel[keep] = (previous.means[keep] - stats.origins[keep]) / scale
     scatter = _scatter_about(stats, means_rel)
-    outer = np.outer(scale, scale)
+    outer = scale[:, None] * scale[None, :]
     if covariance_type == "full":
         cov = scatter / n_k[:, None, None] + np.diag(reg)
-        cov = make_positive_definite_all(cov, eigen_floor) * outer
-        if previous is not None and np.any(keep):
+        cov = make_positive_definite_all(cov, _eigen_floor(reg, noise)) * outer
+        if kept:
             cov[keep] = previous.covariances[keep]
     elif covariance_type == "tied":
-        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), eigen_floor) * outer
+        cov = make_positive_definite(scatter.sum(axis=0) / n_k.sum() + np.diag(reg), _eigen_floor(reg, noise)) * outer
     elif covariance_type in MCLUST_EXTRA_TYPES:
         # mclust's models are defined in the data's units (a sphere or a common orientation is not
         # one after rescaling columns): their M-step works on the scatter in those units, started
@@ -197,30 +209,31 @@ def m_step(stats: SufficientStats, covariance_type: str, reg_covar: float,
         cov = cov + reg_covar * np.eye(d)
         data_floor = max(reg_covar, float((noise * scale * scale).max()), tiny)
         cov = make_positive_definite_all(cov, data_floor)
-        if previous is not None and np.any(keep):
+        if kept:
             cov[keep] = previous.full_covariances()[keep]
     elif covariance_type == "diag":
+        column_floor = np.maximum(np.maximum(reg, noise), tiny)  # (d,) per column, column units
         cov = np.maximum(scatter / n_k[:, None] + reg, column_floor) * (scale * scale)
-        if previous is not None and np.any(keep):
+        if kept:
             cov[keep] = previous.covariances[keep]
     else:
         # A sphere in the data's units: the mean of the per-column variances, in the data's units.
         variances = (scatter / n_k[:, None]) * (scale * scale)
         cov = np.maximum(variances.mean(axis=1) + reg_covar,
                          max(reg_covar, float((noise * scale * scale).max()), tiny))
-        if previous is not None and np.any(keep):
+        if kept:
             cov[keep] = previous.covariances[keep]
     weights = n_k / n_k.sum()
-    if np.any(frozen):
+    if frozen.any():
         free = ~frozen
         left = 1.0 - previous.weights[frozen].sum()
         weights = previous.weights.copy()
         if np.any(free):
             weights[free] = left * n_k[free] / n_k[free].sum()
     means = means_rel * scale + stats.origins
-    if np.any(keep):
+    if kept:
         means[keep] = previous.means[keep]  # exactly, not through the origin and back
-    return MixtureParams(weights, means, cov, covariance_type)
+    return MixtureParams.owning(weights, means, cov, covariance_type)
 
 
 def map_m_step(stats: SufficientStats, covariance_type: str, reg_covar: float, prior) -> MixtureParams:

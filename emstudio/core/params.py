@@ -74,6 +74,21 @@ class MixtureParams:
             array.setflags(write=False)
             object.__setattr__(self, name, array)
 
+    @classmethod
+    def owning(cls, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+               covariance_type: str) -> "MixtureParams":
+        """Parameters that take over freshly made float64 arrays nobody else holds (the M-step's
+        own results): made read-only in place, not copied. EM builds one θ per step, and on small
+        data the three copies cost as much as the M-step's arithmetic."""
+        params = object.__new__(cls)
+        for name, array in (("weights", weights), ("means", means), ("covariances", covariances)):
+            if not (isinstance(array, np.ndarray) and array.dtype == np.float64 and array.flags.owndata):
+                array = np.array(array, dtype=np.float64, copy=True)
+            array.setflags(write=False)
+            object.__setattr__(params, name, array)
+        object.__setattr__(params, "covariance_type", covariance_type)
+        return params
+
     @property
     def n_components(self) -> int:
         return int(self.weights.shape[0])

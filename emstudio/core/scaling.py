@@ -132,7 +132,7 @@ def scaled_covariances(covariances: np.ndarray, covariance_type: str, scale: np.
     units). Exact: s is a power of two."""
     cov = np.asarray(covariances, dtype=np.float64)
     if storage_type(covariance_type) in ("full", "tied"):
-        return cov / np.outer(scale, scale)
+        return cov / (scale[:, None] * scale)  # np.outer's values, without its overhead
     if covariance_type == "spherical":
         cov = np.repeat(cov[:, None], scale.shape[0], axis=1)
     return cov / (scale * scale)

@@ -133,3 +133,38 @@ def test_zero_reg_covar_collapse_stays_finite_and_flagged():
     assert result.degenerate == (1,)  # ...and the collapse is named
     assert np.all(np.isfinite(result.params.covariances))
     assert np.linalg.eigvalsh(result.params.covariances[1]).min() > 0
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+@pytest.mark.parametrize("separation", [3.0, 1e8])  # the features, then the whitened route
+def test_one_chunk_pass_is_the_block_pass(covariance_type, separation):
+    """Data of one chunk take the engine's short path (no pool, kept features); its sums are
+    exactly those of core.block_pass run on the same rows as one block (the Dask engine's path)."""
+    from emstudio.core.block_pass import block_sums, finish_pass, plan_pass
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(150, 3)), rng.normal(size=(122, 3)) + separation])
+    with MixtureEngine(X, covariance_type) as engine:
+        params = _random_params(rng, X, 4, covariance_type)
+        plan = plan_pass(engine.layout, params)
+        block = finish_pass(engine.layout, plan, params, block_sums(engine.layout, plan, engine.data_t))
+        for _ in range(2):  # the second pass uses the kept features
+            ours = engine.run_pass(params)
+            assert ours.log_likelihood == block.log_likelihood
+            assert ours.entropy == block.entropy
+            assert np.array_equal(ours.stats.n_k, block.stats.n_k)
+            assert np.array_equal(ours.stats.sum_xx, block.stats.sum_xx)
+
+
+@pytest.mark.parametrize("covariance_type", COV_TYPES)
+def test_m_step_parameters_are_read_only(covariance_type):
+    """The M-step's θ takes its arrays without copying them: they must still be read-only."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 2))
+    with MixtureEngine(X, covariance_type) as engine:
+        params = _random_params(rng, X, 3, covariance_type)
+        new = m_step(engine.run_pass(params).stats, covariance_type, 1e-6, previous=params)
+    for array in (new.weights, new.means, new.covariances):
+        assert array.dtype == np.float64 and not array.flags.writeable
+        with pytest.raises(ValueError):
+            array[...] = 0.0
