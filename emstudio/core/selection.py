@@ -175,6 +175,23 @@ def hc_subset_seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, len(ALL_COVARIANCE_TYPES)]).generate_state(1)[0])
 
 
+def cell_settings(base: FitSettings, covariance_type: str, k: int) -> FitSettings:
+    """One cell's settings: the grid's, with the cell's K, model and own seed."""
+    return dataclasses.replace(base, k=k, covariance_type=covariance_type,
+                               seed=cell_seed(base.seed, covariance_type, k))
+
+
+def warm_starts(previous: Cell | None, k: int, warm_start: bool = True) -> list:
+    """The extra start of cell K in a row of K rising: the row's fit at K − 1 with one component
+    split in two (core.warm), when that cell was fitted healthy; none otherwise."""
+    if not (warm_start and previous is not None and previous.k == k - 1 and previous.result is not None
+            and not previous.degenerate):
+        return []
+    from emstudio.core.warm import split_component
+
+    return [split_component(previous.result.params)]
+
+
 def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, column_names=None,
              engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
              engine=None, extra_starts=()) -> Cell:
@@ -183,8 +200,7 @@ def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, col
     ``stop()`` is asked before every EM iteration; when it answers True, Cancelled is raised.
     ``engine``: a MixtureEngine on X for ``covariance_type`` to reuse.
     """
-    settings = dataclasses.replace(base, k=k, covariance_type=covariance_type,
-                                   seed=cell_seed(base.seed, covariance_type, k))
+    settings = cell_settings(base, covariance_type, k)
     try:
         result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options, stop=stop,
                              engine=engine, extra_starts=extra_starts, hc_seed=hc_subset_seed(base.seed))
@@ -203,18 +219,13 @@ def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence
     (core.warm), one more candidate of em-EM's short runs. The same answer in any process: the row
     depends on nothing but its arguments."""
     from emstudio.core.engine import MixtureEngine
-    from emstudio.core.warm import split_component
 
     cells: list[Cell] = []
     with MixtureEngine(X, covariance_type, **(engine_options or {})) as engine:
         previous: Cell | None = None
         for k in ks:
-            extra = []
-            if (warm_start and previous is not None and previous.k == k - 1 and previous.result is not None
-                    and not previous.degenerate):
-                extra.append(split_component(previous.result.params))
             cell = fit_cell(X, base, covariance_type, k, column_names, engine_options, stop, engine=engine,
-                            extra_starts=extra)
+                            extra_starts=warm_starts(previous, k, warm_start))
             cells.append(cell)
             if on_cell is not None:
                 on_cell(cell)

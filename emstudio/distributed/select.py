@@ -10,13 +10,14 @@ the sample holds every row.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from emstudio.core.em import FitSettings
-from emstudio.core.selection import Cell, Selection, best_cell, cell_seed, check_criterion, distinct_models, hc_subset_seed
+from emstudio.core.selection import (
+    Cell, Selection, best_cell, cell_settings, check_criterion, distinct_models, hc_subset_seed, warm_starts,
+)
 from emstudio.distributed.fit import fit_on_cluster
 from emstudio.errors import EmstudioError
 
@@ -26,8 +27,6 @@ def select_on_cluster(engine, sample: np.ndarray, ks: Sequence[int], covariance_
                       on_cell: Callable[[Cell, int, int], None] | None = None) -> Selection:
     """Fit every (covariance type, K) cell over ``engine``'s data (a ClusterEngine), its starts on
     ``sample`` (rows of the data, in data order); the Selection core.selection.select_models makes."""
-    from emstudio.core.warm import split_component
-
     check_criterion(criterion)
     covariance_types, same_models = distinct_models(covariance_types, engine.n_features)
     ks = sorted(ks)
@@ -37,14 +36,10 @@ def select_on_cluster(engine, sample: np.ndarray, ks: Sequence[int], covariance_
         engine.use_covariance_type(covariance_type)
         previous: Cell | None = None
         for k in ks:
-            extra = []
-            if (warm_start and previous is not None and previous.k == k - 1 and previous.result is not None
-                    and not previous.degenerate):
-                extra.append(split_component(previous.result.params))
-            settings = dataclasses.replace(base, k=k, covariance_type=covariance_type,
-                                           seed=cell_seed(base.seed, covariance_type, k))
+            settings = cell_settings(base, covariance_type, k)
             try:
-                result = fit_on_cluster(engine, settings, sample=sample, extra_starts=extra,
+                result = fit_on_cluster(engine, settings, sample=sample,
+                                        extra_starts=warm_starts(previous, k, warm_start),
                                         hc_seed=hc_subset_seed(base.seed))
                 cell = Cell(covariance_type, k, result, len(result.restart_degenerate),
                             sum(result.restart_degenerate))
