@@ -1,8 +1,17 @@
 """Shared test data: small, deterministic mixtures of the kinds EM Studio must handle."""
 
+import signal
+
 import numpy as np
 import pytest
 from hypothesis import settings
+
+# Started in the background by a non-interactive shell (`./test &`, some CI runners), the suite
+# inherits SIGINT ignored, and so would every command it starts: the tests that press Ctrl+C on a
+# command (tests/cli/test_select_interrupt.py and others) could not. A handler, unlike an ignored
+# signal, is reset to the default in the commands the suite starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The same examples on every run: CI must not fail on an example a previous run never tried.
 # (EMSTUDIO_PROPERTY_EXAMPLES and a local `--hypothesis-seed` still explore more.)

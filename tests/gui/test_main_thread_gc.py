@@ -22,8 +22,11 @@ def test_a_cycle_holding_a_qt_object_dies_on_the_window_thread(qtbot, window):
         weakref.finalize(thing, lambda: destroyed_on.append(threading.current_thread().name))
 
     make_cycle()
-    # Another Python thread allocates plenty (where the automatic collector would have run).
-    worker = threading.Thread(target=lambda: [[i] for i in range(200_000)], name="allocator")
+    # Another Python thread allocates plenty and keeps it: the collector's counts pass their
+    # thresholds there (where the automatic collector would have run; counts are allocations less
+    # deallocations, so garbage freed at once would not do).
+    kept: list = []
+    worker = threading.Thread(target=lambda: kept.extend([i] for i in range(200_000)), name="allocator")
     worker.start()
     worker.join()
     assert destroyed_on == []  # nothing collected on the allocating thread
