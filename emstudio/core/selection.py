@@ -3,8 +3,9 @@
 A cell (covariance type, K) is fitted with several restarts. Its value is the best restart with no
 degenerate component; a cell where every restart collapsed is marked degenerate and never chosen
 (a collapsed component's likelihood soars, so its raw BIC would look best). Each cell's seed is
-derived from (seed, covariance type, K) alone, so the grid gives the same answer on any number of
-processes.
+derived from (seed, K) alone — every covariance model at K starts from the same partitions, which
+a StartCache makes once per process (core.start_cache) — so the grid gives the same answer on any
+number of processes.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def hc_subset_seed(seed: int) -> int:
 
 
 def cell_settings(base: FitSettings, covariance_type: str, k: int) -> FitSettings:
-    """One cell's settings: the grid's, with the cell's K, model and own seed."""
+    """One cell's settings: the grid's, with the cell's K, model and seed (see cell_seed)."""
     return dataclasses.replace(base, k=k, covariance_type=covariance_type,
                                seed=cell_seed(base.seed, k))
 
