@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.mstep import CHUNK_BYTES, make_positive_definite, m_step, sufficient_statistics
+from emstudio.core.mstep import CHUNK_BYTES, label_statistics, make_positive_definite, m_step, sufficient_statistics
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
@@ -382,15 +382,9 @@ def random_responsibilities(X: np.ndarray, k: int, rng: np.random.Generator) -> 
 
 
 def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
-                       reg_covar: float) -> MixtureParams:
-    """One M-step from hard labels (n,) in 0…K−1."""
-    n = X.shape[0]
-    resp = np.zeros((n, k))
-    step = 1 << 16  # by row blocks: no n-sized index array beside resp
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        resp[np.arange(start, stop), labels[start:stop]] = 1.0
-    return m_step(sufficient_statistics(X, resp, covariance_type), covariance_type, reg_covar)
+                       reg_covar: float, frame=None) -> MixtureParams:
+    """One M-step from hard labels (n,) in 0…K−1 (``frame``: X's ColumnFrame, when known)."""
+    return m_step(label_statistics(X, labels, k, covariance_type, frame), covariance_type, reg_covar)
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
@@ -419,7 +413,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
             labels = cache.kmeans_labels(k, rng, _KMEANS_STARTS[method], should_stop)
         else:
             _, labels = kmeans(X, k, rng, should_stop=should_stop, space=_KMEANS_STARTS[method])
-        return params_from_labels(X, labels, k, covariance_type, reg_covar)
+        return params_from_labels(X, labels, k, covariance_type, reg_covar, None if cache is None else cache.frame())
     if method == "kmeans++":
         means = kmeans_plus_plus(X, k, rng)
         return MixtureParams(np.full(k, 1.0 / k), means, data_covariance(X, covariance_type, k, reg_covar),
@@ -442,7 +436,7 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
             labels = cache.hc_labels(k, rng, hc_seed)
         else:
             labels = hc_labels(X, k, rng, subset_seed=hc_seed)
-        return params_from_labels(X, labels, k, covariance_type, reg_covar)
+        return params_from_labels(X, labels, k, covariance_type, reg_covar, None if cache is None else cache.frame())
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
 
 

@@ -14,6 +14,8 @@ Exactly the same numbers with or without the cache, on any number of processes:
 - the hc start is keyed by K and the subset's seed (which alone decides its rows), and keeps its
   labels in the smallest integer type that holds K.
 - a run that the window's Stop cut short is not kept (its result depends on when Stop came).
+- X's column units (core.scaling.ColumnFrame) are found once for every start's M-step: the
+  frame label_statistics would make is the same.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from emstudio.core.init import RowSpace, _nearest, _row_norms, lloyd
+from emstudio.core.mstep import CHUNK_BYTES
+from emstudio.core.scaling import ColumnFrame
 
 
 class StartCache:
@@ -29,12 +33,19 @@ class StartCache:
     def __init__(self, X: np.ndarray):
         self.X = X
         self._spaces: dict[str, RowSpace] = {}
+        self._frame: ColumnFrame | None = None
         self._kmeans: dict[tuple, tuple[np.ndarray, dict]] = {}
         self._hc: dict[tuple, np.ndarray] = {}
 
     def serves(self, X: np.ndarray) -> bool:
         """Whether X is the array this cache was made for (the same object, not equal values)."""
         return X is self.X
+
+    def frame(self) -> ColumnFrame:
+        """X's column units (core.scaling.ColumnFrame), for every start's M-step."""
+        if self._frame is None:
+            self._frame = ColumnFrame(self.X, chunk_rows=max(256, CHUNK_BYTES // (8 * self.X.shape[1])))
+        return self._frame
 
     def space(self, kind: str) -> RowSpace:
         rows = self._spaces.get(kind)

@@ -81,3 +81,20 @@ def test_one_component_is_fitted_from_one_start():
     assert len(one.start_names) == 1
     alone = fit_mixture(X, FitSettings(k=1, restarts=1, seed=0, init="random-data"))
     assert one.log_likelihood == pytest.approx(alone.log_likelihood, rel=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_statistics_from_labels_equal_those_from_their_one_hot_responsibilities(covariance_type):
+    from emstudio.core.mstep import label_statistics, sufficient_statistics
+
+    X = _data(2)
+    labels = np.random.default_rng(0).integers(4, size=X.shape[0])
+    labels[labels == 2] = 3  # an empty label: a component with no row
+    resp = np.zeros((X.shape[0], 4))
+    resp[np.arange(X.shape[0]), labels] = 1.0
+    want = sufficient_statistics(X, resp, covariance_type)
+    got = label_statistics(X, labels, 4, covariance_type)
+    assert np.array_equal(got.n_k, want.n_k)
+    for name in ("sum_x", "sum_xx"):
+        assert np.allclose(getattr(got, name), getattr(want, name), rtol=1e-12, atol=1e-12 * X.shape[0])
+    assert np.array_equal(got.origins, want.origins) and np.array_equal(got.scale, want.scale)
