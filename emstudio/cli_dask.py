@@ -238,3 +238,34 @@ def _print_notes(args, engine, result) -> None:
     identical = identical_warning(result.identical)
     if identical:
         sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def gui_cluster_request(args):
+    """`emstudio gui DATA --engine dask ...`: the window's ClusterRequest, or None without
+    --engine dask. What the window cannot do with data on a cluster is refused in one line here,
+    before any window (the cluster's own problems are told in the window)."""
+    check_engine_options(args)
+    if args.engine != "dask":
+        return None
+    if args.data is None:
+        raise EmstudioError("--engine dask needs DATA: emstudio gui DATA --engine dask")
+    if args.model != "gmm":
+        raise EmstudioError("--model fa and mfa are not available with --engine dask")
+    for flag, given in (("--classes", args.classes), ("--sheet", args.sheet), ("--check", args.check),
+                        ("--standardize", args.standardize)):
+        if given:
+            raise EmstudioError(f"{flag} is not available in the window with --engine dask")
+    if args.data == "-":
+        raise EmstudioError("--engine dask reads files the workers can open, not standard input")
+    if args.scheduler and args.workers is not None:
+        raise EmstudioError("--workers is for the local cluster; an existing cluster (--scheduler) has its own")
+    from emstudio.distributed.cluster import require_dask
+    from emstudio.distributed.sources import find_blocks
+    from emstudio.gui.cluster_data import ClusterRequest
+
+    require_dask()
+    find_blocks(args.data, args.block_rows)  # no such file, an empty glob: one line before the window
+    columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
+    return ClusterRequest(args.data, args.scheduler, args.workers, args.sample_rows, args.block_rows,
+                          {"auto": None, "yes": True, "no": False}[args.persist or "auto"], args.connect_timeout,
+                          columns, args.seed)

@@ -169,6 +169,13 @@ class Exporter(QtCore.QObject):
         settings = c.settings
 
         def act():
+            if dataset.cluster is not None:  # measured over all rows on the cluster, the command's file
+                from emstudio.gui.cluster_data import cluster_result_of, write_cluster_result_file
+
+                result = cluster_result_of(dataset.cluster, frame.params, settings, iteration=frame.iteration,
+                                           converged=bool(converged), history=history)
+                write_cluster_result_file(path, dataset, result)
+                return
             if frame.factor is not None:  # a factor model: its own result file
                 fit = factor_result_of(dataset.values, frame.factor, c.factor, iteration=frame.iteration,
                                        converged=bool(converged), history=history)
@@ -178,7 +185,7 @@ class Exporter(QtCore.QObject):
                                converged=bool(converged), history=history)
             write_result_file(path, dataset, result)
 
-        return self._guarded(what, act, background=self._large())
+        return self._guarded(what, act, background=self._large() or dataset.cluster is not None)
 
     def export_labels(self, path: str) -> bool:
         from emstudio.gui.export import write_labels_file

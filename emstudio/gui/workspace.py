@@ -66,7 +66,8 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ changes and the title
     def changed(self, *_) -> None:
-        if self._quiet or self.window.dataset is None:
+        # Data on a Dask cluster are not kept in a workspace (nothing to save or autosave).
+        if self._quiet or self.window.dataset is None or self.window.dataset.cluster is not None:
             return
         if not self.dirty:
             self.dirty = True
@@ -78,7 +79,7 @@ class Workspace(QtCore.QObject):
             self.window.report.say(f"Autosave failed: {error}")
 
     def _run_ended(self, _outcome) -> None:
-        if not self._quiet and self.window.dataset is not None:
+        if not self._quiet and self.window.dataset is not None and self.window.dataset.cluster is None:
             self.changed()
             self.autosave.save_now()
 
