@@ -272,14 +272,16 @@ class ClusterEngine:
         """Wait until ``futures`` are done, looking at ``interrupt()`` at least every
         INTERRUPT_POLL_SECONDS; when it says so, cancel the pass's tasks and raise PassInterrupted."""
         pause = 0.001  # short first: a small pass is not held up by the looking
-        while not all(future.done() for future in futures):
-            if self.interrupt():
+        while True:
+            if self.interrupt():  # asked first: an interrupted run never takes another pass's result
                 try:
                     self.client.cancel(list(self._pending))
                 except Exception:  # a closing connection: nothing left to cancel
                     pass
                 self._pending = []
                 raise PassInterrupted("the pass was stopped")
+            if all(future.done() for future in futures):
+                return
             time.sleep(pause)
             pause = min(2 * pause, INTERRUPT_POLL_SECONDS)
 

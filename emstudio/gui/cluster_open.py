@@ -15,11 +15,16 @@ from emstudio.gui.cluster_data import ClusterRequest, ClusterSession
 from emstudio.gui.controller import Dataset
 
 #: What cannot be done with data on a cluster, and why (the tooltips of the disabled actions).
+_NOT_HERE = "Not with data on a Dask cluster: "
 CLUSTER_LIMITS = {
-    "export_labels": "Labels of every row need every row: emstudio fit DATA --engine dask --labels LABELS.csv",
-    "select_models": "Choosing K fits a grid on the cluster: emstudio select DATA --engine dask --k 1-6",
-    "save_workspace": "A workspace keeps its data; data on a cluster stay there (export the parameters, Ctrl+E)",
-    "save_workspace_as": "A workspace keeps its data; data on a cluster stay there (export the parameters, Ctrl+E)",
+    "export_labels": _NOT_HERE + "each row's labels are written by the workers: "
+                                 "emstudio fit DATA --engine dask --labels LABELS.csv",
+    "select_models": _NOT_HERE + "the grid of fits runs from the command line: "
+                                 "emstudio select DATA --engine dask --k 1-6",
+    "save_workspace": _NOT_HERE + "a workspace keeps its data, and these stay on the cluster "
+                                  "(export the parameters instead, Ctrl+E)",
+    "save_workspace_as": _NOT_HERE + "a workspace keeps its data, and these stay on the cluster "
+                                     "(export the parameters instead, Ctrl+E)",
 }
 FACTOR_LIMIT = "Factor models run in memory only; data on a Dask cluster fit a Gaussian mixture"
 
@@ -106,6 +111,10 @@ class ClusterLink(QtCore.QObject):
         self._open_id = 0
         self._threads: list[threading.Thread] = []  # openings and closings under way
         self._cancelled = threading.Event()  # the window closes: an opening closes what it opened
+        self._own_tips: dict[str, tuple[str, str]] = {}
+        kind = window.controls.model_box.kind
+        self._kind_tips = {row: kind.itemData(row, QtCore.Qt.ItemDataRole.ToolTipRole) or ""
+                           for row in range(kind.count())}  # the actions' tips without a cluster
         self.ask_request = self._ask_request  # a function, so that tests answer without a dialog
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._status.connect(self._show_status, queued)
@@ -225,13 +234,11 @@ class ClusterLink(QtCore.QObject):
         on_cluster = self.session is not None
         for name, why in CLUSTER_LIMITS.items():
             action = w.actions[name]
+            own = self._own_tips.setdefault(name, (action.toolTip(), action.statusTip()))
             if on_cluster:
                 action.setEnabled(False)
-                action.setToolTip(why)
-                action.setStatusTip(why)
-            elif action.toolTip() == why:
-                action.setToolTip(action.text().replace("&", "").rstrip("…"))
-                action.setStatusTip("")
+            action.setToolTip(why if on_cluster else own[0])
+            action.setStatusTip(why if on_cluster else own[1])
         w.tabs.setTabEnabled(1, not on_cluster)
         w.tabs.setTabToolTip(1, CLUSTER_LIMITS["select_models"] if on_cluster else
                              "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
@@ -241,7 +248,9 @@ class ClusterLink(QtCore.QObject):
                 item = model.item(row)
                 item.setEnabled(not on_cluster)
                 if on_cluster:
-                    item.setToolTip(FACTOR_LIMIT)
+                    item.setToolTip(FACTOR_LIMIT)  # (the kinds' own tips come back with other data)
+                elif item.toolTip() == FACTOR_LIMIT:
+                    item.setToolTip(self._kind_tips.get(row, ""))
 
     def _close_later(self, session: ClusterSession) -> None:
         self._start(session.close, "emstudio-cluster-close")
