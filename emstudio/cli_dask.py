@@ -87,16 +87,10 @@ def progress_printer(stream, engine_of, max_iter: int, restarts: int, tty: bool)
 
 
 def _cluster_error(exc: BaseException) -> EmstudioError | None:
-    """One line for what Dask raises when the cluster itself fails (None: not such an error)."""
-    name = type(exc).__name__
-    if name == "KilledWorker":
-        return EmstudioError("the cluster's workers died while computing a block, several times (out of memory? "
-                             "try --persist no, smaller --block-rows or more memory per worker)")
-    if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
-        return EmstudioError("lost the connection to the Dask cluster during the fit")
-    if isinstance(exc, ModuleNotFoundError) and "emstudio" in str(exc):
-        return EmstudioError("the cluster's workers cannot import emstudio: install the same emstudio on every worker")
-    return None
+    """distributed.cluster.cluster_error (the window says the same)."""
+    from emstudio.distributed.cluster import cluster_error
+
+    return cluster_error(exc)
 
 
 def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outputs) -> int:

@@ -77,8 +77,7 @@ class ClusterSession:
     def open(self, status=lambda text: None) -> None:
         """Start or reach the cluster, read the blocks, draw the sample (seconds: call it off the
         window's thread). EmstudioError in one line; what was opened is closed again on any error."""
-        from emstudio.cli_dask import _cluster_error
-        from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client
+        from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, cluster_error, open_client
         from emstudio.distributed.engine import ClusterEngine
         from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
         from emstudio.distributed.sources import find_blocks
@@ -104,7 +103,7 @@ class ClusterSession:
             self.close()
             if isinstance(exc, EmstudioError):
                 raise
-            problem = _cluster_error(exc) if isinstance(exc, Exception) else None
+            problem = cluster_error(exc) if isinstance(exc, Exception) else None
             if problem is not None:
                 raise problem from None
             if isinstance(exc, Exception):

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import threading
 import time
-import traceback
 
 import numpy as np
 from PySide6 import QtCore
@@ -29,6 +28,7 @@ from emstudio.core.init import initial_params, params_for_type
 from emstudio.core.params import MixtureParams
 from emstudio.core.scaling import column_units
 from emstudio.errors import EmstudioError, FitError
+from emstudio.gui.cluster_worker import ClusterRequests, describe_unexpected
 from emstudio.gui.snapshot import (  # noqa: F401 - the snapshot types, also reached from here
     DENSITY_BINS,
     DENSITY_SAMPLE,
@@ -89,7 +89,7 @@ class Gate:
             return self._run == run_id
 
 
-class EmWorker(QtCore.QObject):
+class EmWorker(QtCore.QObject, ClusterRequests):
     """Runs EM on the data it was given; emits frames and outcomes. Lives on the worker thread."""
 
     frame = QtCore.Signal(object)  # Frame
@@ -156,7 +156,7 @@ class EmWorker(QtCore.QObject):
             if self.view is not None:
                 self.colours_ready.emit(request_id, self.view.colours(params))
         except Exception:  # noqa: BLE001 - reported, never silent
-            self.finished.emit(RunOutcome(-1, "failed", message=_describe_unexpected()))
+            self.finished.emit(RunOutcome(-1, "failed", message=describe_unexpected()))
 
     def _engine_for(self, covariance_type: str) -> MixtureEngine:
         if self.cluster is not None:
@@ -165,24 +165,6 @@ class EmWorker(QtCore.QObject):
             self._close_engine()
             self._engine = MixtureEngine(self.X, covariance_type, **engine_options())
         return self._engine
-
-    def _cluster_engine(self, covariance_type: str):
-        """The cluster's engine for ``covariance_type``; its passes give up when the request is stopped."""
-        engine = self.cluster.engine
-        if engine is None:
-            raise EmstudioError("the data on the Dask cluster were closed")
-        request = self._request
-        engine.interrupt = lambda: not self.gate.alive(request)
-        if engine.covariance_type != covariance_type:
-            engine.use_covariance_type(covariance_type)
-        return engine
-
-    def _held(self, run_id: int):
-        """The cluster's lock while a request uses its engine (an export's pass waits for it)."""
-        import contextlib
-
-        self._request = run_id
-        return self.cluster.lock if self.cluster is not None else contextlib.nullcontext()
 
     def _close_engine(self) -> None:
         self._stepper = None
@@ -204,8 +186,8 @@ class EmWorker(QtCore.QObject):
         except EmstudioError as exc:
             stopped = type(exc).__name__ == "PassInterrupted" or not self.gate.alive(run_id)
             outcome = RunOutcome(run_id, "stopped") if stopped else RunOutcome(run_id, "failed", message=str(exc))
-        except Exception:  # noqa: BLE001 - the window shows it
-            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+        except Exception as exc:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=self._unexpected(exc))
         self.finished.emit(outcome)
 
     def _run(self, run_id: int, request: RunRequest) -> RunOutcome:
@@ -360,8 +342,8 @@ class EmWorker(QtCore.QObject):
         except EmstudioError as exc:
             stopped = type(exc).__name__ == "PassInterrupted"
             outcome = RunOutcome(run_id, "stopped" if stopped else "failed", message=f"{failure}{exc}")
-        except Exception:  # noqa: BLE001 - the window shows it
-            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+        except Exception as exc:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=self._unexpected(exc))
         self.finished.emit(outcome)
 
     @QtCore.Slot(int, object)
@@ -433,9 +415,3 @@ def _same_flags(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
-def _describe_unexpected() -> str:
-    text = traceback.format_exc()
-    last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
-    return f"internal error: {last}\n\n{text}"
