@@ -123,8 +123,12 @@ class ClusterSession:
         m, n = len(self.sample), self.n_samples
         workers = f"{self.n_workers} worker{'s' * (self.n_workers != 1)}"
         where = f"the Dask cluster at {self.request.scheduler}" if self.request.scheduler else "a local Dask cluster"
-        shown = "all" if m == n else f"a uniform sample of {m:,} of the"
-        return f"Showing {shown} {n:,} rows; EM runs over all {n:,} rows on {where} ({workers})."
+        shown = f"all {n:,} rows" if m == n else f"a uniform sample of {m:,} of {n:,} rows"
+        text = f"Showing {shown}; EM runs over all {n:,} rows on {where} ({workers})."
+        engine = self.engine
+        if engine is not None and engine.passes:
+            text += f" One iteration takes about {_duration(engine.pass_seconds / engine.passes)}."
+        return text
 
     def report_lines(self) -> tuple[str, ...]:
         e = self.engine
@@ -149,6 +153,10 @@ class ClusterSession:
             with self.lock:
                 engine.close()
         self._stack.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2g} s"
 
 
 def cluster_result_of(session: ClusterSession, params, settings, *, iteration: int, converged: bool, history):

@@ -47,6 +47,11 @@ class ClusterOpenDialog(QtWidgets.QDialog):
             button.clicked.connect(lambda _=False, f=folders: self._browse(folder, f))
             pick.addWidget(button)
         form.addRow("Data", pick)
+        hint = QtWidgets.QLabel("A .npy or Zarr array, a folder of Parquet files, or a glob such as parts/*.csv "
+                                "(every file with the same columns), at the same path on every worker.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #555;")
+        form.addRow("", hint)
         self.local = QtWidgets.QRadioButton("Start a local cluster of")
         self.local.setChecked(True)
         self.workers = QtWidgets.QSpinBox()
@@ -282,4 +287,5 @@ def install(window) -> ClusterLink:
         file_menu.insertAction(window.actions["open_workspace"], action)
     window.centralWidget().layout().insertWidget(1, link.banner)
     window.controller.data_changed.connect(link.on_data)
+    window.controller.outcome.connect(lambda _outcome: link._show_banner())  # with the time an iteration takes
     return link
