@@ -324,7 +324,7 @@ def command_open(args) -> int:
             problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
             if problem:
                 raise EmstudioError(f"{data}: {problem}")
-        elif args.check:
+        elif args.check and cluster is None:
             from emstudio.errors import EmstudioError
 
             raise EmstudioError("--check needs DATA: emstudio gui DATA --check")

@@ -245,8 +245,7 @@ def gui_cluster_request(args):
         raise EmstudioError("--engine dask needs DATA: emstudio gui DATA --engine dask")
     if args.model != "gmm":
         raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--classes", args.classes), ("--sheet", args.sheet), ("--check", args.check),
-                        ("--standardize", args.standardize)):
+    for flag, given in (("--classes", args.classes), ("--sheet", args.sheet), ("--standardize", args.standardize)):
         if given:
             raise EmstudioError(f"{flag} is not available in the window with --engine dask")
     if args.data == "-":

@@ -82,7 +82,8 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     if check:
         from emstudio.gui.startup_check import check_window
 
-        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model)
+        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model,
+                            cluster=cluster)
     from emstudio.gui.autosave import default_folder
     from emstudio.gui.window import MainWindow, apply_settings
 

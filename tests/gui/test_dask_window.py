@@ -65,7 +65,7 @@ def test_an_npy_on_a_cluster_shows_a_sample_and_fits_all_rows_as_the_command_and
     assert np.isin(window.dataset.values[:, 0], points[:, 0]).all()
     banner = window.cluster_link.banner
     assert banner.isVisible()
-    assert f"{SAMPLE_ROWS:,} of the {n:,} rows" in banner.text() and "(2 workers)" in banner.text()
+    assert f"sample of {SAMPLE_ROWS:,} of {n:,} rows; EM runs over all {n:,} rows" in banner.text() and "(2 workers)" in banner.text()
     # what data on a cluster cannot do is off, saying why
     for name in ("export_labels", "select_models", "save_workspace"):
         assert not window.actions[name].isEnabled()
@@ -164,3 +164,16 @@ def test_closing_the_window_closes_its_local_cluster(qtbot, make_window, files):
 
     qtbot.waitUntil(lambda: all(gone(pid) for pid in workers), timeout=10000)
     assert not [t for t in threading.enumerate() if t.name.startswith("emstudio-cluster")]
+
+
+def test_the_command_line_opens_the_window_on_a_cluster(dask_client, files, points):
+    """`emstudio gui DATA --engine dask --scheduler ADDRESS --check`: the command's whole way in."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "emstudio", "gui", files["npy"], "--engine", "dask", "--scheduler",
+                           dask_client.scheduler.address, "--sample-rows", str(SAMPLE_ROWS), "--k", "3", "--check"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    assert f"on the Dask cluster ({SAMPLE_ROWS} rows shown) ({len(points)} rows, 2 columns)" in done.stdout
