@@ -120,7 +120,9 @@ class ClusterLink(QtCore.QObject):
         kind = window.controls.model_box.kind
         self._kind_tips = {row: kind.itemData(row, QtCore.Qt.ItemDataRole.ToolTipRole) or ""
                            for row in range(kind.count())}  # the actions' tips without a cluster
-        self.ask_request = self._ask_request  # a function, so that tests answer without a dialog
+        self.ask_request = self._ask_request  # functions, so that tests answer without a dialog
+        self.ask_unexported = self._ask_unexported
+        self.unexported = False  # a fit on the cluster that no result file holds yet
         queued = QtCore.Qt.ConnectionType.QueuedConnection
         self._status.connect(self._show_status, queued)
         self._done.connect(self._opened, queued)
@@ -209,11 +211,52 @@ class ClusterLink(QtCore.QObject):
                      "Press Run (Space): each iteration is one pass over all rows.")
         self.opening_finished.emit(True)
 
+    # ------------------------------------------------------------------ a fit not exported
+    def on_outcome(self, outcome) -> None:
+        """A run or step ended: the banner gives the time per iteration; a fit on the cluster is
+        work that only a result file keeps (a workspace cannot hold data on a cluster)."""
+        self._show_banner()
+        if self.session is not None and self.window.controller.history and outcome.state != "failed":
+            self.unexported = True
+
+    def on_exported(self, ok: bool) -> None:
+        if ok:
+            self.unexported = False
+
+    def confirm_discard(self) -> bool:
+        """Before a fit on the cluster is closed: Export Parameters… (and go on if written),
+        Discard, or Cancel (False)."""
+        if self.session is None or not self.unexported:
+            return True
+        answer = self.ask_unexported()
+        if answer == "export":
+            exporter = self.window.exporter
+            path = exporter._save_path("Export parameters", "Result file (*.json)", f"{exporter._stem()}-fit.json")
+            written = bool(path) and exporter.export_params(path, wait=True)
+            self.unexported = self.unexported and not written
+            return written
+        return answer == "discard"
+
+    def _ask_unexported(self) -> str | None:
+        box = QtWidgets.QMessageBox(self.window)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle("EM Studio")
+        box.setText("Export the fit made on the Dask cluster before it is closed?")
+        box.setInformativeText("A workspace cannot keep data on a cluster: a result file keeps the fit (and "
+                               "is a start for later, File ▸ Import start parameters).")
+        export = box.addButton("Export Parameters…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton(QtWidgets.QMessageBox.StandardButton.Discard)
+        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(export)
+        box.exec()
+        return {export: "export", discard: "discard"}.get(box.clickedButton())
+
     # ------------------------------------------------------------------ the data on screen
     def on_data(self, dataset) -> None:
         """New data on screen: a session not theirs is closed (off the window's thread)."""
         old = self.session
         self.session = getattr(dataset, "cluster", None)
+        self.unexported = False
         if old is not None and old is not self.session:
             self._close_later(old)
         self._show_banner()
@@ -266,6 +309,8 @@ class ClusterLink(QtCore.QObject):
         self._cancelled.set()
         self._open_id += 1
         session, self.session = self.session, None
+        if session is not None or any(t.is_alive() for t in self._threads):
+            self.window.hide()  # closing a local cluster takes a second or more: the window goes first
         if session is not None:
             session.close()
         for thread in self._threads:
@@ -287,5 +332,6 @@ def install(window) -> ClusterLink:
         file_menu.insertAction(window.actions["open_workspace"], action)
     window.centralWidget().layout().insertWidget(1, link.banner)
     window.controller.data_changed.connect(link.on_data)
-    window.controller.outcome.connect(lambda _outcome: link._show_banner())  # with the time an iteration takes
+    window.controller.outcome.connect(link.on_outcome)
+    window.exporter.export_finished.connect(link.on_exported)
     return link

@@ -56,6 +56,7 @@ def check_window(app: QtWidgets.QApplication, data: str, settings=None, columns=
             window.controls.pace.setCurrentIndex(0)  # the fastest pace: the check waits for the end
             window.files.ask_sheet = lambda *_: None  # no question (nobody to answer it): a plain failure
             window.workspace.ask_unsaved = lambda: "discard"  # the check's fit is not the person's work
+            window.cluster_link.ask_unexported = lambda: "discard"
             window.show()
             if cluster is not None:  # the cluster is started or reached on a background thread
                 started = window.cluster_link.open(cluster, ask=False)

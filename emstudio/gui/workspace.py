@@ -227,6 +227,8 @@ class Workspace(QtCore.QObject):
         Cancel (False). Never while a workspace is being opened (it is to finish first)."""
         if self.busy:
             return False
+        if self.window.dataset is not None and self.window.dataset.cluster is not None:
+            return self.window.cluster_link.confirm_discard()  # no workspace: a result file keeps the fit
         if not self.dirty or self.window.dataset is None:
             return True
         answer = self.ask_unsaved()

@@ -177,3 +177,19 @@ def test_the_command_line_opens_the_window_on_a_cluster(dask_client, files, poin
                           env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0, done.stderr
     assert f"on the Dask cluster ({SAMPLE_ROWS} rows shown) ({len(points)} rows, 2 columns)" in done.stdout
+
+
+def test_a_fit_on_the_cluster_is_offered_for_export_before_it_is_closed(qtbot, window, dask_client, files, tmp_path):
+    _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address,
+                                        sample_rows=SAMPLE_ROWS))
+    assert window.workspace.confirm_discard()  # nothing fitted yet: nothing to lose
+    _run(qtbot, window, k=2)
+    asked = []
+    window.cluster_link.ask_unexported = lambda: asked.append(1) or "cancel"
+    assert not window.workspace.confirm_discard() and asked
+    window.exporter._save_path = lambda *_: str(tmp_path / "kept.json")
+    window.cluster_link.ask_unexported = lambda: "export"
+    assert window.workspace.confirm_discard()
+    assert json.loads((tmp_path / "kept.json").read_text())["settings"]["engine"] == "dask"
+    window.cluster_link.ask_unexported = lambda: pytest.fail("asked again after the export")
+    assert window.workspace.confirm_discard()
