@@ -294,8 +294,8 @@ class ClusterLink(QtCore.QObject):
         if isinstance(model, QtGui.QStandardItemModel):
             for row in range(1, model.rowCount()):
                 item = model.item(row)
-                item.setEnabled(not on_cluster)
-                if on_cluster:
+                if on_cluster:  # (other data: enabled by the Model box's own rule, set_dimension)
+                    item.setEnabled(False)
                     item.setToolTip(FACTOR_LIMIT)  # (the kinds' own tips come back with other data)
                 elif item.toolTip() == FACTOR_LIMIT:
                     item.setToolTip(self._kind_tips.get(row, ""))

@@ -122,6 +122,15 @@ def test_a_csv_glob_fits_as_in_memory_and_stop_answers_at_once(qtbot, window, da
     assert outcome.state == "done"
     assert window.controller.current.n_samples == len(points)
 
+    # other data: the cluster's session closes, and all that was off comes back
+    session = window.dataset.cluster
+    window.cluster_link.ask_unexported = lambda: "discard"
+    assert window.files.load_file(sample("overlapping.csv"))
+    qtbot.waitUntil(lambda: session.engine is None, timeout=10000)
+    assert not window.cluster_link.banner.isVisible() and window.tabs.isTabEnabled(1)
+    assert window.controls.model_box.kind.model().item(1).isEnabled()
+    assert window.actions["export_labels"].toolTip() and not window.actions["export_labels"].toolTip().startswith("Not")
+
 
 def test_bad_input_is_one_message_and_the_data_on_screen_stay(qtbot, window, dask_client, files):
     assert window.files.load_file(sample("overlapping.csv"))
