@@ -219,6 +219,10 @@ class ClusterLink(QtCore.QObject):
         if self.session is not None and self.window.controller.history and outcome.state != "failed":
             self.unexported = True
 
+    def on_state(self, state: str) -> None:
+        if self.session is not None and state in ("running", "stepping"):
+            self.unexported = True  # from the first iteration on: a Run closed halfway is work too
+
     def on_exported(self, ok: bool) -> None:
         if ok:
             self.unexported = False
@@ -230,6 +234,7 @@ class ClusterLink(QtCore.QObject):
             return True
         answer = self.ask_unexported()
         if answer == "export":
+            self.window.controller.stop()  # the state on screen is written; a pass in flight is given up
             exporter = self.window.exporter
             path = exporter._save_path("Export parameters", "Result file (*.json)", f"{exporter._stem()}-fit.json")
             written = bool(path) and exporter.export_params(path, wait=True)
@@ -333,5 +338,6 @@ def install(window) -> ClusterLink:
     window.centralWidget().layout().insertWidget(1, link.banner)
     window.controller.data_changed.connect(link.on_data)
     window.controller.outcome.connect(link.on_outcome)
+    window.controller.state_changed.connect(link.on_state)
     window.exporter.export_finished.connect(link.on_exported)
     return link

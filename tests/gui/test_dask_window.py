@@ -192,13 +192,22 @@ def test_a_fit_on_the_cluster_is_offered_for_export_before_it_is_closed(qtbot, w
     _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address,
                                         sample_rows=SAMPLE_ROWS))
     assert window.workspace.confirm_discard()  # nothing fitted yet: nothing to lose
-    _run(qtbot, window, k=2)
+    window.controls.tol.set_value(0.0)  # a run that goes on until it is stopped
+    window.controls.max_iter.setValue(1_000_000)
+    window.controller.set_settings(window.controls.settings())
+    window.controller.run()
+    qtbot.waitUntil(lambda: len(window.controller.history) >= 3, timeout=30000)
     asked = []
     window.cluster_link.ask_unexported = lambda: asked.append(1) or "cancel"
     assert not window.workspace.confirm_discard() and asked
+    assert window.controller.state == "running"  # Cancel leaves the run alone
+    # Export Parameters…: the run stops and the state on screen is written, measured over all rows
     window.exporter._save_path = lambda *_: str(tmp_path / "kept.json")
     window.cluster_link.ask_unexported = lambda: "export"
     assert window.workspace.confirm_discard()
-    assert json.loads((tmp_path / "kept.json").read_text())["settings"]["engine"] == "dask"
+    assert window.controller.state == "idle"
+    kept = json.loads((tmp_path / "kept.json").read_text())
+    assert kept["settings"]["engine"] == "dask"
+    assert kept["log_likelihood"] == pytest.approx(window.controller.current.log_likelihood, rel=RTOL)
     window.cluster_link.ask_unexported = lambda: pytest.fail("asked again after the export")
     assert window.workspace.confirm_discard()
