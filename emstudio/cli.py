@@ -323,7 +323,8 @@ def command_open(args) -> int:
 
             problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
             if problem:
-                raise EmstudioError(f"{data}: {problem}")
+                hint = "; a Parquet folder or a Zarr array opens with --engine dask" if os.path.isdir(data) else ""
+                raise EmstudioError(f"{data}: {problem}{hint}")
         elif args.check and cluster is None:
             from emstudio.errors import EmstudioError
 

@@ -134,16 +134,17 @@ class ClusterLink(QtCore.QObject):
         self.banner.hide()
 
     # ------------------------------------------------------------------ opening
-    def _ask_request(self) -> ClusterRequest | None:
+    def _ask_request(self, data: str = "") -> ClusterRequest | None:
         w = self.window
         dialog = ClusterOpenDialog(w, w.store.value("last_dir", os.path.expanduser("~")),
                                    w.controls.settings().seed)
+        dialog.data.setText(data)
         return dialog.request() if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted else None
 
-    def open_dialog(self) -> None:
-        request = self.ask_request()
-        if request is not None and request.data:
-            self.open(request)
+    def open_dialog(self, data: str = "") -> bool:
+        """Ask what to open (``data``: filled in, e.g. a folder dropped on the window) and open it."""
+        request = self.ask_request(data)
+        return request is not None and bool(request.data) and self.open(request)
 
     def open(self, request: ClusterRequest, ask: bool = True) -> bool:
         """Open ``request``'s data on its cluster, on a thread (True: started; opening_finished
@@ -329,7 +330,7 @@ def install(window) -> ClusterLink:
     action = QtGui.QAction("Open on a Dask &Cluster…", window)
     action.setToolTip("Open data too large for memory (a .npy, Zarr, Parquet folder or CSV glob) on a Dask "
                       "cluster: a sample is shown, EM runs over all rows")
-    action.triggered.connect(link.open_dialog)
+    action.triggered.connect(lambda _=False: link.open_dialog())
     window.actions["open_cluster"] = action
     file_menu = next((m for m in window.menuBar().findChildren(QtWidgets.QMenu)
                       if m.title().replace("&", "") == "File"), None)

@@ -151,6 +151,8 @@ def test_the_command_line_refuses_what_the_window_cannot_do_with_a_cluster(files
     assert "--workers is for the local cluster" in capsys.readouterr().err
     assert main(["gui", files["npy"], "--engine", "dask", "--model", "fa"]) != 0
     assert "not available with --engine dask" in capsys.readouterr().err
+    assert main(["gui", os.path.dirname(files["npy"])]) != 0
+    assert "is a folder, not a file; a Parquet folder or a Zarr array opens with --engine dask" in capsys.readouterr().err
 
 
 def test_closing_the_window_closes_its_local_cluster(qtbot, make_window, files):
@@ -211,3 +213,12 @@ def test_a_fit_on_the_cluster_is_offered_for_export_before_it_is_closed(qtbot, w
     assert kept["log_likelihood"] == pytest.approx(window.controller.current.log_likelihood, rel=RTOL)
     window.cluster_link.ask_unexported = lambda: pytest.fail("asked again after the export")
     assert window.workspace.confirm_discard()
+
+
+def test_a_folder_dropped_or_opened_is_offered_to_a_cluster(window, files):
+    asked = []
+    window.cluster_link.ask_request = lambda data="": asked.append(data)  # the dialog, cancelled
+    folder = os.path.dirname(files["npy"])
+    assert not window.files.load_file(folder)
+    assert asked == [folder] and window.dataset is None
+    assert not window.banner.isVisible()  # a question, not an error
