@@ -66,8 +66,12 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ changes and the title
     def changed(self, *_) -> None:
-        # Data on a Dask cluster are not kept in a workspace (nothing to save or autosave).
-        if self._quiet or self.window.dataset is None or self.window.dataset.cluster is not None:
+        if self._quiet or self.window.dataset is None:
+            return
+        if self.window.dataset.cluster is not None:  # not kept in a workspace: nothing to save or autosave
+            if self.dirty or self.autosave.timer.isActive():  # the work before them was saved or discarded
+                self.autosave.forget()
+                self._clean(None)
             return
         if not self.dirty:
             self.dirty = True

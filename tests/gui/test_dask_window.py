@@ -222,3 +222,14 @@ def test_a_folder_dropped_or_opened_is_offered_to_a_cluster(window, files):
     assert not window.files.load_file(folder)
     assert asked == [folder] and window.dataset is None
     assert not window.banner.isVisible()  # a question, not an error
+
+
+def test_data_on_a_cluster_are_never_autosaved(qtbot, window, dask_client, files, autosave_dir):
+    assert window.files.load_file(sample("overlapping.csv"))
+    assert window.workspace.dirty  # in-memory data: work the autosave keeps
+    _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address, sample_rows=300))
+    assert not window.workspace.dirty and not window.workspace.autosave.timer.isActive()
+    window.workspace.autosave.save_now()
+    assert window.workspace.autosave.wait()
+    saved = [f for f in os.listdir(autosave_dir) if f.endswith(".emstudio")] if os.path.isdir(autosave_dir) else []
+    assert not saved
