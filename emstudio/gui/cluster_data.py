@@ -127,7 +127,7 @@ class ClusterSession:
         text = f"Showing {shown}; EM runs over all {n:,} rows on {where} ({workers})."
         engine = self.engine
         if engine is not None and engine.passes:
-            text += f" One iteration takes about {_duration(engine.pass_seconds / engine.passes)}."
+            text += f" About {_duration(engine.pass_seconds / engine.passes)} per iteration."
         return text
 
     def report_lines(self) -> tuple[str, ...]:

@@ -198,7 +198,7 @@ class ClusterLink(QtCore.QObject):
         r = session.request
         if message:  # what was opened is closed already; the data on screen stay
             name = os.path.basename(r.data.rstrip(os.sep)) or r.data
-            w.report.show_error(f"Could not open {name} on {r.where}: {message}")
+            w.report.show_error(f"Could not open {name}: {message}")  # the message names the cluster
             self._show_banner()  # of the data still on screen, if they are on a cluster
             w.link.on_state(w.controller.state)
             self.opening_finished.emit(False)
