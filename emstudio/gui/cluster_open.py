@@ -139,7 +139,17 @@ class ClusterLink(QtCore.QObject):
         dialog = ClusterOpenDialog(w, w.store.value("last_dir", os.path.expanduser("~")),
                                    w.controls.settings().seed)
         dialog.data.setText(data)
-        return dialog.request() if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted else None
+        store = w.store  # the last choices of where to run, kept between uses
+        dialog.address.setText(str(store.value("cluster/scheduler", "")))
+        dialog.remote.setChecked(store.value("cluster/remote", "false") in (True, "true"))
+        dialog.workers.setValue(int(store.value("cluster/workers", 2)))
+        dialog.sample.setValue(int(store.value("cluster/sample_rows", 100_000)))
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return None
+        for key, value in (("scheduler", dialog.address.text().strip()), ("remote", dialog.remote.isChecked()),
+                           ("workers", dialog.workers.value()), ("sample_rows", dialog.sample.value())):
+            store.setValue(f"cluster/{key}", value)
+        return dialog.request()
 
     def open_dialog(self, data: str = "") -> bool:
         """Ask what to open (``data``: filled in, e.g. a folder dropped on the window) and open it."""
