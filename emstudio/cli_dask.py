@@ -55,7 +55,7 @@ def check_engine_options(args) -> None:
 def _refuse_unsupported(args) -> None:
     if args.model != "gmm":
         raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--prior conjugate", args.prior != "none"),
+    for flag, given in (("--prior conjugate", getattr(args, "prior", "none") != "none"),
                         ("--classes", args.classes), ("--sheet", args.sheet)):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")
@@ -243,22 +243,14 @@ def gui_cluster_request(args):
         return None
     if args.data is None:
         raise EmstudioError("--engine dask needs DATA: emstudio gui DATA --engine dask")
-    if args.model != "gmm":
-        raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--classes", args.classes), ("--sheet", args.sheet), ("--standardize", args.standardize)):
-        if given:
-            raise EmstudioError(f"{flag} is not available in the window with --engine dask")
-    if args.data == "-":
-        raise EmstudioError("--engine dask reads files the workers can open, not standard input")
-    if args.scheduler and args.workers is not None:
-        raise EmstudioError("--workers is for the local cluster; an existing cluster (--scheduler) has its own")
-    from emstudio.distributed.cluster import require_dask
-    from emstudio.distributed.sources import find_blocks
-    from emstudio.gui.cluster_data import ClusterRequest
+    _refuse_unsupported(args)  # as `fit --engine dask` refuses them
+    if args.standardize:
+        raise EmstudioError("--standardize is not available in the window with --engine dask")
+    from emstudio.gui.cluster_data import ClusterRequest, check_request
 
-    require_dask()
-    find_blocks(args.data, args.block_rows)  # no such file, an empty glob: one line before the window
     columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
-    return ClusterRequest(args.data, args.scheduler, args.workers, args.sample_rows, args.block_rows,
-                          {"auto": None, "yes": True, "no": False}[args.persist or "auto"], args.connect_timeout,
-                          columns, args.seed)
+    request = ClusterRequest(args.data, args.scheduler, args.workers, args.sample_rows, args.block_rows,
+                             {"auto": None, "yes": True, "no": False}[args.persist or "auto"], args.connect_timeout,
+                             columns, args.seed)
+    check_request(request)  # Dask missing, no such file, an empty glob, no such column: before the window
+    return request

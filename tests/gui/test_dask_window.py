@@ -151,6 +151,10 @@ def test_the_command_line_refuses_what_the_window_cannot_do_with_a_cluster(files
     assert "--workers is for the local cluster" in capsys.readouterr().err
     assert main(["gui", files["npy"], "--engine", "dask", "--model", "fa"]) != 0
     assert "not available with --engine dask" in capsys.readouterr().err
+    assert main(["gui", files["npy"], "--engine", "dask", "--columns", "x0,x7"]) != 0
+    assert "no column 'x7': the array's columns are x0, x1" in capsys.readouterr().err
+    assert main(["gui", files["npy"] + ".gone", "--engine", "dask"]) != 0
+    assert "no such file or folder" in capsys.readouterr().err
     assert main(["gui", os.path.dirname(files["npy"])]) != 0
     assert "is a folder, not a file; a Parquet folder or a Zarr array opens with --engine dask" in capsys.readouterr().err
 
