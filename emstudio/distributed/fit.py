@@ -26,13 +26,15 @@ DEFAULT_SAMPLE_ROWS = 100_000
 def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_SAMPLE_ROWS,
                    stop: Callable[[], bool] | None = None,
                    on_snapshot: Callable[[int, object], None] | None = None,
-                   sample: np.ndarray | None = None, extra_starts=(), hc_seed: int | None = None) -> FitResult:
+                   sample: np.ndarray | None = None, extra_starts=(), hc_seed: int | None = None,
+                   frozen: np.ndarray | None = None, settle: int = 0, bound_terms: bool = False) -> FitResult:
     """Fit a Gaussian mixture by EM over ``engine``'s data (a ClusterEngine), as
     core.em.fit_mixture fits data in memory. FitError / DataError in one line for what cannot be
     fitted; a prior is not available here (its data covariance would need another pass).
 
     ``sample``: the rows the data-driven starts run on (a grid's cells share one; default: a new
-    uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``: as for fit_mixture."""
+    uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``, ``frozen``, ``settle``,
+    ``bound_terms``: as for fit_mixture (the window's Run continues from a state on screen)."""
     settings.validate()
     if settings.prior != "none":
         raise FitError("--prior conjugate is not available with --engine dask")
@@ -51,4 +53,5 @@ def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_
         return initial_params(sample, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar,
                               stop, index, hc_seed=hc_seed)
 
-    return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot, extra_starts=extra_starts)
+    return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot, extra_starts=extra_starts,
+                         frozen=frozen, settle=settle, bound_terms=bound_terms)
