@@ -229,7 +229,9 @@ def test_window_names_missing_x_libraries_instead_of_aborting(monkeypatch, capsy
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "sudo apt-get update && sudo apt-get install -y libxcb-icccm4" in err
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # no X display needed: nothing more to check
-    assert cli._missing_qt_packages() == []
+    from emstudio.cli_window import _missing_qt_packages
+
+    assert _missing_qt_packages() == []
 
 
 def test_window_and_plot_name_missing_qt_libraries_instead_of_a_traceback(monkeypatch, capsys, tmp_path):
