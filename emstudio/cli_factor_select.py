@@ -104,21 +104,17 @@ def _report(selection, args, loaded, ks, factors, note) -> int:
 
 def _print_table(selection, criterion: str, ks, factors, stream) -> None:
     """The criterion table: one row per K (one row for factor analysis), one column per q."""
-    name = criterion.upper()
-    stream.write(f"{name} (lower is better); * = chosen, ! = every restart a Heywood case\n")
-    stream.write("      " + "".join(f"{'q=' + str(q):>14}" for q in factors) + "\n")
+    from emstudio.cli_table import criterion_table
+
     cells = {(c.k, c.n_factors): c for c in selection.cells}
-    for k in ks:
-        row = []
-        for q in factors:
-            c = cells[(k, q)]
-            if c.result is None:
-                row.append(f"{'-':>14}")
-            else:
-                mark = "*" if c is selection.best else ("!" if c.heywood else " ")
-                row.append(f"{c.criterion(criterion):>13.2f}{mark}")
-        label = "fa" if selection.model == "fa" else f"K={k}"
-        stream.write(f"{label:<6}" + "".join(row) + "\n")
+
+    def cell(c):
+        mark = "*" if c is selection.best else ("!" if c.heywood else " ")
+        return None if c.result is None else (c.criterion(criterion), mark)
+
+    rows = [("fa" if selection.model == "fa" else f"K={k}", [cell(cells[(k, q)]) for q in factors]) for k in ks]
+    stream.write(criterion_table(criterion, "every restart a Heywood case", [f"q={q}" for q in factors], rows))
+    name = criterion.upper()
     best = selection.best
     what = ("factor analysis" if selection.model == "fa"
             else f"K={best.k} factor analysers, Ψ {'shared' if selection.psi == 'shared' else 'per component'}")

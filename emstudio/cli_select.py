@@ -257,18 +257,15 @@ def _report(selection, args, prog, loaded, ks, types, standardisation, note, eng
 
             atomic_write_text(args.out, text)
     if not args.quiet and args.out != "-":
-        name = args.criterion.upper()
-        sys.stdout.write(f"{name} (lower is better); * = chosen, ! = every restart collapsed\n")
-        sys.stdout.write("      " + "".join(f"{'K=' + str(k):>14}" for k in ks) + "\n")
-        for t in types:
-            row = []
-            for c in (c for c in selection.cells if c.covariance_type == t):
-                if c.result is None:
-                    row.append(f"{'-':>14}")
-                else:
-                    mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
-                    row.append(f"{c.criterion(args.criterion):>13.2f}{mark}")
-            sys.stdout.write(f"{t:<10}" + "".join(row) + "\n")
+        from emstudio.cli_table import criterion_table
+
+        def cell(c):
+            mark = "*" if c is selection.best else ("!" if c.degenerate else " ")
+            return None if c.result is None else (c.criterion(args.criterion), mark)
+
+        rows = [(t, [cell(c) for c in selection.cells if c.covariance_type == t]) for t in types]
+        sys.stdout.write(criterion_table(args.criterion, "every restart collapsed", [f"K={k}" for k in ks], rows))
         best = selection.best
-        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} ({name} {best.criterion(args.criterion):.4f})\n")
+        sys.stdout.write(f"chosen: {best.covariance_type}, K={best.k} "
+                         f"({args.criterion.upper()} {best.criterion(args.criterion):.4f})\n")
     return 0
