@@ -16,7 +16,7 @@ from emstudio.errors import EmstudioError
 ENGINES = ("memory", "dask")
 #: Options that only mean something with --engine dask (argparse dest, flag).
 _DASK_ONLY = (("scheduler", "--scheduler"), ("workers", "--workers"), ("sample_rows", "--sample-rows"),
-              ("block_rows", "--block-rows"), ("persist", "--persist"), ("connect_timeout", "--connect-timeout"))
+              ("block_rows", "--block-rows"), ("block_bytes", "--block-bytes"), ("persist", "--persist"), ("connect_timeout", "--connect-timeout"))
 
 
 def add_options(parser, positive_int, positive_float) -> None:
@@ -33,9 +33,14 @@ def add_options(parser, positive_int, positive_float) -> None:
                        help="worker processes of the local cluster (default 2, one thread each)")
     group.add_argument("--sample-rows", type=positive_int, default=None, metavar="N",
                        help="rows of the uniform sample the start (k-means, ...) runs on (default 100000)")
-    group.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
-                       help="rows per block of a .npy file or Zarr array (default: equal blocks of at most 64 MiB, at least 2 per "
-                            "worker; a table file is one block)")
+    sizes = group.add_mutually_exclusive_group()
+    sizes.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
+                       help="rows per block (a Parquet file: whole row groups of about N rows; a CSV/text file: "
+                            "the bytes of about N of its lines). Default: equal blocks of at most 64 MiB, at least "
+                            "2 per worker (a text file under 1 MiB, a file of another format: one block)")
+    sizes.add_argument("--block-bytes", type=positive_int, default=None, metavar="N",
+                       help="bytes per block: of a CSV/text file (cut on line ends), of float64 values for a .npy "
+                            "file, Zarr array or Parquet file (whole row groups)")
     group.add_argument("--persist", choices=("auto", "yes", "no"), default=None,
                        help="keep the blocks in the workers' memory (auto: when they fit in half of it) or read "
                             "them from storage for every iteration")
@@ -91,7 +96,7 @@ def _cluster_error(exc: BaseException) -> EmstudioError | None:
     name = type(exc).__name__
     if name == "KilledWorker":
         return EmstudioError("the cluster's workers died while computing a block, several times (out of memory? "
-                             "try --persist no, smaller --block-rows or more memory per worker)")
+                             "try --persist no, smaller --block-rows / --block-bytes or more memory per worker)")
     if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
         return EmstudioError("lost the connection to the Dask cluster during the fit")
     if isinstance(exc, ModuleNotFoundError) and "emstudio" in str(exc):
@@ -107,7 +112,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
 
     _refuse_unsupported(args)
     require_dask()
-    blocks = find_blocks(args.data, args.block_rows)
+    blocks = find_blocks(args.data, args.block_rows, block_bytes=args.block_bytes)
     check_outputs([args.out, args.labels], [spec.path for spec in blocks])
     settings = settings_of(args)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
@@ -129,7 +134,7 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             from emstudio.distributed.fit import fit_on_cluster
             from emstudio.distributed.labels import write_labels
 
-            if args.block_rows is None:  # equal blocks, at least two per worker
+            if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
             with ClusterEngine(client, blocks, settings.covariance_type, columns, persist,
                                standardize=args.standardize) as engine:

@@ -36,7 +36,7 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
 
     _refuse_unsupported(args)
     require_dask()
-    blocks = find_blocks(args.data, args.block_rows)
+    blocks = find_blocks(args.data, args.block_rows, block_bytes=args.block_bytes)
     check_outputs([args.out], [spec.path for spec in blocks])
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if blocks[0].kind in ("npy", "zarr"):
@@ -51,7 +51,7 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
             from emstudio.distributed.select import select_on_cluster
 
             chosen = blocks
-            if args.block_rows is None:  # equal blocks, at least two per worker
+            if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 chosen = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
             with ClusterEngine(client, chosen, types[0], columns, persist, standardize=args.standardize) as engine:
                 held["engine"] = engine

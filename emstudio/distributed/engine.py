@@ -28,7 +28,7 @@ from emstudio.core.block_pass import PassLayout, PassResult, finish_pass, plan_p
 from emstudio.core.checks import ColumnSummary
 from emstudio.core.scaling import noise_variance, power_of_two_near
 from emstudio.distributed import tasks
-from emstudio.distributed.sources import BlockSpec, estimated_bytes
+from emstudio.distributed.sources import PART_KINDS, BlockSpec, estimated_bytes
 from emstudio.errors import DataError
 
 #: Children per node of the reduction tree: few levels (each a scheduler round trip), small nodes.
@@ -112,7 +112,15 @@ class ClusterEngine:
         return values
 
     def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool) -> None:
-        wanted = self.wanted_columns = tuple(columns) if columns else None
+        wanted = tuple(columns) if columns else None
+        if wanted is None and any(spec.kind in PART_KINDS for spec in blocks):
+            # A part of a file alone may not show which columns the file uses (a column of row
+            # numbers is row names in the first part only): every block reads the first one's.
+            first = self.client.submit(tasks.column_names, tasks.Unread(blocks[0], None),
+                                       key=f"emstudio-columns-{self.run}")
+            self._pending.append(first)
+            wanted = tuple(self._gather([first])[0])
+        self.wanted_columns = wanted
         unread = [tasks.Unread(spec, wanted) for spec in blocks]
         read = self._map(tasks.loaded, unread, name="read") if self.persisted else unread
         facts = self._gather(self._map(tasks.facts, read, name="facts"))

@@ -63,6 +63,11 @@ def moments(block, magnitude: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return m, mean, np.einsum("ij,ij->j", scaled, scaled)
 
 
+def column_names(block) -> tuple[str, ...]:
+    """The columns a block as read has (those its reader chose, when none were asked for)."""
+    return loaded(block).columns
+
+
 def facts(block) -> tuple:
     """(columns, rows kept, rows dropped, notes, largest (d,), smallest (d,)) of a block as read."""
     part = loaded(block)
