@@ -60,8 +60,7 @@ def check_engine_options(args) -> None:
 def _refuse_unsupported(args) -> None:
     if args.model != "gmm":
         raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--prior conjugate", args.prior != "none"),
-                        ("--classes", args.classes), ("--sheet", args.sheet)):
+    for flag, given in (("--sheet", args.sheet),):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")
     if args.data == "-":
@@ -118,6 +117,9 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if blocks[0].kind in ("npy", "zarr"):  # a column the array lacks is refused before a cluster starts
         npy_columns(array_shape(blocks[0].path, blocks[0].kind)[1], columns)
+        if args.classes:
+            raise EmstudioError("--classes with --engine dask needs table files (CSV, Parquet): an array has no "
+                                "column of class names")
     persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
     held: dict = {}
     tty = sys.stderr.isatty()
@@ -137,13 +139,17 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
             with ClusterEngine(client, blocks, settings.covariance_type, columns, persist,
-                               standardize=args.standardize) as engine:
+                               standardize=args.standardize, classes=args.classes) as engine:
                 held["engine"] = engine
                 result = fit_on_cluster(engine, _in_fitted_units(settings, engine),
                                         sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS, on_snapshot=progress)
                 if args.labels:  # written while the cluster is open, renamed into place with --out below
                     labels = held["labels"] = outputs.enter_context(_labels_target(args.labels))
                     write_labels(engine, result.params, labels.write)
+                if args.classes and not args.quiet and "-" not in (args.out, args.labels):
+                    from emstudio.distributed.classes import compare_on_cluster
+
+                    held["comparison"] = compare_on_cluster(engine, result.params, args.classes)
             if engine.standardisation is not None:
                 result = engine.standardisation.result_to_original(result)
     except Terminated:
@@ -178,6 +184,8 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             held["labels"].commit()
     if not args.quiet and "-" not in (args.out, args.labels):
         print_summary(result, engine.columns, sys.stdout)
+        if "comparison" in held:
+            sys.stdout.write("".join(line + "\n" for line in held["comparison"].lines()))
     return 0
 
 

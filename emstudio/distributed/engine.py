@@ -66,13 +66,16 @@ class ClusterEngine:
     or decide by their size against the workers' memory (None). Use as a context manager or call
     :meth:`close`, which releases the blocks and cancels whatever is still running.
 
+    ``classes``: a column of known classes (`--classes`), never a data column; compared with the
+    components after the fit (emstudio.distributed.classes).
+
     ``standardize``: the fit runs on the columns' z-scores (``standardisation``, found on the
     cluster in one pass), as `emstudio fit --standardize` does in memory; every pass, sample and
     summary is then of z, and the caller gives the result back in the data's units.
     """
 
     def __init__(self, client, blocks: list[BlockSpec], covariance_type: str, columns: list[str] | None = None,
-                 persist: bool | None = None, standardize: bool = False):
+                 persist: bool | None = None, standardize: bool = False, classes: str | None = None):
         self.client = client
         self.covariance_type = covariance_type
         self.run = uuid.uuid4().hex[:10]
@@ -84,9 +87,10 @@ class ClusterEngine:
         self._keys = 0
         self.blocks = list(blocks)
         self.standardisation = None
+        self.classes = classes
         self.persisted = self._fits_in_memory(blocks) if persist is None else persist
         try:
-            self._set_up(blocks, columns, standardize)
+            self._set_up(blocks, columns, standardize, classes)
         except BaseException:
             self.close()
             raise
@@ -111,12 +115,14 @@ class ClusterEngine:
         self._pending = []
         return values
 
-    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool) -> None:
+    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool,
+                classes: str | None) -> None:
         wanted = tuple(columns) if columns else None
-        if wanted is None and any(spec.kind in PART_KINDS for spec in blocks):
+        if classes or (wanted is None and any(spec.kind in PART_KINDS for spec in blocks)):
             # A part of a file alone may not show which columns the file uses (a column of row
             # numbers is row names in the first part only): every block reads the first one's.
-            first = self.client.submit(tasks.column_names, tasks.Unread(blocks[0], None),
+            # So with known classes: the first block's data columns leave the classes' column out.
+            first = self.client.submit(tasks.column_names, tasks.Unread(blocks[0], wanted, None, classes),
                                        key=f"emstudio-columns-{self.run}")
             self._pending.append(first)
             wanted = tuple(self._gather([first])[0])
@@ -201,6 +207,31 @@ class ClusterEngine:
         if problem:
             raise DataError(problem)
         return standardisation
+
+    def conjugate_prior(self, k: int, covariance_type: str):
+        """mclust's default conjugate prior for K components of this data (core.prior), its mean
+        and covariance found in one pass over the blocks (then kept for a grid's other cells)."""
+        from emstudio.core.prior import prior_model, prior_of_moments
+
+        prior_model(covariance_type, self.n_features)  # refused in one line before the pass
+        if getattr(self, "_moments", None) is None:
+            count, mean, scatter = 0, np.zeros(self.n_features), np.zeros((self.n_features, self.n_features))
+            # Chan et al.'s pairwise update over the blocks' (rows, mean, scatter), in block order.
+            for m, block_mean, block_scatter in self._gather(self._map(tasks.unit_moments, self._units,
+                                                                       name="cov", extra=(self.frame,))):
+                if m == 0:
+                    continue
+                total = count + m
+                delta = block_mean - mean
+                mean = mean + delta * (m / total)
+                scatter = scatter + block_scatter + np.outer(delta, delta) * (count * m / total)
+                count = total
+            # Back from column units u = (x / pre − centre_pre) / post (pre, post powers of two).
+            mean_x = (mean * self.frame.post + self.frame.centre_pre) * self.frame.pre
+            cov_x = scatter / max(count - 1, 1) * np.outer(self.scale, self.scale)
+            self._moments = (count, mean_x, cov_x)
+        n, mean_x, cov_x = self._moments
+        return prior_of_moments(n, mean_x, cov_x, k, covariance_type)
 
     def _tree_total(self, values) -> np.ndarray:
         """Σ over blocks of per-block (d,) arrays (futures or arrays), added in a fixed tree over

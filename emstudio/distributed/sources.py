@@ -247,14 +247,33 @@ def npy_columns(d: int, requested: list[str] | None) -> tuple[list[int], tuple[s
     return indices, tuple(names[j] for j in indices)
 
 
-def read_block(spec: BlockSpec, columns: list[str] | None) -> LoadedBlock:
+def read_block(spec: BlockSpec, columns: list[str] | None, classes: str | None = None) -> LoadedBlock:
     """Read one block (on a worker). Rows with a missing, NaN or infinite value are dropped and
-    counted. DataError naming the file for anything unreadable."""
-    return read_block_with_rows(spec, columns)[0]
+    counted. ``classes``: a column of known classes, never a data column. DataError naming the
+    file for anything unreadable."""
+    return read_block_with_rows(spec, columns, classes)[0]
 
 
-def read_block_with_rows(spec: BlockSpec, columns: list[str] | None) -> tuple[LoadedBlock, np.ndarray, np.ndarray | None,
-                                                                              np.ndarray | None]:
+def load_table_block(spec: BlockSpec, columns: list[str] | None, classes: str | None = None):
+    """A table file's block as emstudio.io reads it (a LoadedData): the whole file or its part."""
+    from emstudio.io.data import load_data
+    from emstudio.io.parts import load_data_part
+
+    try:
+        if spec.kind == "text":
+            return load_data_part(spec.path, columns, classes=classes, byte_range=(spec.start, spec.stop),
+                                  head_bytes=spec.head)
+        if spec.kind == "parquet":
+            return load_data_part(spec.path, columns, classes=classes, row_range=(spec.start, spec.stop))
+        return load_data(spec.path, columns=columns, classes=classes)
+    except EmstudioError as exc:
+        message = str(exc)
+        raise DataError(message if spec.name in message else f"{spec.name}: {message}") from None
+
+
+def read_block_with_rows(spec: BlockSpec, columns: list[str] | None,
+                         classes: str | None = None) -> tuple[LoadedBlock, np.ndarray, np.ndarray | None,
+                                                              np.ndarray | None]:
     """:func:`read_block`, and what a labels file says of each kept row: (the block, the rows'
     0-based positions among the block's rows (m,), the file's row names (m,) str or None, the cells'
     text as read (m, d) str or None)."""
@@ -270,19 +289,7 @@ def read_block_with_rows(spec: BlockSpec, columns: list[str] | None) -> tuple[Lo
         if dropped:
             values = np.ascontiguousarray(values[finite])
         return LoadedBlock(values, names, dropped), np.flatnonzero(finite), None, None
-    from emstudio.io.data import load_data
-    from emstudio.io.parts import load_data_part
-
-    try:
-        if spec.kind == "text":
-            loaded = load_data_part(spec.path, columns, byte_range=(spec.start, spec.stop), head_bytes=spec.head)
-        elif spec.kind == "parquet":
-            loaded = load_data_part(spec.path, columns, row_range=(spec.start, spec.stop))
-        else:
-            loaded = load_data(spec.path, columns=columns)
-    except EmstudioError as exc:
-        message = str(exc)
-        raise DataError(message if spec.name in message else f"{spec.name}: {message}") from None
+    loaded = load_table_block(spec, columns, classes)
     block = LoadedBlock(loaded.values, tuple(loaded.columns), int(loaded.report.n_dropped),
                         tuple(loaded.report.notes))
     return block, loaded.kept_rows, loaded.row_names, loaded.cell_text
