@@ -59,7 +59,8 @@ def check_engine_options(args) -> None:
 
 def _refuse_unsupported(args) -> None:
     if args.model != "gmm":
-        raise EmstudioError("--model fa and mfa are not available with --engine dask")
+        raise EmstudioError("--model fa and mfa are not available with --engine dask (their fit, starts and "
+                            "column scaling are written for data in memory); fit them without --engine dask")
     for flag, given in (("--sheet", args.sheet),):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")
