@@ -10,9 +10,6 @@ from emstudio.errors import EmstudioError
 
 
 def _refuse_unsupported(args) -> None:
-    if args.model != "gmm":
-        raise EmstudioError("--model fa and mfa are not available with --engine dask (their fit, starts and "
-                            "column scaling are written for data in memory); fit them without --engine dask")
     if getattr(args, "sheet", None):
         raise EmstudioError("--sheet is not available with --engine dask")
     if args.jobs is not None:

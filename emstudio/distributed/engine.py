@@ -210,10 +210,16 @@ class ClusterEngine:
 
     def conjugate_prior(self, k: int, covariance_type: str):
         """mclust's default conjugate prior for K components of this data (core.prior), its mean
-        and covariance found in one pass over the blocks (then kept for a grid's other cells)."""
+        and covariance found in one pass over the blocks (:meth:`data_moments`)."""
         from emstudio.core.prior import prior_model, prior_of_moments
 
         prior_model(covariance_type, self.n_features)  # refused in one line before the pass
+        n, mean, scatter = self.data_moments()
+        return prior_of_moments(n, mean, scatter / max(n - 1, 1), k, covariance_type)
+
+    def data_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(rows n, mean (d,), scatter Σ (x − mean)(x − mean)ᵀ (d, d)) of the data (z with
+        --standardize), in one pass over the blocks, kept for later calls (a grid's other cells)."""
         if getattr(self, "_moments", None) is None:
             count, mean, scatter = 0, np.zeros(self.n_features), np.zeros((self.n_features, self.n_features))
             # Chan et al.'s pairwise update over the blocks' (rows, mean, scatter), in block order.
@@ -228,10 +234,8 @@ class ClusterEngine:
                 count = total
             # Back from column units u = (x / pre − centre_pre) / post (pre, post powers of two).
             mean_x = (mean * self.frame.post + self.frame.centre_pre) * self.frame.pre
-            cov_x = scatter / max(count - 1, 1) * np.outer(self.scale, self.scale)
-            self._moments = (count, mean_x, cov_x)
-        n, mean_x, cov_x = self._moments
-        return prior_of_moments(n, mean_x, cov_x, k, covariance_type)
+            self._moments = (count, mean_x, scatter * np.outer(self.scale, self.scale))
+        return self._moments
 
     def _tree_total(self, values) -> np.ndarray:
         """Σ over blocks of per-block (d,) arrays (futures or arrays), added in a fixed tree over

@@ -1,5 +1,5 @@
-"""`fit --engine dask` with `--classes` (the comparison with known classes) and `--prior conjugate`
-(MAP-EM): the in-memory fit's output; `--model fa|mfa` refused in one line."""
+"""`fit --engine dask` with `--classes` (the comparison with known classes), `--prior conjugate`
+(MAP-EM) and `--model fa|mfa`: the in-memory fit's output."""
 
 import json
 
@@ -74,14 +74,34 @@ def test_prior_fits_as_in_memory(dask_client, tmp_path, covariance):
         np.testing.assert_allclose(dask[name], b, rtol=RTOL, atol=RTOL * np.abs(b).max())
 
 
-def test_prior_for_a_model_without_one_and_factor_models_are_one_line(dask_client, capsys):
-    iris = sample_path("iris")
-    assert main(["fit", iris, "--k", "2", "--covariance", "VEV", "--prior", "conjugate", *_dask(dask_client)]) == 1
+def test_prior_for_a_model_without_one_is_one_line(dask_client, capsys):
+    assert main(["fit", sample_path("iris"), "--k", "2", "--covariance", "VEV", "--prior", "conjugate",
+                 *_dask(dask_client)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not available for the VEV model" in err[0]
-    assert main(["fit", iris, "--model", "fa", "--factors", "1", *_dask(dask_client)]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--model fa and mfa are not available with --engine dask" in err[0]
+
+
+@pytest.mark.parametrize("model, options", [("fa", ["--factors", "2"]),
+                                            ("mfa", ["--k", "2", "--factors", "1", "--seed", "3"]),
+                                            ("mfa", ["--k", "3", "--factors", "1", "--psi", "per-component"])])
+def test_factor_models_fit_as_in_memory(dask_client, tmp_path, capsys, model, options):
+    common = [sample_path("iris"), "--model", model, *options, "--tol", "0", "--max-iter", "15"]
+    labels = (lambda name: ["--labels", str(tmp_path / f"{name}.csv")]) if model == "mfa" else (lambda name: [])
+    assert main(["fit", *common, "--out", str(tmp_path / "memory.json"), *labels("memory")]) == 0
+    want = capsys.readouterr().out
+    assert main(["fit", *common, "--out", str(tmp_path / "dask.json"), *labels("dask"),
+                 *_dask(dask_client, "--block-bytes", "1500")]) == 0
+    got = capsys.readouterr().out
+    if model == "mfa":  # the components' labels: row, cells, component
+        got_rows, want_rows = ((tmp_path / f"{n}.csv").read_text().splitlines() for n in ("dask", "memory"))
+        assert [r.split(",")[:6] for r in got_rows] == [r.split(",")[:6] for r in want_rows]
+    assert got.splitlines()[1:] == want.splitlines()[1:] and got.split(":")[0] == want.split(":")[0]
+    memory, dask = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("memory", "dask"))
+    assert dask["n_iter"] == memory["n_iter"] == 15 and dask["settings"]["engine"] == "dask"
+    assert dask["log_likelihood"] == pytest.approx(memory["log_likelihood"], rel=RTOL)
+    for name in ("weights", "means", "loadings", "psi"):
+        b = np.asarray(memory[name])
+        np.testing.assert_allclose(dask[name], b, rtol=RTOL, atol=RTOL * np.abs(b).max())
 
 
 def test_select_with_prior_equals_in_memory(dask_client, tmp_path):
@@ -94,3 +114,10 @@ def test_select_with_prior_equals_in_memory(dask_client, tmp_path):
     for got, want in zip(dask["models"], memory["models"]):
         assert (got["covariance_type"], got["k"], got["n_iter"]) == (want["covariance_type"], want["k"], want["n_iter"])
         assert got["bic"] == pytest.approx(want["bic"], rel=RTOL)
+
+
+def test_select_of_factor_models_reads_the_dask_options(capsys):
+    # they were left unread: the grid ran in memory (now --engine dask is one line: test_dask_select)
+    assert main(["select", sample_path("iris"), "--model", "fa", "--factors", "1-2", "--workers", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--workers is for --engine dask" in err[0]
