@@ -312,15 +312,20 @@ def command_open(args) -> int:
     _check_qt_packages("the window")
     settings = None
     data = getattr(args, "data", None)
+    cluster = None
     if getattr(args, "command", None) == "gui":
-        if data is not None:
+        from emstudio.cli_dask import gui_cluster_request
+
+        cluster = gui_cluster_request(args)  # --engine dask: DATA may be a folder or a glob
+        if data is not None and cluster is None:
             from emstudio.errors import EmstudioError
             from emstudio.io.inputs import path_problem
 
             problem = path_problem(data)  # found without opening (a FIFO is read once, by the window)
             if problem:
-                raise EmstudioError(f"{data}: {problem}")
-        elif args.check:
+                hint = "; a Parquet folder or a Zarr array opens with --engine dask" if os.path.isdir(data) else ""
+                raise EmstudioError(f"{data}: {problem}{hint}")
+        elif args.check and cluster is None:
             from emstudio.errors import EmstudioError
 
             raise EmstudioError("--check needs DATA: emstudio gui DATA --check")
@@ -336,7 +341,8 @@ def command_open(args) -> int:
     if getattr(args, "command", None) == "gui" and args.model != "gmm":
         model = (args.model, 1 if args.factors is None else args.factors, args.psi or "shared")
     return run_window(data, settings, columns=columns, classes=getattr(args, "classes", None),
-                      sheet=getattr(args, "sheet", None), model=model, check=getattr(args, "check", False))
+                      sheet=getattr(args, "sheet", None), model=model, check=getattr(args, "check", False),
+                      cluster=cluster)
 
 
 def _axes_of(args, names) -> tuple[int, int] | None:

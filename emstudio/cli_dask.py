@@ -58,7 +58,7 @@ def check_engine_options(args) -> None:
 
 
 def _refuse_unsupported(args) -> None:
-    if args.labels and args.model == "fa":
+    if getattr(args, "labels", None) and args.model == "fa":
         raise EmstudioError("--labels needs components: factor analysis has one (use --model mfa)")
     for flag, given in (("--sheet", args.sheet),):
         if given:
@@ -91,16 +91,10 @@ def progress_printer(stream, engine_of, max_iter: int, restarts: int, tty: bool)
 
 
 def _cluster_error(exc: BaseException) -> EmstudioError | None:
-    """One line for what Dask raises when the cluster itself fails (None: not such an error)."""
-    name = type(exc).__name__
-    if name == "KilledWorker":
-        return EmstudioError("the cluster's workers died while computing a block, several times (out of memory? "
-                             "try --persist no, smaller --block-rows / --block-bytes or more memory per worker)")
-    if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
-        return EmstudioError("lost the connection to the Dask cluster during the fit")
-    if isinstance(exc, ModuleNotFoundError) and "emstudio" in str(exc):
-        return EmstudioError("the cluster's workers cannot import emstudio: install the same emstudio on every worker")
-    return None
+    """distributed.cluster.cluster_error (the window says the same)."""
+    from emstudio.distributed.cluster import cluster_error
+
+    return cluster_error(exc)
 
 
 def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outputs) -> int:
@@ -286,3 +280,31 @@ def _print_notes(args, engine, result) -> None:
     identical = identical_warning(result.identical)
     if identical:
         sys.stderr.write(f"{PROG}: warning: {identical}\n")
+
+
+def gui_cluster_request(args):
+    """`emstudio gui DATA --engine dask ...`: the window's ClusterRequest, or None without
+    --engine dask. What the window cannot do with data on a cluster is refused in one line here,
+    before any window (the cluster's own problems are told in the window)."""
+    check_engine_options(args)
+    if args.engine != "dask":
+        return None
+    if args.data is None:
+        raise EmstudioError("--engine dask needs DATA: emstudio gui DATA --engine dask")
+    _refuse_unsupported(args)  # as `fit --engine dask` refuses them
+    for flag, given in (("--model fa|mfa", getattr(args, "model", "gmm") != "gmm"),
+                        ("--prior conjugate", getattr(args, "prior", "none") != "none"),
+                        ("--classes", getattr(args, "classes", None)), ("--block-bytes", args.block_bytes)):
+        if given:  # what `fit --engine dask` has but the window's cluster data do not
+            raise EmstudioError(f"{flag} is not available in the window with --engine dask "
+                                "(emstudio fit --engine dask has it)")
+    if args.standardize:
+        raise EmstudioError("--standardize is not available in the window with --engine dask")
+    from emstudio.gui.cluster_data import ClusterRequest, check_request
+
+    columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
+    request = ClusterRequest(args.data, args.scheduler, args.workers, args.sample_rows, args.block_rows,
+                             {"auto": None, "yes": True, "no": False}[args.persist or "auto"], args.connect_timeout,
+                             columns, args.seed)
+    check_request(request)  # Dask missing, no such file, an empty glob, no such column: before the window
+    return request

@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("data", metavar="DATA", nargs="?", help="a data file, or a workspace file (.emstudio)")
     _add_fit_options(gui, restarts_default=1, skip=("--prior",), speed=False)  # the window fits without a prior
     _add_factor_options(gui)
+    add_engine_options(gui, _positive_int, _positive_float)  # --engine dask: data on a cluster in the window
     gui.add_argument("--check", action="store_true",
                      help="load DATA, run the fit to its end, draw the window, print one line and exit (0: it all "
                           "worked): checks an install or the bundle, also with QT_QPA_PLATFORM=offscreen")

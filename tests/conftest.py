@@ -47,3 +47,15 @@ DATASETS = {
     "10d": lambda: blobs([150, 150, 100], np.random.default_rng(4).normal(scale=3, size=(3, 10)), [1.0, 1.5, 0.8], seed=5),
     "offset": lambda: blobs([120, 120], [[1e4 + 0, 5e3], [1e4 + 3, 5e3 + 2]], [1.0, 1.0], seed=6),
 }
+
+
+@pytest.fixture(scope="package")
+def dask_client():
+    """One local Dask cluster of 2 worker processes per test package that asks for it (starting one
+    costs seconds), closed when that package's tests end, so that its IO-loop thread is not left
+    running under the next package's tests."""
+    pytest.importorskip("distributed")
+    from emstudio.distributed.cluster import open_client
+
+    with open_client(workers=2) as client:
+        yield client

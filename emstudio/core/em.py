@@ -162,14 +162,14 @@ class FitResult:
 
 
 def _start(X, settings: FitSettings, rng: np.random.Generator, stop=None, restart: int = 0,
-           hc_seed: int | None = None) -> MixtureParams:
+           hc_seed: int | None = None, start_cache=None) -> MixtureParams:
     if isinstance(settings.init, MixtureParams):
         start = params_for_type(settings.init, settings.covariance_type)
         if start.n_features != X.shape[1]:
             raise FitError(f"the start has d={start.n_features} dimensions but the data has {X.shape[1]}")
         return start
     return initial_params(X, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar, stop,
-                          restart, hc_seed=hc_seed)
+                          restart, hc_seed=hc_seed, cache=start_cache)
 
 
 def _start_name(settings: FitSettings, restart: int) -> str:
@@ -185,7 +185,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
                 engine_options: dict | None = None,
                 frozen: np.ndarray | None = None, settle: int = 0,
                 bound_terms: bool | None = None, engine: MixtureEngine | None = None,
-                extra_starts: Sequence[MixtureParams] = (), hc_seed: int | None = None) -> FitResult:
+                extra_starts: Sequence[MixtureParams] = (), hc_seed: int | None = None,
+                start_cache=None) -> FitResult:
     """Fit a Gaussian mixture to X (n, d) by EM, ``settings.restarts`` times, keeping the best.
 
     The best restart is the one with the highest final log L among those with no degenerate
@@ -204,7 +205,8 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
     ``engine``: an engine on X for this covariance type to reuse (a grid's row of K); ``extra_starts``:
     more starting parameters, tried after the seeded restarts as starts of their own (a warm start
     from K − 1; among em-EM's short runs like the others); ``hc_seed``: the hc start's subset of rows
-    is drawn from it (core.hierarchical).
+    is drawn from it (core.hierarchical); ``start_cache``: a core.start_cache.StartCache on X whose
+    partitions the starts reuse (a grid's other covariance models made them already).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
@@ -237,7 +239,7 @@ def fit_mixture(X: np.ndarray, settings: FitSettings, *, column_names=None,
             prior = default_prior(X, settings.k, settings.covariance_type)
 
         def start_of(index: int, rng: np.random.Generator) -> MixtureParams:
-            return _start(X, settings, rng, stop, index, hc_seed)
+            return _start(X, settings, rng, stop, index, hc_seed, start_cache)
 
         return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot,
                              keep_snapshots=keep_snapshots, frozen=frozen, settle=settle, bound_terms=bound_terms,
@@ -261,6 +263,10 @@ def fit_on_engine(engine, settings: FitSettings, start_of: Callable[[int, np.ran
     restarts = 1 if isinstance(settings.init, MixtureParams) else settings.restarts
     if isinstance(settings.init, MixtureParams):
         extra_starts = ()
+    if settings.k == 1:
+        # One component has one optimum (the data's mean and covariance, reached by the first
+        # M-step from any start): more starts would repeat the same fit.
+        restarts, extra_starts = 1, ()
     # Plain EM where SQUAREM does not apply: frozen components (an extrapolation would move them),
     # --tol 0, which asks for exactly max_iter EM iterations (SQUAREM stops at a fixed point), and
     # a prior (SQUAREM extrapolates the likelihood's EM map: MAP-EM runs plain).

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emstudio.core.mstep import CHUNK_BYTES, make_positive_definite, m_step, sufficient_statistics
+from emstudio.core.mstep import CHUNK_BYTES, label_statistics, make_positive_definite, m_step, sufficient_statistics
 from emstudio.core.params import MixtureParams, from_full_covariances
 from emstudio.errors import FitError
 
@@ -261,6 +261,22 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
     """
     X = np.asarray(X, dtype=np.float64)
     rows = RowSpace(X, space)
+    centres, labels, means_x = lloyd(rows, k, rng, max_iter, tol, should_stop)
+    if rows.kind == "raw":
+        return centres, labels
+    # The clusters' means in the data's units, for the labels returned.
+    counts = np.bincount(labels, minlength=k)
+    sums = _column_sums_by_label(X, labels, k)
+    means_x[counts > 0] = sums[counts > 0] / counts[counts > 0, None]
+    return means_x, labels
+
+
+def lloyd(rows: RowSpace, k: int, rng: np.random.Generator, max_iter: int = 300, tol: float = 1e-4,
+          should_stop=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`kmeans` in ``rows``' space: the final centres (K, r) in that space, the labels (n,)
+    — the rows' nearest centres (:func:`_nearest` of those centres: the centres alone give the
+    labels again) — and the last means (K, d) in the data's units that the centres came from."""
+    X = rows.X
     x_norms = _row_norms(rows)
     centres = kmeans_plus_plus(rows, k, rng, x_norms)
     threshold = tol * _mean_variance(rows)
@@ -284,13 +300,7 @@ def kmeans(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 300,
         _nearest(rows, centres, x_norms, out=(labels, distances))
         if shift <= threshold or (should_stop is not None and should_stop()):
             break
-    if rows.kind == "raw":
-        return centres, labels
-    # The clusters' means in the data's units, for the labels returned.
-    counts = np.bincount(labels, minlength=k)
-    sums = _column_sums_by_label(X, labels, k)
-    means_x[counts > 0] = sums[counts > 0] / counts[counts > 0, None]
-    return means_x, labels
+    return centres, labels, means_x
 
 
 def data_covariance(X: np.ndarray, covariance_type: str, k: int, reg_covar: float) -> np.ndarray:
@@ -372,36 +382,38 @@ def random_responsibilities(X: np.ndarray, k: int, rng: np.random.Generator) -> 
 
 
 def params_from_labels(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
-                       reg_covar: float) -> MixtureParams:
-    """One M-step from hard labels (n,) in 0…K−1."""
-    n = X.shape[0]
-    resp = np.zeros((n, k))
-    step = 1 << 16  # by row blocks: no n-sized index array beside resp
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        resp[np.arange(start, stop), labels[start:stop]] = 1.0
-    return m_step(sufficient_statistics(X, resp, covariance_type), covariance_type, reg_covar)
+                       reg_covar: float, frame=None) -> MixtureParams:
+    """One M-step from hard labels (n,) in 0…K−1 (``frame``: X's ColumnFrame, when known)."""
+    return m_step(label_statistics(X, labels, k, covariance_type, frame), covariance_type, reg_covar)
 
 
 def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng: np.random.Generator,
                    reg_covar: float = 1e-6, should_stop=None, restart: int = 0,
-                   hc_seed: int | None = None) -> MixtureParams:
+                   hc_seed: int | None = None, cache=None) -> MixtureParams:
     """θ₀ for data X (n, d) by ``method`` (one of INIT_METHODS); K-means ends early on ``should_stop()``.
 
     ``restart``: which restart (0 the first) this start is for; only ``auto`` looks at it.
-    ``hc_seed``: see core.hierarchical.hc_labels (``subset_seed``).
+    ``hc_seed``: see core.hierarchical.hc_labels (``subset_seed``). ``cache``: a
+    core.start_cache.StartCache the partitions are taken from and kept in when it serves X (the
+    same numbers as without it).
     """
+    if cache is not None and not cache.serves(X):
+        cache = None
     n, d = X.shape
     if method == "auto":
         if restart == 0:
             try:
-                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop, hc_seed=hc_seed)
+                return initial_params(X, k, covariance_type, "hc", rng, reg_covar, should_stop, hc_seed=hc_seed,
+                                      cache=cache)
             except FitError:  # too few distinct rows in hc's subset, or ties leaving < K clusters
                 pass
         method = "kmeans-std"
     if method in _KMEANS_STARTS:
-        _, labels = kmeans(X, k, rng, should_stop=should_stop, space=_KMEANS_STARTS[method])
-        return params_from_labels(X, labels, k, covariance_type, reg_covar)
+        if cache is not None:
+            labels = cache.kmeans_labels(k, rng, _KMEANS_STARTS[method], should_stop)
+        else:
+            _, labels = kmeans(X, k, rng, should_stop=should_stop, space=_KMEANS_STARTS[method])
+        return params_from_labels(X, labels, k, covariance_type, reg_covar, None if cache is None else cache.frame())
     if method == "kmeans++":
         means = kmeans_plus_plus(X, k, rng)
         return MixtureParams(np.full(k, 1.0 / k), means, data_covariance(X, covariance_type, k, reg_covar),
@@ -420,7 +432,11 @@ def initial_params(X: np.ndarray, k: int, covariance_type: str, method: str, rng
     if method == "hc":
         from emstudio.core.hierarchical import hc_labels
 
-        return params_from_labels(X, hc_labels(X, k, rng, subset_seed=hc_seed), k, covariance_type, reg_covar)
+        if cache is not None and hc_seed is not None:
+            labels = cache.hc_labels(k, rng, hc_seed)
+        else:
+            labels = hc_labels(X, k, rng, subset_seed=hc_seed)
+        return params_from_labels(X, labels, k, covariance_type, reg_covar, None if cache is None else cache.frame())
     raise FitError(f"unknown start {method!r}; choose one of {', '.join(INIT_METHODS)} or a parameter file")
 
 

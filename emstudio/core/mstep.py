@@ -83,6 +83,40 @@ def sufficient_statistics(X: np.ndarray, resp: np.ndarray, covariance_type: str,
     return SufficientStats(n_k, sum_x, sum_xx, origins, n, frame.noise(), frame.scale)
 
 
+def label_statistics(X: np.ndarray, labels: np.ndarray, k: int, covariance_type: str,
+                     frame: ColumnFrame | None = None) -> SufficientStats:
+    """:func:`sufficient_statistics` of X (n, d) under hard labels (n,) in 0…K−1 — responsibilities
+    0 or 1 — without the (n, K) responsibilities: each chunk's rows are grouped by label and each
+    group's sums are one product (a start's M-step cost 9 ms at 20,000 × 3, K = 9, through the
+    dense responsibilities, ~1 ms so). The same numbers up to the order of the additions.
+
+    ``frame``: X's ColumnFrame when it is known (a grid makes one for all its starts).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    full = storage_type(covariance_type) in ("full", "tied")
+    step = max(256, CHUNK_BYTES // (8 * d))
+    if frame is None:
+        frame = ColumnFrame(X, chunk_rows=step)
+    labels = np.asarray(labels)
+    n_k = np.bincount(labels, minlength=k).astype(np.float64)
+    sum_x = np.zeros((k, d))
+    sum_xx = np.zeros((k, d, d) if full else (k, d))
+    edges = np.arange(k + 1)
+    for a in range(0, n, step):
+        chunk_labels = labels[a:a + step]
+        order = np.argsort(chunk_labels, kind="stable")
+        u = frame.units(X[a:a + step][order])
+        bounds = np.searchsorted(chunk_labels[order], edges)
+        for j in range(k):
+            part = u[bounds[j]:bounds[j + 1]]
+            if part.shape[0]:
+                sum_x[j] += part.sum(axis=0)
+                sum_xx[j] += part.T @ part if full else np.einsum("ij,ij->j", part, part)
+    origins = np.broadcast_to(frame.centre, (k, d)).copy()
+    return SufficientStats(n_k, sum_x, sum_xx, origins, n, frame.noise(), frame.scale)
+
+
 def _per_column(floor, d: int) -> np.ndarray:
     """A variance floor as (d,) per-column values (one number stands for every column)."""
     if isinstance(floor, np.ndarray) and floor.shape == (d,) and floor.dtype == np.float64:

@@ -3,8 +3,9 @@
 A cell (covariance type, K) is fitted with several restarts. Its value is the best restart with no
 degenerate component; a cell where every restart collapsed is marked degenerate and never chosen
 (a collapsed component's likelihood soars, so its raw BIC would look best). Each cell's seed is
-derived from (seed, covariance type, K) alone, so the grid gives the same answer on any number of
-processes.
+derived from (seed, K) alone — every covariance model at K starts from the same partitions, which
+a StartCache makes once per process (core.start_cache) — so the grid gives the same answer on any
+number of processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from emstudio.core.params import (
     ALL_COVARIANCE_TYPES, COVARIANCE_TYPES, MCLUST_EXTRA_TYPES, resolve_covariance_name, storage_type,
 )
 from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPool, available_cores, share_array
+from emstudio.core.start_cache import StartCache
 from emstudio.errors import EmstudioError, FitError, ParameterError
 
 CRITERIA = ("bic", "aic", "icl")
@@ -163,9 +165,11 @@ def distinct_models(covariance_types: Sequence[str], d: int) -> tuple[list[str],
     return list(first.values()), same
 
 
-def cell_seed(seed: int, covariance_type: str, k: int) -> int:
-    """A seed for one cell that depends on nothing but (seed, type, K)."""
-    sequence = np.random.SeedSequence([seed, ALL_COVARIANCE_TYPES.index(covariance_type), k])
+def cell_seed(seed: int, k: int) -> int:
+    """The seed of every cell at K, whatever its covariance model: the same restarts' seeds, so
+    that each model's cell starts from the same partitions (as mclust's one agglomeration serves
+    every model), which a StartCache then makes once (core.start_cache)."""
+    sequence = np.random.SeedSequence([seed, len(ALL_COVARIANCE_TYPES) + 1, k])
     return int(sequence.generate_state(1)[0])
 
 
@@ -176,9 +180,9 @@ def hc_subset_seed(seed: int) -> int:
 
 
 def cell_settings(base: FitSettings, covariance_type: str, k: int) -> FitSettings:
-    """One cell's settings: the grid's, with the cell's K, model and own seed."""
+    """One cell's settings: the grid's, with the cell's K, model and seed (see cell_seed)."""
     return dataclasses.replace(base, k=k, covariance_type=covariance_type,
-                               seed=cell_seed(base.seed, covariance_type, k))
+                               seed=cell_seed(base.seed, k))
 
 
 def warm_starts(previous: Cell | None, k: int, warm_start: bool = True) -> list:
@@ -194,16 +198,18 @@ def warm_starts(previous: Cell | None, k: int, warm_start: bool = True) -> list:
 
 def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, column_names=None,
              engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
-             engine=None, extra_starts=()) -> Cell:
+             engine=None, extra_starts=(), start_cache=None) -> Cell:
     """Fit one cell of the grid (its restarts, each seeded from the cell, and ``extra_starts``).
 
     ``stop()`` is asked before every EM iteration; when it answers True, Cancelled is raised.
-    ``engine``: a MixtureEngine on X for ``covariance_type`` to reuse.
+    ``engine``: a MixtureEngine on X for ``covariance_type`` to reuse; ``start_cache``: a
+    core.start_cache.StartCache on X (the partitions other models' cells made).
     """
     settings = cell_settings(base, covariance_type, k)
     try:
         result = fit_mixture(X, settings, column_names=column_names, engine_options=engine_options, stop=stop,
-                             engine=engine, extra_starts=extra_starts, hc_seed=hc_subset_seed(base.seed))
+                             engine=engine, extra_starts=extra_starts, hc_seed=hc_subset_seed(base.seed),
+                             start_cache=start_cache)
     except EmstudioError as exc:
         return Cell(covariance_type, k, None, 0, 0, str(exc))
     if result.stopped:
@@ -213,11 +219,12 @@ def fit_cell(X: np.ndarray, base: FitSettings, covariance_type: str, k: int, col
 
 def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence[int], column_names=None,
             engine_options: dict | None = None, stop: Callable[[], bool] | None = None, *,
-            warm_start: bool = True, on_cell: Callable[[Cell], None] | None = None) -> list[Cell]:
+            warm_start: bool = True, on_cell: Callable[[Cell], None] | None = None,
+            start_cache=None) -> list[Cell]:
     """The cells of one covariance type, K rising, on one engine. With ``warm_start``, each K whose
     K − 1 was fitted healthy gets one more start: that fit with one component split in two
     (core.warm), one more candidate of em-EM's short runs. The same answer in any process: the row
-    depends on nothing but its arguments."""
+    depends on nothing but its arguments (``start_cache``, see fit_cell, changes no number)."""
     from emstudio.core.engine import MixtureEngine
 
     cells: list[Cell] = []
@@ -225,7 +232,7 @@ def fit_row(X: np.ndarray, base: FitSettings, covariance_type: str, ks: Sequence
         previous: Cell | None = None
         for k in ks:
             cell = fit_cell(X, base, covariance_type, k, column_names, engine_options, stop, engine=engine,
-                            extra_starts=warm_starts(previous, k, warm_start))
+                            extra_starts=warm_starts(previous, k, warm_start), start_cache=start_cache)
             cells.append(cell)
             if on_cell is not None:
                 on_cell(cell)
@@ -240,12 +247,15 @@ _SHARED: dict = {}
 
 
 def _init_row_worker(data: SharedArray, base, column_names, ks, warm_start) -> None:
-    _SHARED.update(X=data.attach(), base=base, column_names=column_names, ks=ks, warm_start=warm_start)
+    X = data.attach()
+    _SHARED.update(X=X, base=base, column_names=column_names, ks=ks, warm_start=warm_start,
+                   start_cache=StartCache(X))
 
 
 def _fit_shared_row(covariance_type: str) -> list[Cell]:
     return fit_row(_SHARED["X"], _SHARED["base"], covariance_type, _SHARED["ks"], _SHARED["column_names"],
-                   engine_options={"n_threads": 1}, warm_start=_SHARED["warm_start"])
+                   engine_options={"n_threads": 1}, warm_start=_SHARED["warm_start"],
+                   start_cache=_SHARED["start_cache"])
 
 
 def best_cell(cells: Sequence[Cell], criterion: str) -> Cell | None:
@@ -331,6 +341,7 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
     jobs = worker_count(jobs, len(covariance_types))
     ks = sorted(ks)
     done = []
+    start_cache = StartCache(X)  # this process's rows share their starts' partitions
 
     def cell_done(cell: Cell) -> None:
         done.append(cell)
@@ -343,7 +354,7 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
 
     rows = run_grid(X, [(t,) for t in covariance_types],
                     lambda t: fit_row(X, base, t, ks, column_names, engine_options, stop, warm_start=warm_start,
-                                      on_cell=cell_done),  # one process: progress cell by cell
+                                      on_cell=cell_done, start_cache=start_cache),  # one process: progress cell by cell
                     worker=(_init_row_worker, (base, column_names, ks, warm_start), _fit_shared_row),
                     size=lambda row: ROW_COST.get(storage_type(row[0]), 1.0), jobs=jobs,
                     on_cell=None if jobs == 1 else row_done, stop=stop)

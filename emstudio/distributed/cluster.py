@@ -27,6 +27,19 @@ def require_dask() -> None:
         raise EmstudioError(f"--engine dask needs Dask, which is not installed: {INSTALL_HINT}") from None
 
 
+def cluster_error(exc: BaseException) -> EmstudioError | None:
+    """One line for what Dask raises when the cluster itself fails (None: not such an error)."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return EmstudioError("the cluster's workers died while computing a block, several times (out of memory? "
+                             "try --persist no, smaller --block-rows or more memory per worker)")
+    if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
+        return EmstudioError("lost the connection to the Dask cluster during the fit")
+    if isinstance(exc, ModuleNotFoundError) and "emstudio" in str(exc):
+        return EmstudioError("the cluster's workers cannot import emstudio: install the same emstudio on every worker")
+    return None
+
+
 @contextlib.contextmanager
 def open_client(scheduler: str | None = None, workers: int = DEFAULT_WORKERS,
                 connect_timeout: float = DEFAULT_CONNECT_TIMEOUT, memory_limit: str | None = None):

@@ -29,7 +29,7 @@ from emstudio.core.checks import ColumnSummary
 from emstudio.core.scaling import noise_variance, power_of_two_near
 from emstudio.distributed import tasks
 from emstudio.distributed.sources import PART_KINDS, BlockSpec, estimated_bytes
-from emstudio.errors import DataError
+from emstudio.errors import DataError, EmstudioError
 
 #: Children per node of the reduction tree: few levels (each a scheduler round trip), small nodes.
 FAN_IN = 8
@@ -43,7 +43,16 @@ PLAN_INLINE_BYTES = 8 << 20
 PERSIST_SHARE = 0.5
 
 
-def fixed_tree_sum(client, parts: list, key: str):
+class PassInterrupted(EmstudioError):
+    """A pass was given up because its engine's ``interrupt()`` said so (the window's Stop): its
+    tasks are cancelled; the engine is usable for the next pass."""
+
+
+#: Seconds between two looks at ``interrupt()`` while a pass's results are awaited.
+INTERRUPT_POLL_SECONDS = 0.02
+
+
+def fixed_tree_sum(client, parts: list, key: str, wait=None):
     """parts[0] + … + parts[-1] (futures of BlockSums), added up a fixed tree of :data:`FAN_IN`
     children per node over the parts' order (never the order in which they finish). The levels
     with more than :data:`GATHER_AT_MOST` nodes run on the cluster, the rest on the client after
@@ -53,6 +62,8 @@ def fixed_tree_sum(client, parts: list, key: str):
         parts = [client.submit(tasks.add_in_order, *parts[i:i + FAN_IN], key=f"{key}-sum{level}-{i}")
                  for i in range(0, len(parts), FAN_IN)]
         level += 1
+    if wait is not None:
+        wait(parts)
     values = client.gather(parts)
     while len(values) > 1:
         values = [tasks.add_in_order(*values[i:i + FAN_IN]) for i in range(0, len(values), FAN_IN)]
@@ -88,6 +99,9 @@ class ClusterEngine:
         self.blocks = list(blocks)
         self.standardisation = None
         self.classes = classes
+        #: Asked while a pass waits for its results (None: never): True gives the pass up at once
+        #: (PassInterrupted) instead of after its blocks are reduced (the window's Stop).
+        self.interrupt = None
         self.persisted = self._fits_in_memory(blocks) if persist is None else persist
         try:
             self._set_up(blocks, columns, standardize, classes)
@@ -290,11 +304,29 @@ class ClusterEngine:
         parts = [self.client.submit(tasks.pass_sums, units, self.frame, self.layout, plan_arg,
                                     key=f"{key}-{b}") for b, units in enumerate(self._units)]
         self._pending = parts if inline else parts + [plan_arg]
-        result = finish_pass(self.layout, plan, params, fixed_tree_sum(self.client, parts, key))
+        wait = self._wait_or_interrupt if self.interrupt is not None else None
+        result = finish_pass(self.layout, plan, params, fixed_tree_sum(self.client, parts, key, wait))
         self._pending = []
         self.passes += 1
         self.pass_seconds += time.perf_counter() - started
         return result
+
+    def _wait_or_interrupt(self, futures: list) -> None:
+        """Wait until ``futures`` are done, looking at ``interrupt()`` at least every
+        INTERRUPT_POLL_SECONDS; when it says so, cancel the pass's tasks and raise PassInterrupted."""
+        pause = 0.001  # short first: a small pass is not held up by the looking
+        while True:
+            if self.interrupt():  # asked first: an interrupted run never takes another pass's result
+                try:
+                    self.client.cancel(list(self._pending))
+                except Exception:  # a closing connection: nothing left to cancel
+                    pass
+                self._pending = []
+                raise PassInterrupted("the pass was stopped")
+            if all(future.done() for future in futures):
+                return
+            time.sleep(pause)
+            pause = min(2 * pause, INTERRUPT_POLL_SECONDS)
 
     @property
     def rows_per_second(self) -> float:

@@ -26,14 +26,16 @@ DEFAULT_SAMPLE_ROWS = 100_000
 def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_SAMPLE_ROWS,
                    stop: Callable[[], bool] | None = None,
                    on_snapshot: Callable[[int, object], None] | None = None,
-                   sample: np.ndarray | None = None, extra_starts=(), hc_seed: int | None = None) -> FitResult:
+                   sample: np.ndarray | None = None, extra_starts=(), hc_seed: int | None = None,
+                   frozen: np.ndarray | None = None, settle: int = 0, bound_terms: bool = False) -> FitResult:
     """Fit a Gaussian mixture by EM over ``engine``'s data (a ClusterEngine), as
     core.em.fit_mixture fits data in memory. FitError / DataError in one line for what cannot be
     fitted. A conjugate prior (settings.prior) is mclust's default one, the data's mean and
     covariance found in one more pass over the blocks; the M-steps are then MAP-EM's, as in memory.
 
     ``sample``: the rows the data-driven starts run on (a grid's cells share one; default: a new
-    uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``: as for fit_mixture."""
+    uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``, ``frozen``, ``settle``,
+    ``bound_terms``: as for fit_mixture (the window's Run continues from a state on screen)."""
     settings.validate()
     if settings.prior != "none":
         from emstudio.core.prior import prior_model
@@ -56,4 +58,4 @@ def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_
 
     prior = engine.conjugate_prior(settings.k, settings.covariance_type) if settings.prior == "conjugate" else None
     return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot, extra_starts=extra_starts,
-                         prior=prior)
+                         frozen=frozen, settle=settle, bound_terms=bound_terms, prior=prior)

@@ -3,7 +3,7 @@
 The cells run one after another on the client (each iteration's pass is the cluster's work, so
 the cells need not run side by side to use it); the blocks are read once for the whole grid and
 one uniform sample of rows serves every cell's data-driven starts. Each cell is the in-memory
-cell's fit (core.selection.fit_row): its seed from (seed, type, K) alone, the hc start's subset
+cell's fit (core.selection.fit_row): its seed from (seed, K) alone, the hc start's subset
 from the grid's seed, the warm start from K − 1. So the selection equals the in-memory one when
 the sample holds every row.
 """

@@ -67,12 +67,13 @@ class ExceptionDialogs:
 
 
 def run_window(data: str | None = None, settings=None, columns=None, classes=None, sheet=None,
-               model=None, check: bool = False) -> int:
+               model=None, check: bool = False, cluster=None) -> int:
     """Open the window (with ``data`` loaded and ``settings`` applied) and run until it closes.
     ``sheet``: a workbook's sheet; ``model``: (kind "fa" or "mfa", factors q, Ψ "shared" or
     "per-component") for a factor model. ``data`` may be a workspace file (``*.emstudio``). Started
     without one, an autosave left by a window that did not close normally is offered. ``check``:
-    fit ``data``, draw, say so and return at once (gui/startup_check.py)."""
+    fit ``data``, draw, say so and return at once (gui/startup_check.py). ``cluster``: a
+    gui.cluster_data.ClusterRequest: ``data`` is opened on that Dask cluster instead."""
     from emstudio.gui.controls import check_window_settings
 
     if settings is not None:
@@ -81,7 +82,8 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     if check:
         from emstudio.gui.startup_check import check_window
 
-        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model)
+        return check_window(app, data, settings, columns=columns, classes=classes, sheet=sheet, model=model,
+                            cluster=cluster)
     from emstudio.gui.autosave import default_folder
     from emstudio.gui.window import MainWindow, apply_settings
 
@@ -92,7 +94,9 @@ def run_window(data: str | None = None, settings=None, columns=None, classes=Non
     if model is not None:
         window.controls.set_factor_model(*model)
     window.show()
-    if data is not None:
+    if cluster is not None:
+        window.cluster_link.open(cluster, ask=False)
+    elif data is not None:
         window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
     else:  # once the window is on screen: the question belongs to it
         QtCore.QTimer.singleShot(0, window, window.workspace.offer_restore)

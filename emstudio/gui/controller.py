@@ -44,7 +44,7 @@ class Controller(QtCore.QObject, UndoableEdits):
     """States: "empty" (no data), "idle", "running", "stepping". See the module docstring."""
 
     # to the worker (queued: the worker lives on another thread)
-    _send_data = QtCore.Signal(object, object)
+    _send_data = QtCore.Signal(object, object, object)  # values, axes, ClusterSession or None
     _send_axes = QtCore.Signal(object)
     _send_run = QtCore.Signal(int, object)
     _send_start = QtCore.Signal(int, object)
@@ -122,7 +122,7 @@ class Controller(QtCore.QObject, UndoableEdits):
         self.data = dataset
         d = dataset.values.shape[1]
         self.axes = (0, 1 if d > 1 else 0)
-        self._send_data.emit(dataset.values, self.axes)
+        self._send_data.emit(dataset.values, self.axes, dataset.cluster)
         self.restarts = None
         self.history = []
         self.index = -1

@@ -46,7 +46,11 @@ class Exporter(QtCore.QObject):
 
     def _stem(self) -> str:
         dataset = self.window.dataset
-        return Path(dataset.source).stem if dataset else "emstudio"
+        if dataset is None:
+            return "emstudio"
+        path = Path(dataset.source.rstrip(os.sep))
+        # A glob of files on a cluster (parts/*.csv) is named by its folder.
+        return path.parent.name or "emstudio" if any(c in path.name for c in "*?[") else path.stem
 
     def export_params_dialog(self) -> None:
         path = self._save_path("Export parameters", "Result file (*.json)", f"{self._stem()}-fit.json")
@@ -151,7 +155,9 @@ class Exporter(QtCore.QObject):
         dataset = self.window.dataset
         return dataset is not None and dataset.values.size >= BACKGROUND_WRITE_VALUES
 
-    def export_params(self, path: str) -> bool:
+    def export_params(self, path: str, wait: bool = False) -> bool:
+        """Write the state on screen as a result file; ``wait``: on this thread even when it takes
+        a pass over data on a cluster (the data are about to be closed)."""
         from emstudio.gui.export import factor_result_of, result_of, write_factor_result_file, write_result_file
 
         what = f"write the parameters to {path}"
@@ -169,6 +175,13 @@ class Exporter(QtCore.QObject):
         settings = c.settings
 
         def act():
+            if dataset.cluster is not None:  # measured over all rows on the cluster, the command's file
+                from emstudio.gui.cluster_data import cluster_result_of, write_cluster_result_file
+
+                result = cluster_result_of(dataset.cluster, frame.params, settings, iteration=frame.iteration,
+                                           converged=bool(converged), history=history)
+                write_cluster_result_file(path, dataset, result)
+                return
             if frame.factor is not None:  # a factor model: its own result file
                 fit = factor_result_of(dataset.values, frame.factor, c.factor, iteration=frame.iteration,
                                        converged=bool(converged), history=history)
@@ -178,7 +191,7 @@ class Exporter(QtCore.QObject):
                                converged=bool(converged), history=history)
             write_result_file(path, dataset, result)
 
-        return self._guarded(what, act, background=self._large())
+        return self._guarded(what, act, background=(self._large() or dataset.cluster is not None) and not wait)
 
     def export_labels(self, path: str) -> bool:
         from emstudio.gui.export import write_labels_file

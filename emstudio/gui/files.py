@@ -103,6 +103,9 @@ class Files(QtCore.QObject):
         path = str(path)
         if path.endswith(WORKSPACE_SUFFIX):
             return self.window.workspace.open(path)
+        if os.path.isdir(path) and hasattr(self.window, "cluster_link"):
+            # A folder (Parquet files, a Zarr array) is no file to read here: offered to a Dask cluster.
+            return self.window.cluster_link.open_dialog(path)
         if ask and not self.window.workspace.confirm_discard():
             return False
         try:

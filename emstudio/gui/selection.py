@@ -221,7 +221,7 @@ class SelectionPanel(QtWidgets.QWidget):
         return str(self.criterion.currentData())
 
     def covariance_types(self) -> list[str]:
-        # In the command line's order (select --covariance): each cell's seed follows its place.
+        # In the command line's order (select --covariance), so the grid reads as its table does.
         return [name for name in ALL_COVARIANCE_TYPES if self.type_boxes[name].isChecked()]
 
     def ks(self) -> list[int]:

@@ -222,3 +222,6 @@ class Dataset:
     classes: KnownClasses | None = None
     sheets: tuple[str, ...] = ()  # a workbook's sheet names (empty for other formats)
     sheet: str | None = None  # the workbook's sheet that was read
+    #: Data on a Dask cluster (gui.cluster_data.ClusterSession): ``values`` is its uniform sample of
+    #: rows, EM's passes run over all rows on the cluster; None: ``values`` is all the data.
+    cluster: object | None = field(default=None, compare=False, repr=False)

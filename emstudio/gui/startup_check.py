@@ -37,7 +37,8 @@ def _distinct_colours(image: QtGui.QImage) -> int:
 
 
 def check_window(app: QtWidgets.QApplication, data: str, settings=None, columns=None, classes=None,
-                 sheet=None, model=None) -> int:
+                 sheet=None, model=None, cluster=None) -> int:
+    """``cluster``: a gui.cluster_data.ClusterRequest: DATA is opened on that Dask cluster."""
     from emstudio.gui.window import MainWindow, apply_settings
 
     def fail(what: str) -> int:
@@ -55,8 +56,14 @@ def check_window(app: QtWidgets.QApplication, data: str, settings=None, columns=
             window.controls.pace.setCurrentIndex(0)  # the fastest pace: the check waits for the end
             window.files.ask_sheet = lambda *_: None  # no question (nobody to answer it): a plain failure
             window.workspace.ask_unsaved = lambda: "discard"  # the check's fit is not the person's work
+            window.cluster_link.ask_unexported = lambda: "discard"
             window.show()
-            started = window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
+            if cluster is not None:  # the cluster is started or reached on a background thread
+                started = window.cluster_link.open(cluster, ask=False)
+                started = started and bool((_wait_for(window.cluster_link.opening_finished, FIT_TIMEOUT_MS)
+                                            or (False,))[0])
+            else:
+                started = window.files.load_file(data, columns=columns, classes=classes, sheet=sheet)
             if started and window.dataset is None:  # a large file is read on a background thread
                 started = bool((_wait_for(window.files.loading_finished, FIT_TIMEOUT_MS) or (False,))[0])
             if not started or window.dataset is None:
@@ -75,7 +82,10 @@ def check_window(app: QtWidgets.QApplication, data: str, settings=None, columns=
                 return fail("the window drew nothing")
             frame = window.controller.current
             n, d = window.dataset.values.shape
-            print(f"emstudio: check passed: {os.path.basename(data)} loaded ({n} rows, {d} columns), "
+            where = ""
+            if cluster is not None:
+                n, where = frame.n_samples, f" on the Dask cluster ({n} rows shown)"
+            print(f"emstudio: check passed: {os.path.basename(data)} loaded{where} ({n} rows, {d} columns), "
                   f"K = {len(frame.params.weights)} fitted ({outcome.state} after {frame.iteration} iterations, "
                   f"log L = {frame.log_likelihood:.6g}), window drawn {picture.width()}×{picture.height()}")
             return 0

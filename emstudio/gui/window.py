@@ -21,6 +21,8 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
     window.animation_export  AnimationExport (animation_export.py): File ▸ Export animation…
     window.workspace Workspace (workspace.py): Save/Open Workspace, the title, asking before
                      unsaved work is closed, the autosave (autosave.py)
+    window.cluster_link  ClusterLink (cluster_open.py): data on a Dask cluster (opening, banner,
+                     what is disabled, closing the cluster)
 
 Shared state stays on the window: ``controller`` (worker → snapshot), ``dataset``, ``store``
 (QSettings) and the views (``plot``, ``table``, ``controls``, ``likelihood``, ``bound_view``,
@@ -33,7 +35,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from emstudio.core.em import FitSettings
-from emstudio.gui import animation_export, factor_panel, main_thread_gc, view_options, workspace
+from emstudio.gui import animation_export, cluster_open, factor_panel, main_thread_gc, view_options, workspace
 from emstudio.gui.actions import make_actions, make_menus
 from emstudio.gui.app import application_icon
 from emstudio.gui.bound import BoundPanel
@@ -161,6 +163,9 @@ class MainWindow(QtWidgets.QMainWindow):
         # tabbed beside Parameters while a factor model is chosen.
         self.factors = factor_panel.install(self)
         self.workspace = workspace.install(self, autosave_dir)
+        # Data on a Dask cluster (cluster_open.py): File ▸ Open on a Dask Cluster…, its banner, its
+        # limits, and the cluster closed with the data or the window.
+        self.cluster_link = cluster_open.install(self)
 
         # On the typing widgets themselves, not the whole application: a Python filter on every
         # event of the application cost the window's thread GIL time in every frame of a run.
@@ -186,6 +191,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks.save()
         self.selection.shutdown()
         self.controller.shutdown()
+        self.cluster_link.shutdown()  # after the worker's thread: no pass is left to use the cluster
         super().closeEvent(event)
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802 - Qt API

@@ -12,7 +12,6 @@ import dataclasses
 import os
 import threading
 import time
-import traceback
 
 import numpy as np
 from PySide6 import QtCore
@@ -29,6 +28,7 @@ from emstudio.core.init import initial_params, params_for_type
 from emstudio.core.params import MixtureParams
 from emstudio.core.scaling import column_units
 from emstudio.errors import EmstudioError, FitError
+from emstudio.gui.cluster_worker import ClusterRequests, describe_unexpected
 from emstudio.gui.snapshot import (  # noqa: F401 - the snapshot types, also reached from here
     DENSITY_BINS,
     DENSITY_SAMPLE,
@@ -89,7 +89,7 @@ class Gate:
             return self._run == run_id
 
 
-class EmWorker(QtCore.QObject):
+class EmWorker(QtCore.QObject, ClusterRequests):
     """Runs EM on the data it was given; emits frames and outcomes. Lives on the worker thread."""
 
     frame = QtCore.Signal(object)  # Frame
@@ -108,14 +108,22 @@ class EmWorker(QtCore.QObject):
         self._engine: MixtureEngine | None = None
         self._stepper: Stepper | FactorStepper | None = None
         self._factor_problem: FactorProblem | None = None  # the data as factor fits see it (made when asked)
+        # Data on a Dask cluster (gui.cluster_data.ClusterSession): X is its sample (drawn and
+        # started from), every pass runs over all rows on the cluster's engine.
+        self.cluster = None
+        self._request = -1  # the request being answered: a cluster's pass gives up when it is stopped
 
     # ------------------------------------------------------------------ data
-    @QtCore.Slot(object, object)
-    def set_data(self, X, axes) -> None:
+    @QtCore.Slot(object, object, object)
+    def set_data(self, X, axes, cluster=None) -> None:
         self._close_engine()
         self._factor_problem = None
         self.X = X
-        self.column_scale, self.variance_floor = column_units(X)
+        self.cluster = cluster
+        if cluster is not None and cluster.engine is not None:  # the collapse checks in all rows' units
+            self.column_scale, self.variance_floor = cluster.engine.scale, cluster.engine.variance_floor
+        else:
+            self.column_scale, self.variance_floor = column_units(X)
         self._set_view(DataView(X, tuple(axes)))
 
     @QtCore.Slot(object)
@@ -148,9 +156,11 @@ class EmWorker(QtCore.QObject):
             if self.view is not None:
                 self.colours_ready.emit(request_id, self.view.colours(params))
         except Exception:  # noqa: BLE001 - reported, never silent
-            self.finished.emit(RunOutcome(-1, "failed", message=_describe_unexpected()))
+            self.finished.emit(RunOutcome(-1, "failed", message=describe_unexpected()))
 
     def _engine_for(self, covariance_type: str) -> MixtureEngine:
+        if self.cluster is not None:
+            return self._cluster_engine(covariance_type)
         if self._engine is None or self._engine.covariance_type != covariance_type:
             self._close_engine()
             self._engine = MixtureEngine(self.X, covariance_type, **engine_options())
@@ -171,11 +181,13 @@ class EmWorker(QtCore.QObject):
     @QtCore.Slot(int, object)
     def run(self, run_id: int, request: RunRequest) -> None:
         try:
-            outcome = self._run(run_id, request)
+            with self._held(run_id):
+                outcome = self._run(run_id, request)
         except EmstudioError as exc:
-            outcome = RunOutcome(run_id, "failed", message=str(exc))
-        except Exception:  # noqa: BLE001 - the window shows it
-            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+            stopped = type(exc).__name__ == "PassInterrupted" or not self.gate.alive(run_id)
+            outcome = RunOutcome(run_id, "stopped") if stopped else RunOutcome(run_id, "failed", message=str(exc))
+        except Exception as exc:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=self._unexpected(exc))
         self.finished.emit(outcome)
 
     def _run(self, run_id: int, request: RunRequest) -> RunOutcome:
@@ -233,7 +245,18 @@ class EmWorker(QtCore.QObject):
                 self.gate.sleep(run_id, request.pace)
 
         stop = lambda: not self.gate.alive(run_id)  # noqa: E731
-        if isinstance(settings, FactorSettings):
+        if self.cluster is not None and isinstance(settings, FactorSettings):
+            raise EmstudioError("factor models are not available on a Dask cluster: choose the Gaussian mixture")
+        if self.cluster is not None:
+            from emstudio.distributed.fit import fit_on_cluster
+
+            changed = continuing and (request.start.covariance_type != settings.covariance_type
+                                      or request.start_reg_covar != settings.reg_covar)
+            # The starts run on the sample on screen; every pass over all rows on the cluster.
+            result = fit_on_cluster(self._engine_for(settings.covariance_type), settings, sample=self.X,
+                                    stop=stop, on_snapshot=on_snapshot, frozen=frozen,
+                                    settle=1 if changed else 0, bound_terms=True)
+        elif isinstance(settings, FactorSettings):
             result = fit_factor(self.X, settings, stop=stop, on_snapshot=on_snapshot)
         else:
             # Going on with another reg_covar or covariance model (Raise reg_covar ×10): the first
@@ -298,6 +321,8 @@ class EmWorker(QtCore.QObject):
         from emstudio.core.checks import check_fit_data
 
         if isinstance(settings, FactorSettings):
+            if self.cluster is not None:
+                raise EmstudioError("factor models are not available on a Dask cluster: choose the Gaussian mixture")
             self._stepper = FactorStepper(self._factor(), self._factor().start(settings))
             self.frame.emit(self._half_step_frame(run_id, self._stepper.start(), True))
             return
@@ -311,12 +336,14 @@ class EmWorker(QtCore.QObject):
         """Do ``action()`` (which sends its frames), then its outcome: "done", or "failed" with the
         message, after ``failure`` (what could not be done; an unexpected error with its traceback)."""
         try:
-            action()
+            with self._held(run_id):
+                action()
             outcome = RunOutcome(run_id, "done")
         except EmstudioError as exc:
-            outcome = RunOutcome(run_id, "failed", message=f"{failure}{exc}")
-        except Exception:  # noqa: BLE001 - the window shows it
-            outcome = RunOutcome(run_id, "failed", message=_describe_unexpected())
+            stopped = type(exc).__name__ == "PassInterrupted"
+            outcome = RunOutcome(run_id, "stopped" if stopped else "failed", message=f"{failure}{exc}")
+        except Exception as exc:  # noqa: BLE001 - the window shows it
+            outcome = RunOutcome(run_id, "failed", message=self._unexpected(exc))
         self.finished.emit(outcome)
 
     @QtCore.Slot(int, object)
@@ -388,9 +415,3 @@ def _same_flags(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.shape == b.shape and bool(np.array_equal(a, b))
-
-
-def _describe_unexpected() -> str:
-    text = traceback.format_exc()
-    last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
-    return f"internal error: {last}\n\n{text}"

@@ -99,6 +99,8 @@ class WorkerLink:
         w.history.set_enabled(has_fit and not running)
         actions["select_models"].setEnabled(has_data)
         w.controls.set_editable(not running)
+        if hasattr(w, "cluster_link"):
+            w.cluster_link.restrict()  # what data on a cluster cannot do, with the reason
         words = {"empty": "", "idle": "ready", "running": "running…", "stepping": "working…"}
         w.report.set_state_word(words.get(state, state))
 

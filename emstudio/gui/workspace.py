@@ -68,6 +68,11 @@ class Workspace(QtCore.QObject):
     def changed(self, *_) -> None:
         if self._quiet or self.window.dataset is None:
             return
+        if self.window.dataset.cluster is not None:  # not kept in a workspace: nothing to save or autosave
+            if self.dirty or self.autosave.timer.isActive():  # the work before them was saved or discarded
+                self.autosave.forget()
+                self._clean(None)
+            return
         if not self.dirty:
             self.dirty = True
             self.show_title()
@@ -78,7 +83,7 @@ class Workspace(QtCore.QObject):
             self.window.report.say(f"Autosave failed: {error}")
 
     def _run_ended(self, _outcome) -> None:
-        if not self._quiet and self.window.dataset is not None:
+        if not self._quiet and self.window.dataset is not None and self.window.dataset.cluster is None:
             self.changed()
             self.autosave.save_now()
 
@@ -226,6 +231,8 @@ class Workspace(QtCore.QObject):
         Cancel (False). Never while a workspace is being opened (it is to finish first)."""
         if self.busy:
             return False
+        if self.window.dataset is not None and self.window.dataset.cluster is not None:
+            return self.window.cluster_link.confirm_discard()  # no workspace: a result file keeps the fit
         if not self.dirty or self.window.dataset is None:
             return True
         answer = self.ask_unsaved()

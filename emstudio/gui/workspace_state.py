@@ -15,11 +15,11 @@ from emstudio.io.workspace import file_digest
 
 
 def capture(window, embed: bool | None = None) -> WindowState | None:
-    """What the window shows now, as a workspace (None with no data). Cheap: the history's frames
-    are shared, not copied."""
+    """What the window shows now, as a workspace (None with no data, or data on a Dask cluster: a
+    workspace cannot keep them). Cheap: the history's frames are shared, not copied."""
     w = window
     c = w.controller
-    if w.dataset is None or c.data is None:
+    if w.dataset is None or c.data is None or w.dataset.cluster is not None:
         return None
     controls, grid = w.controls, w.selection
     classes = w.known_classes.classes

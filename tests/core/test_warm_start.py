@@ -74,7 +74,8 @@ def test_the_selection_file_names_each_cells_starts():
 
     selection = select_models(_planted(), [1, 2, 3], ["full"], FitSettings(restarts=2, seed=1), jobs=1)
     models = selection_to_dict(selection, source="x.csv", columns=["a", "b"])["models"]
-    assert models[0]["starts"] == ["hc", "kmeans-std"]
+    assert models[0]["starts"] == ["hc"]  # K = 1 has one optimum: one start
+    assert models[1]["starts"] == ["hc", "kmeans-std", "split"]
     assert models[2]["starts"] == ["hc", "kmeans-std", "split"]
     assert all(m["kept_start"] in m["starts"] for m in models)
 

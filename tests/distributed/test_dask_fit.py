@@ -153,3 +153,21 @@ def test_blocks_are_kept_when_twice_their_size_fits_in_half_the_workers_memory(f
     engine = ClusterEngine.__new__(ClusterEngine)
     engine.client = _FakeClient(limits)
     assert engine._fits_in_memory(find_blocks(files["npy"])) is kept
+
+
+def test_an_interrupted_pass_is_given_up_and_the_engine_goes_on(dask_client, data, files):
+    """The window's Stop: a pass whose engine's interrupt() says so raises PassInterrupted (its tasks
+    cancelled); the next pass of the same engine still gives the in-memory numbers."""
+    from emstudio.core.engine import MixtureEngine
+    from emstudio.distributed.engine import PassInterrupted
+
+    params = initial_params(data, 3, "full", "kmeans", np.random.default_rng(0))
+    with ClusterEngine(dask_client, find_blocks(files["npy"], block_rows=2000), "full") as engine:
+        engine.interrupt = lambda: True
+        with pytest.raises(PassInterrupted):
+            engine.run_pass(params)
+        engine.interrupt = lambda: False
+        got = engine.run_pass(params)
+    with MixtureEngine(data, "full") as memory:
+        want = memory.run_pass(params)
+    assert got.log_likelihood == pytest.approx(want.log_likelihood, rel=RTOL)

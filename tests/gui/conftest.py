@@ -54,6 +54,7 @@ def make_window(qtbot, settings_file, autosave_dir):
         store = QtCore.QSettings(settings_file, QtCore.QSettings.Format.IniFormat)
         window = MainWindow(store, autosave_dir=autosave or autosave_dir)
         window.workspace.ask_unsaved = lambda: "discard"
+        window.cluster_link.ask_unexported = lambda: "discard"  # a fit on a Dask cluster, not exported
         if not store.contains("window/geometry"):
             # As on a common desktop screen (the offscreen platform's own is 800 × 800).
             window.docks.fit_screen(QtCore.QRect(0, 0, *TEST_SCREEN))
