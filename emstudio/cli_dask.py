@@ -296,7 +296,7 @@ def gui_cluster_request(args):
                         ("--prior conjugate", getattr(args, "prior", "none") != "none"),
                         ("--classes", getattr(args, "classes", None)), ("--block-bytes", args.block_bytes)):
         if given:  # what `fit --engine dask` has but the window's cluster data do not
-            raise EmstudioError(f"{flag} is not available in the window with --engine dask "
+            raise EmstudioError(f"{flag} is not available with --engine dask in the window "
                                 "(emstudio fit --engine dask has it)")
     if args.standardize:
         raise EmstudioError("--standardize is not available in the window with --engine dask")
