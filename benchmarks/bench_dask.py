@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/bench_dask.py                 # n = 1e6 and 1e7; d = 2 and 10; K = 5
     .venv/bin/python benchmarks/bench_dask.py --quick         # n = 1e6 only
+    nice .venv/bin/python benchmarks/bench_dask.py --sizes 1e6,1e7,1e8 --repeats 2  # 1e8 x 10 is 8 GB on disk
     .venv/bin/python benchmarks/bench_dask.py --workers 4
     .venv/bin/python benchmarks/bench_dask.py --beyond-memory  # 1e7 x 2 on workers given 256 MiB each
 
 Needs the `cluster` extra (pip install 'emstudio[cluster]'). For each (n, d) the data is written to
-a temporary .npy, read by the cluster in equal blocks (at most 64 MiB, at least 2 per worker, as
-`emstudio fit --engine dask` cuts them) and kept in the workers' memory; one pass (the E-step's
+a temporary .npy (in --folder, default the system's temporary folder; written in pieces of 1e7
+rows, so 1e8 rows never need more than the file's size in memory), read by the cluster in equal
+blocks (at most 64 MiB, at least 2 per worker, as `emstudio fit --engine dask` cuts them) and kept
+in the workers' memory when twice their size fits in half of it (else read from the .npy every
+pass, as `--persist auto` decides: 1e8 x 10 on a 23 GB machine); one pass (the E-step's
 sums: what an EM iteration costs besides its K-sized M-step) under the same full-covariance θ is
 timed on the cluster (W worker processes of one thread) and on the in-memory engine (W threads),
 and printed as rows per second per core: the reference is the in-memory engine's figure. The last
@@ -40,10 +44,28 @@ def make_data(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
     return X
 
 
+PIECE_ROWS = 10 ** 7
+
+
+def write_data(path: str, n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
+    """make_data's kind of rows written to the .npy ``path`` piece by piece; returns it memory-mapped."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(k, d))
+    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(n, d))
+    for a in range(0, n, PIECE_ROWS):
+        m = min(PIECE_ROWS, n - a)
+        piece = rng.normal(size=(m, d))
+        piece += centres[rng.integers(k, size=m)]
+        X[a:a + m] = piece
+    X.flush()
+    del X
+    return np.load(path, mmap_mode="r")
+
+
 def start_for(X: np.ndarray, k: int):
     from emstudio.core.init import initial_params
 
-    return initial_params(X[:20000], k, "full", "kmeans", np.random.default_rng(0), 1e-6)
+    return initial_params(np.asarray(X[:20000]), k, "full", "kmeans", np.random.default_rng(0), 1e-6)
 
 
 def median_seconds(run, repeats: int) -> float:
@@ -59,6 +81,9 @@ def median_seconds(run, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 1e6 only")
+    parser.add_argument("--sizes", default=None, help="rows, comma-separated (default 1e6,1e7)")
+    parser.add_argument("--dims", default="2,10", help="columns, comma-separated (default 2,10)")
+    parser.add_argument("--folder", default=None, help="where the temporary .npy files go (they are deleted)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
@@ -73,27 +98,30 @@ def main() -> None:
     from emstudio.distributed.sources import find_blocks
 
     sizes = [10 ** 6] if args.quick else [10 ** 6, 10 ** 7]
+    if args.sizes:
+        sizes = [int(float(size)) for size in args.sizes.split(",")]
+    dims = [int(d) for d in args.dims.split(",")]
     w = args.workers
     print(f"one pass, K = {args.k}, full covariances; {w} worker processes (Dask) vs {w} threads (in memory); "
           f"{os.cpu_count()} cores here")
-    print(f"{'n':>10} {'d':>3} {'blocks':>6} {'in memory ms':>13} {'Dask ms':>9} "
-          f"{'in memory rows/s/core':>22} {'Dask rows/s/core':>17} {'Dask/memory':>12}")
-    with open_client(workers=w) as client, tempfile.TemporaryDirectory() as folder:
+    print(f"{'n':>10} {'d':>3} {'blocks':>6} {'blocks are':>10} {'in memory ms':>13} {'Dask ms':>9} "
+          f"{'in memory rows/s/core':>22} {'Dask rows/s/core':>17} {'Dask/memory':>12}", flush=True)
+    with open_client(workers=w) as client, tempfile.TemporaryDirectory(dir=args.folder) as folder:
         for n in sizes:
-            for d in (2, 10):
-                X = make_data(n, d, args.k)
-                start = start_for(X, args.k)
+            for d in dims:
                 path = os.path.join(folder, f"x{n}_{d}.npy")
-                np.save(path, X)
+                X = write_data(path, n, d, args.k)
+                start = start_for(X, args.k)
                 with MixtureEngine(X, "full", n_threads=w) as engine, engine.blas_held():
                     memory = median_seconds(lambda: engine.run_pass(start), args.repeats)
-                del X
-                with ClusterEngine(client, find_blocks(path, min_blocks=2 * w), "full", persist=True) as engine:
+                del X, engine
+                with ClusterEngine(client, find_blocks(path, min_blocks=2 * w), "full") as engine:
                     dask = median_seconds(lambda: engine.run_pass(start), args.repeats)
                     blocks = engine.n_blocks
+                    kept = "kept" if engine.persisted else "read"
                 os.remove(path)
-                print(f"{n:>10.0e} {d:>3} {blocks:>6} {1e3 * memory:>13.1f} {1e3 * dask:>9.1f} "
-                      f"{n / memory / w:>22.3g} {n / dask / w:>17.3g} {memory / dask:>12.2f}")
+                print(f"{n:>10.0e} {d:>3} {blocks:>6} {kept:>10} {1e3 * memory:>13.1f} {1e3 * dask:>9.1f} "
+                      f"{n / memory / w:>22.3g} {n / dask / w:>17.3g} {memory / dask:>12.2f}", flush=True)
         print("\nthe scheduler's cost per pass (1,000 rows, so nearly all of it is overhead)")
         print(f"{'blocks':>6} {'ms per pass':>12}")
         small = make_data(1000, 2, args.k)

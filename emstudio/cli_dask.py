@@ -16,7 +16,7 @@ from emstudio.errors import EmstudioError
 ENGINES = ("memory", "dask")
 #: Options that only mean something with --engine dask (argparse dest, flag).
 _DASK_ONLY = (("scheduler", "--scheduler"), ("workers", "--workers"), ("sample_rows", "--sample-rows"),
-              ("block_rows", "--block-rows"), ("persist", "--persist"), ("connect_timeout", "--connect-timeout"))
+              ("block_rows", "--block-rows"), ("block_bytes", "--block-bytes"), ("persist", "--persist"), ("connect_timeout", "--connect-timeout"))
 
 
 def add_options(parser, positive_int, positive_float) -> None:
@@ -33,9 +33,14 @@ def add_options(parser, positive_int, positive_float) -> None:
                        help="worker processes of the local cluster (default 2, one thread each)")
     group.add_argument("--sample-rows", type=positive_int, default=None, metavar="N",
                        help="rows of the uniform sample the start (k-means, ...) runs on (default 100000)")
-    group.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
-                       help="rows per block of a .npy file or Zarr array (default: equal blocks of at most 64 MiB, at least 2 per "
-                            "worker; a table file is one block)")
+    sizes = group.add_mutually_exclusive_group()
+    sizes.add_argument("--block-rows", type=positive_int, default=None, metavar="N",
+                       help="rows per block (a Parquet file: whole row groups of about N rows; a CSV/text file: "
+                            "the bytes of about N of its lines). Default: equal blocks of at most 64 MiB, at least "
+                            "2 per worker (a text file under 1 MiB, a file of another format: one block)")
+    sizes.add_argument("--block-bytes", type=positive_int, default=None, metavar="N",
+                       help="bytes per block: of a CSV/text file (cut on line ends), of float64 values for a .npy "
+                            "file, Zarr array or Parquet file (whole row groups)")
     group.add_argument("--persist", choices=("auto", "yes", "no"), default=None,
                        help="keep the blocks in the workers' memory (auto: when they fit in half of it) or read "
                             "them from storage for every iteration")
@@ -53,10 +58,9 @@ def check_engine_options(args) -> None:
 
 
 def _refuse_unsupported(args) -> None:
-    if args.model != "gmm":
-        raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    for flag, given in (("--prior conjugate", getattr(args, "prior", "none") != "none"),
-                        ("--classes", args.classes), ("--sheet", args.sheet)):
+    if getattr(args, "labels", None) and args.model == "fa":
+        raise EmstudioError("--labels needs components: factor analysis has one (use --model mfa)")
+    for flag, given in (("--sheet", args.sheet),):
         if given:
             raise EmstudioError(f"{flag} is not available with --engine dask")
     if args.data == "-":
@@ -101,12 +105,21 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
 
     _refuse_unsupported(args)
     require_dask()
-    blocks = find_blocks(args.data, args.block_rows)
+    blocks = find_blocks(args.data, args.block_rows, block_bytes=args.block_bytes)
     check_outputs([args.out, args.labels], [spec.path for spec in blocks])
-    settings = settings_of(args)
+    factor = args.model != "gmm"
+    if factor:
+        from emstudio.cli_factor import _settings as factor_settings
+
+        settings = factor_settings(args, 0)
+    else:
+        settings = settings_of(args)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if blocks[0].kind in ("npy", "zarr"):  # a column the array lacks is refused before a cluster starts
         npy_columns(array_shape(blocks[0].path, blocks[0].kind)[1], columns)
+        if args.classes:
+            raise EmstudioError("--classes with --engine dask needs table files (CSV, Parquet): an array has no "
+                                "column of class names")
     persist = {"auto": None, "yes": True, "no": False}[args.persist or "auto"]
     held: dict = {}
     tty = sys.stderr.isatty()
@@ -123,16 +136,29 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
             from emstudio.distributed.fit import fit_on_cluster
             from emstudio.distributed.labels import write_labels
 
-            if args.block_rows is None:  # equal blocks, at least two per worker
+            if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 blocks = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
-            with ClusterEngine(client, blocks, settings.covariance_type, columns, persist,
-                               standardize=args.standardize) as engine:
+            # A factor model is equivariant to units: --standardize changes nothing, as in memory.
+            with ClusterEngine(client, blocks, "full" if factor else settings.covariance_type, columns, persist,
+                               standardize=args.standardize and not factor, classes=args.classes) as engine:
                 held["engine"] = engine
-                result = fit_on_cluster(engine, _in_fitted_units(settings, engine),
-                                        sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS, on_snapshot=progress)
+                sample_rows = args.sample_rows or DEFAULT_SAMPLE_ROWS
+                if factor:
+                    from emstudio.distributed.factor import fit_factor_on_cluster
+
+                    result = fit_factor_on_cluster(engine, settings, sample_rows=sample_rows, on_snapshot=progress)
+                    mixture = result.params.to_mixture()  # the components' Gaussians, for labels and classes
+                else:
+                    result = fit_on_cluster(engine, _in_fitted_units(settings, engine), sample_rows=sample_rows,
+                                            on_snapshot=progress)
+                    mixture = result.params
                 if args.labels:  # written while the cluster is open, renamed into place with --out below
                     labels = held["labels"] = outputs.enter_context(_labels_target(args.labels))
-                    write_labels(engine, result.params, labels.write)
+                    write_labels(engine, mixture, labels.write)
+                if args.classes and not args.quiet and "-" not in (args.out, args.labels):
+                    from emstudio.distributed.classes import compare_on_cluster
+
+                    held["comparison"] = compare_on_cluster(engine, mixture, args.classes)
             if engine.standardisation is not None:
                 result = engine.standardisation.result_to_original(result)
     except Terminated:
@@ -157,16 +183,31 @@ def command_fit_dask(args, settings_of, check_outputs, print_summary, write_outp
         if args.out:
             import json
 
-            from emstudio.io.results import result_to_dict
+            source = os.path.basename(args.data.rstrip(os.sep))
+            if factor:
+                from emstudio.io.factor_results import factor_result_to_dict
 
-            extra = {"engine": "dask", **({"standardize": True} if args.standardize else {})}
-            content = result_to_dict(result, source=os.path.basename(args.data.rstrip(os.sep)), columns=engine.columns,
-                                     n_dropped=engine.n_dropped, extra_settings=extra)
+                content = factor_result_to_dict(result, source=source, columns=engine.columns,
+                                                n_dropped=engine.n_dropped)
+                content["settings"]["engine"] = "dask"
+            else:
+                from emstudio.io.results import result_to_dict
+
+                extra = {"engine": "dask", **({"standardize": True} if args.standardize else {})}
+                content = result_to_dict(result, source=source, columns=engine.columns, n_dropped=engine.n_dropped,
+                                         extra_settings=extra)
             write_outputs([(args.out, json.dumps(content, indent=2, allow_nan=False) + "\n")])
         if "labels" in held:  # after --out, as the in-memory fit writes the pair
             held["labels"].commit()
     if not args.quiet and "-" not in (args.out, args.labels):
-        print_summary(result, engine.columns, sys.stdout)
+        if factor:
+            from emstudio.cli_factor import _print_summary as print_factor_summary
+
+            print_factor_summary(result, engine.columns, sys.stdout)
+        else:
+            print_summary(result, engine.columns, sys.stdout)
+        if "comparison" in held:
+            sys.stdout.write("".join(line + "\n" for line in held["comparison"].lines()))
     return 0
 
 
@@ -221,6 +262,13 @@ def _print_notes(args, engine, result) -> None:
         sys.stderr.write(f"{PROG}: dropped {engine.n_dropped} row{s} with a missing, NaN or infinite value\n")
     for note in engine.notes:
         sys.stderr.write(f"{PROG}: note: {note}\n")
+    if args.model != "gmm":
+        from emstudio.core.factor import heywood_message
+
+        message = heywood_message(result.heywood, engine.columns)
+        if message:
+            sys.stderr.write(f"{PROG}: warning: {message}\n")
+        return
     variances = engine.summary.variances
     warning = reg_covar_warning(variances, args.reg_covar, engine.columns)
     if warning:
@@ -244,6 +292,12 @@ def gui_cluster_request(args):
     if args.data is None:
         raise EmstudioError("--engine dask needs DATA: emstudio gui DATA --engine dask")
     _refuse_unsupported(args)  # as `fit --engine dask` refuses them
+    for flag, given in (("--model fa|mfa", getattr(args, "model", "gmm") != "gmm"),
+                        ("--prior conjugate", getattr(args, "prior", "none") != "none"),
+                        ("--classes", getattr(args, "classes", None)), ("--block-bytes", args.block_bytes)):
+        if given:  # what `fit --engine dask` has but the window's cluster data do not
+            raise EmstudioError(f"{flag} is not available with --engine dask in the window "
+                                "(emstudio fit --engine dask has it)")
     if args.standardize:
         raise EmstudioError("--standardize is not available in the window with --engine dask")
     from emstudio.gui.cluster_data import ClusterRequest, check_request

@@ -101,6 +101,12 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     def note(line: str) -> None:
         sys.stderr.write(f"{prog}: {line}\n")
 
+    from emstudio.cli_dask import check_engine_options
+
+    check_engine_options(args)
+    if args.model != "gmm" and args.engine == "dask":
+        raise EmstudioError("select --model fa|mfa is not available with --engine dask (fit one model with "
+                            "`fit --model fa|mfa --engine dask`, or select in memory)")
     if args.model != "gmm":
         from emstudio.cli_factor_select import command_select_factor
 
@@ -115,9 +121,7 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
         raise EmstudioError(f"--init {args.init!r}: select tries many K, so --init takes a start method "
                             f"({', '.join(INIT_METHODS)}), not a parameter file")
     from emstudio.cli import stopping_of
-    from emstudio.cli_dask import check_engine_options
 
-    check_engine_options(args)
     base = FitSettings(k=1, init=args.init, seed=args.seed, restarts=args.restarts, max_iter=args.max_iter,
                        reg_covar=args.reg_covar, prior=args.prior, short_iter=args.short_iter,
                        long_runs=args.long_runs, **stopping_of(args))

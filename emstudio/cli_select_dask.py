@@ -10,10 +10,6 @@ from emstudio.errors import EmstudioError
 
 
 def _refuse_unsupported(args) -> None:
-    if args.model != "gmm":
-        raise EmstudioError("--model fa and mfa are not available with --engine dask")
-    if args.prior != "none":
-        raise EmstudioError("--prior conjugate is not available with --engine dask")
     if getattr(args, "sheet", None):
         raise EmstudioError("--sheet is not available with --engine dask")
     if args.jobs is not None:
@@ -36,7 +32,7 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
 
     _refuse_unsupported(args)
     require_dask()
-    blocks = find_blocks(args.data, args.block_rows)
+    blocks = find_blocks(args.data, args.block_rows, block_bytes=args.block_bytes)
     check_outputs([args.out], [spec.path for spec in blocks])
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     if blocks[0].kind in ("npy", "zarr"):
@@ -51,10 +47,15 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
             from emstudio.distributed.select import select_on_cluster
 
             chosen = blocks
-            if args.block_rows is None:  # equal blocks, at least two per worker
+            if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 chosen = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
             with ClusterEngine(client, chosen, types[0], columns, persist, standardize=args.standardize) as engine:
                 held["engine"] = engine
+                if base.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
+                    from emstudio.core.prior import prior_model
+
+                    for covariance_type in types:
+                        prior_model(covariance_type, engine.n_features)
                 sample = engine.sample(args.sample_rows or DEFAULT_SAMPLE_ROWS, base.seed)
                 engine.release_read_blocks()
                 held["ks"] = ks = ks_of(sample, engine.n_samples)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["ClassComparison", "KnownClasses", "adjusted_rand_index", "class_codes_of", "class_error",
-           "compare_with_classes", "confusion_table"]
+           "compare_table", "compare_with_classes", "confusion_table"]
 
 
 def confusion_table(class_codes: np.ndarray, components: np.ndarray, n_classes: int, k: int) -> np.ndarray:
@@ -114,6 +114,13 @@ class ClassComparison:
     misclassified: np.ndarray  # (m,) 0-based row positions
     n_compared: int  # rows with a class
     n_without_class: int
+    #: misclassified rows counted from the table alone (a fit on a cluster: the rows themselves
+    #: are not gathered); None: ``misclassified.size``
+    n_misclassified: int | None = None
+
+    @property
+    def n_wrong(self) -> int:
+        return self.misclassified.size if self.n_misclassified is None else self.n_misclassified
 
     def lines(self) -> list[str]:
         """The comparison as plain text lines: the confusion table, then ARI and error."""
@@ -125,7 +132,7 @@ class ClassComparison:
         for r in [head] + body:
             out.append("  " + "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w)
                                         for c, (cell, w) in enumerate(zip(r, widths))))
-        wrong = self.misclassified.size
+        wrong = self.n_wrong
         out.append(f"adjusted Rand index {self.ari:.4f}; classification error {self.error:.4f} "
                    f"({wrong} of {self.n_compared} rows)")
         if self.n_without_class:
@@ -169,6 +176,30 @@ def compare_with_classes(known: KnownClasses, resp_or_labels: np.ndarray, k: int
                            ari=adjusted_rand_index(table) if n_compared else float("nan"), error=error,
                            misclassified=wrong, n_compared=n_compared,
                            n_without_class=int(codes.shape[0] - n_compared))
+
+
+def compare_table(column: str, class_names: tuple[str, ...], table: np.ndarray,
+                  n_without_class: int) -> ClassComparison:
+    """The comparison of :func:`compare_with_classes` from its confusion table alone (n_classes, K)
+    (rows ``class_names`` in class_codes_of's order): the same ARI, error rate and number of
+    misclassified rows, since mclust's maps and both error counts depend on the counts only (a
+    tie between the maps has the same count either way); the rows themselves are not known."""
+    table = np.asarray(table, dtype=np.int64)
+    n = int(table.sum())
+    if n == 0:
+        error, wrong = float("nan"), 0
+    else:
+        component_to_class = table.argmax(axis=0)  # first maximum, as class_error takes it
+        class_to_component = table.argmax(axis=1)
+        classes, components = np.indices(table.shape)
+        wrong_one = int(table[component_to_class[components] != classes].sum())
+        wrong_two = int(table[class_to_component[classes] != components].sum())
+        wrong = wrong_one if wrong_one > wrong_two else wrong_two
+        error = wrong / n
+    return ClassComparison(column=column, class_names=tuple(class_names), table=table,
+                           ari=adjusted_rand_index(table) if n else float("nan"), error=error,
+                           misclassified=np.empty(0, dtype=np.int64), n_compared=n,
+                           n_without_class=int(n_without_class), n_misclassified=wrong)
 
 
 def class_codes_of(values) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -238,17 +238,36 @@ def fit_factor(X: np.ndarray, settings: FactorSettings, *, column_names=None,
         raise FitError("a factor model needs at least 2 rows of data")
     if not np.all(np.isfinite(X)):
         raise FitError("the data has NaN or infinite values")
-    n, d = X.shape
-    settings.validate(n, d)
+    n = X.shape[0]
     variances = X.var(axis=0)
+    check_factor_data(n, variances, settings, column_names)
+    scales = column_scales(X)
+    data = FactorData(X / scales)
+    return fit_factor_on(data, data.X, settings, variances, scales, PSI_FLOOR * data.X.var(axis=0), stop=stop,
+                         on_snapshot=on_snapshot, keep_snapshots=keep_snapshots)
+
+
+def check_factor_data(n: int, variances: np.ndarray, settings: FactorSettings, column_names=None) -> None:
+    """FitError (one line) when the settings do not fit data of n rows and these column
+    variances (d,), or a column is constant."""
+    settings.validate(n, variances.shape[0])
     if np.any(variances <= 0):
         j = int(np.flatnonzero(variances <= 0)[0])
         name = column_names[j] if column_names is not None else f"column {j + 1}"
         raise FitError(f"{name} is constant: a factor model needs every column to vary")
-    scales = column_scales(X)
+
+
+def fit_factor_on(data, start_rows: np.ndarray, settings: FactorSettings, variances: np.ndarray,
+                  scales: np.ndarray, psi_floor: np.ndarray, *, stop: Callable[[], bool] | None = None,
+                  on_snapshot: Callable[[int, Snapshot], None] | None = None,
+                  keep_snapshots: bool = False) -> FactorFit:
+    """The restarts of :func:`fit_factor` on data already checked and divided by ``scales`` (d,):
+    ``data`` has ``n`` and ``run_pass(θ) → FactorStats`` (a FactorData, or a cluster's data in
+    emstudio.distributed.factor); ``start_rows`` (m, d): the rows (divided by ``scales``) the
+    starts are made from; ``variances`` (d,): the columns' variances in the data's units (Heywood
+    cases); ``psi_floor`` (d,): Ψ's floor in the fit's units."""
+    n = data.n
     log_jacobian = -n * float(np.log(scales).sum())
-    data = FactorData(X / scales)
-    psi_floor = PSI_FLOOR * data.X.var(axis=0)
     psi_shared = settings.psi == "shared"
     fixed_start = isinstance(settings.init, FactorParams)
     restarts = 1 if fixed_start else settings.restarts
@@ -265,7 +284,7 @@ def fit_factor(X: np.ndarray, settings: FactorSettings, *, column_names=None,
             # restarts after it start at random.
             deterministic = settings.init == "pca" or (settings.init == "kmeans" and settings.k == 1)
             method = "random" if deterministic and index > 0 else settings.init
-            start = start_params(data.X, settings.k, settings.n_factors, method,
+            start = start_params(start_rows, settings.k, settings.n_factors, method,
                                  np.random.default_rng(seed), psi_shared)
         snapshots, last = [], None
         for snapshot in iterate_factor_em(data, start, max_iter=settings.max_iter, tol=settings.tol,

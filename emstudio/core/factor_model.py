@@ -189,44 +189,58 @@ class FactorData:
         return self._mixture_pass(params, post)
 
     def _single_pass(self, params: FactorParams, post: _Posterior) -> FactorStats:
-        shift = self.mean - params.means[0]
-        first = self.n * shift
-        second = self.scatter + self.n * np.outer(shift, shift)
-        # tr(C⁻¹ S) with C⁻¹ = Ψ⁻¹ − Ψ⁻¹Λ V ΛᵀΨ⁻¹ (Woodbury): d × d work only.
-        psi_inv = 1.0 / params.psi[0]
-        scaled = params.loadings[0] * psi_inv[:, None]
-        trace = float(psi_inv @ np.diagonal(second)) - float(np.sum((scaled.T @ second @ scaled) * post.v[0]))
-        log_l = -0.5 * (self.n * (self.d * LOG_2PI + post.log_det_cov[0]) + trace)
-        return FactorStats(np.array([float(self.n)]), first[None], second[None], log_l, 0.0, 0.0,
-                           params.means.copy(), post, self.n)
+        return single_pass(self.n, self.mean, self.scatter, params, post)
 
     def _mixture_pass(self, params: FactorParams, post: _Posterior) -> FactorStats:
-        k, d = params.n_components, self.d
-        n_k, first, second = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
-        log_l = entropy = max_resp = 0.0
-        log_w = np.log(np.maximum(params.weights, 1e-300))
-        for a in range(0, self.n, _ROW_CHUNK):
-            block = self.X[a:a + _ROW_CHUNK]
-            log_p = np.empty((block.shape[0], k))
-            for j in range(k):
-                y = block - params.means[j]
-                m = y @ post.beta[j].T                                     # (rows, q)
-                maha = (y * y) @ (1.0 / params.psi[j]) - np.einsum("iq,qr,ir->i", m, post.m_matrix[j], m)
-                log_p[:, j] = log_w[j] - 0.5 * (d * LOG_2PI + post.log_det_cov[j] + maha)
-            top = log_p.max(axis=1)
-            norm = top + np.log(np.exp(log_p - top[:, None]).sum(axis=1))
-            log_r = log_p - norm[:, None]
-            resp = np.exp(log_r)
-            log_l += float(norm.sum())
-            entropy -= float(np.sum(np.where(resp > 0, resp * log_r, 0.0)))
-            max_resp += float(log_r.max(axis=1).sum())
-            n_k += resp.sum(axis=0)
-            for j in range(k):
-                y = block - params.means[j]
-                weighted = y * resp[:, j:j + 1]
-                first[j] += weighted.sum(axis=0)
-                second[j] += weighted.T @ y
-        return FactorStats(n_k, first, second, log_l, entropy, max_resp, params.means.copy(), post, self.n)
+        return FactorStats(*mixture_sums(self.X, params, post), params.means.copy(), post, self.n)
+
+
+def single_pass(n: int, mean: np.ndarray, scatter: np.ndarray, params: FactorParams, post: _Posterior) -> FactorStats:
+    """The pass of factor analysis (K = 1) from the data's n rows, mean (d,) and scatter about it
+    Σᵢ (xᵢ − x̄)(xᵢ − x̄)ᵀ (d, d): all it needs of the data (found in memory or block by block)."""
+    d = mean.shape[0]
+    shift = mean - params.means[0]
+    first = n * shift
+    second = scatter + n * np.outer(shift, shift)
+    # tr(C⁻¹ S) with C⁻¹ = Ψ⁻¹ − Ψ⁻¹Λ V ΛᵀΨ⁻¹ (Woodbury): d × d work only.
+    psi_inv = 1.0 / params.psi[0]
+    scaled = params.loadings[0] * psi_inv[:, None]
+    trace = float(psi_inv @ np.diagonal(second)) - float(np.sum((scaled.T @ second @ scaled) * post.v[0]))
+    log_l = -0.5 * (n * (d * LOG_2PI + post.log_det_cov[0]) + trace)
+    return FactorStats(np.array([float(n)]), first[None], second[None], log_l, 0.0, 0.0,
+                       params.means.copy(), post, n)
+
+
+def mixture_sums(X: np.ndarray, params: FactorParams, post: _Posterior) -> tuple:
+    """The sums a mixture's pass adds over the rows of X (m, d), chunk by chunk: (n_k (K,),
+    first (K, d), second (K, d, d), log L, −Σ r log r, Σ log max r) (see FactorStats). Rows of
+    several blocks add up to the pass over all of them (a cluster's blocks, added in block order)."""
+    k, d = params.n_components, X.shape[1]
+    n_k, first, second = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
+    log_l = entropy = max_resp = 0.0
+    log_w = np.log(np.maximum(params.weights, 1e-300))
+    for a in range(0, X.shape[0], _ROW_CHUNK):
+        block = X[a:a + _ROW_CHUNK]
+        log_p = np.empty((block.shape[0], k))
+        for j in range(k):
+            y = block - params.means[j]
+            m = y @ post.beta[j].T                                     # (rows, q)
+            maha = (y * y) @ (1.0 / params.psi[j]) - np.einsum("iq,qr,ir->i", m, post.m_matrix[j], m)
+            log_p[:, j] = log_w[j] - 0.5 * (d * LOG_2PI + post.log_det_cov[j] + maha)
+        top = log_p.max(axis=1)
+        norm = top + np.log(np.exp(log_p - top[:, None]).sum(axis=1))
+        log_r = log_p - norm[:, None]
+        resp = np.exp(log_r)
+        log_l += float(norm.sum())
+        entropy -= float(np.sum(np.where(resp > 0, resp * log_r, 0.0)))
+        max_resp += float(log_r.max(axis=1).sum())
+        n_k += resp.sum(axis=0)
+        for j in range(k):
+            y = block - params.means[j]
+            weighted = y * resp[:, j:j + 1]
+            first[j] += weighted.sum(axis=0)
+            second[j] += weighted.T @ y
+    return n_k, first, second, log_l, entropy, max_resp
 
 
 def _augmented(stats: FactorStats, j: int) -> tuple[np.ndarray, np.ndarray]:

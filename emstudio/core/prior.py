@@ -80,12 +80,20 @@ def default_prior(X: np.ndarray, k: int, covariance_type: str) -> ConjugatePrior
 
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
-    model = prior_model(covariance_type, d)
+    prior_model(covariance_type, d)
     stats = sufficient_statistics(X, np.ones((n, 1)), "full")
     scale = stats.column_scale()
     centred = stats.sum_x[0] / n
     mean = stats.origins[0] + centred * scale
     cov = (stats.sum_xx[0] / n - np.outer(centred, centred)) * np.outer(scale, scale) * (n / max(n - 1, 1))
+    return prior_of_moments(n, mean, cov, k, covariance_type)
+
+
+def prior_of_moments(n: int, mean: np.ndarray, cov: np.ndarray, k: int, covariance_type: str) -> ConjugatePrior:
+    """mclust's ``defaultPrior`` from the data's n rows, mean (d,) and covariance (d, d) with the
+    n − 1 divisor (found in memory by :func:`default_prior`, or block by block on a cluster)."""
+    d = mean.shape[0]
+    model = prior_model(covariance_type, d)
     cov = 0.5 * (cov + cov.T)
     if d == 1:
         return ConjugatePrior(0.01, mean, 3.0, float(cov[0, 0]) / k ** 2, model)

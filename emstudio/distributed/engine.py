@@ -28,7 +28,7 @@ from emstudio.core.block_pass import PassLayout, PassResult, finish_pass, plan_p
 from emstudio.core.checks import ColumnSummary
 from emstudio.core.scaling import noise_variance, power_of_two_near
 from emstudio.distributed import tasks
-from emstudio.distributed.sources import BlockSpec, estimated_bytes
+from emstudio.distributed.sources import PART_KINDS, BlockSpec, estimated_bytes
 from emstudio.errors import DataError, EmstudioError
 
 #: Children per node of the reduction tree: few levels (each a scheduler round trip), small nodes.
@@ -77,13 +77,16 @@ class ClusterEngine:
     or decide by their size against the workers' memory (None). Use as a context manager or call
     :meth:`close`, which releases the blocks and cancels whatever is still running.
 
+    ``classes``: a column of known classes (`--classes`), never a data column; compared with the
+    components after the fit (emstudio.distributed.classes).
+
     ``standardize``: the fit runs on the columns' z-scores (``standardisation``, found on the
     cluster in one pass), as `emstudio fit --standardize` does in memory; every pass, sample and
     summary is then of z, and the caller gives the result back in the data's units.
     """
 
     def __init__(self, client, blocks: list[BlockSpec], covariance_type: str, columns: list[str] | None = None,
-                 persist: bool | None = None, standardize: bool = False):
+                 persist: bool | None = None, standardize: bool = False, classes: str | None = None):
         self.client = client
         self.covariance_type = covariance_type
         self.run = uuid.uuid4().hex[:10]
@@ -95,12 +98,13 @@ class ClusterEngine:
         self._keys = 0
         self.blocks = list(blocks)
         self.standardisation = None
+        self.classes = classes
         #: Asked while a pass waits for its results (None: never): True gives the pass up at once
         #: (PassInterrupted) instead of after its blocks are reduced (the window's Stop).
         self.interrupt = None
         self.persisted = self._fits_in_memory(blocks) if persist is None else persist
         try:
-            self._set_up(blocks, columns, standardize)
+            self._set_up(blocks, columns, standardize, classes)
         except BaseException:
             self.close()
             raise
@@ -125,8 +129,18 @@ class ClusterEngine:
         self._pending = []
         return values
 
-    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool) -> None:
-        wanted = self.wanted_columns = tuple(columns) if columns else None
+    def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool,
+                classes: str | None) -> None:
+        wanted = tuple(columns) if columns else None
+        if classes or (wanted is None and any(spec.kind in PART_KINDS for spec in blocks)):
+            # A part of a file alone may not show which columns the file uses (a column of row
+            # numbers is row names in the first part only): every block reads the first one's.
+            # So with known classes: the first block's data columns leave the classes' column out.
+            first = self.client.submit(tasks.column_names, tasks.Unread(blocks[0], wanted, None, classes),
+                                       key=f"emstudio-columns-{self.run}")
+            self._pending.append(first)
+            wanted = tuple(self._gather([first])[0])
+        self.wanted_columns = wanted
         unread = [tasks.Unread(spec, wanted) for spec in blocks]
         read = self._map(tasks.loaded, unread, name="read") if self.persisted else unread
         facts = self._gather(self._map(tasks.facts, read, name="facts"))
@@ -207,6 +221,35 @@ class ClusterEngine:
         if problem:
             raise DataError(problem)
         return standardisation
+
+    def conjugate_prior(self, k: int, covariance_type: str):
+        """mclust's default conjugate prior for K components of this data (core.prior), its mean
+        and covariance found in one pass over the blocks (:meth:`data_moments`)."""
+        from emstudio.core.prior import prior_model, prior_of_moments
+
+        prior_model(covariance_type, self.n_features)  # refused in one line before the pass
+        n, mean, scatter = self.data_moments()
+        return prior_of_moments(n, mean, scatter / max(n - 1, 1), k, covariance_type)
+
+    def data_moments(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(rows n, mean (d,), scatter Σ (x − mean)(x − mean)ᵀ (d, d)) of the data (z with
+        --standardize), in one pass over the blocks, kept for later calls (a grid's other cells)."""
+        if getattr(self, "_moments", None) is None:
+            count, mean, scatter = 0, np.zeros(self.n_features), np.zeros((self.n_features, self.n_features))
+            # Chan et al.'s pairwise update over the blocks' (rows, mean, scatter), in block order.
+            for m, block_mean, block_scatter in self._gather(self._map(tasks.unit_moments, self._units,
+                                                                       name="cov", extra=(self.frame,))):
+                if m == 0:
+                    continue
+                total = count + m
+                delta = block_mean - mean
+                mean = mean + delta * (m / total)
+                scatter = scatter + block_scatter + np.outer(delta, delta) * (count * m / total)
+                count = total
+            # Back from column units u = (x / pre − centre_pre) / post (pre, post powers of two).
+            mean_x = (mean * self.frame.post + self.frame.centre_pre) * self.frame.pre
+            self._moments = (count, mean_x, scatter * np.outer(self.scale, self.scale))
+        return self._moments
 
     def _tree_total(self, values) -> np.ndarray:
         """Σ over blocks of per-block (d,) arrays (futures or arrays), added in a fixed tree over

@@ -30,14 +30,17 @@ def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_
                    frozen: np.ndarray | None = None, settle: int = 0, bound_terms: bool = False) -> FitResult:
     """Fit a Gaussian mixture by EM over ``engine``'s data (a ClusterEngine), as
     core.em.fit_mixture fits data in memory. FitError / DataError in one line for what cannot be
-    fitted; a prior is not available here (its data covariance would need another pass).
+    fitted. A conjugate prior (settings.prior) is mclust's default one, the data's mean and
+    covariance found in one more pass over the blocks; the M-steps are then MAP-EM's, as in memory.
 
     ``sample``: the rows the data-driven starts run on (a grid's cells share one; default: a new
     uniform sample of ``sample_rows``); ``extra_starts``, ``hc_seed``, ``frozen``, ``settle``,
     ``bound_terms``: as for fit_mixture (the window's Run continues from a state on screen)."""
     settings.validate()
     if settings.prior != "none":
-        raise FitError("--prior conjugate is not available with --engine dask")
+        from emstudio.core.prior import prior_model
+
+        prior_model(settings.covariance_type, engine.n_features)  # one line before any work
     if sample is None:
         sample = engine.sample(sample_rows, settings.seed)
         engine.release_read_blocks()
@@ -53,5 +56,6 @@ def fit_on_cluster(engine, settings: FitSettings, *, sample_rows: int = DEFAULT_
         return initial_params(sample, settings.k, settings.covariance_type, settings.init, rng, settings.reg_covar,
                               stop, index, hc_seed=hc_seed)
 
+    prior = engine.conjugate_prior(settings.k, settings.covariance_type) if settings.prior == "conjugate" else None
     return fit_on_engine(engine, settings, start_of, stop=stop, on_snapshot=on_snapshot, extra_starts=extra_starts,
-                         frozen=frozen, settle=settle, bound_terms=bound_terms)
+                         frozen=frozen, settle=settle, bound_terms=bound_terms, prior=prior)

@@ -24,6 +24,7 @@ class Unread:
     spec: BlockSpec
     columns: tuple[str, ...] | None
     standardisation: object | None = None
+    classes: str | None = None  # a column of known classes, left out of the data columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +40,7 @@ class UnitFrame:
 def loaded(block) -> LoadedBlock:
     """The block as read (reading it now when it is Unread)."""
     if isinstance(block, Unread):
-        part = read_block(block.spec, list(block.columns) if block.columns else None)
+        part = read_block(block.spec, list(block.columns) if block.columns else None, block.classes)
         return part if block.standardisation is None else standardised(part, block.standardisation)
     return block
 
@@ -61,6 +62,11 @@ def moments(block, magnitude: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     mean = scaled.mean(axis=0)
     scaled -= mean
     return m, mean, np.einsum("ij,ij->j", scaled, scaled)
+
+
+def column_names(block) -> tuple[str, ...]:
+    """The columns a block as read has (those its reader chose, when none were asked for)."""
+    return loaded(block).columns
 
 
 def facts(block) -> tuple:
@@ -102,6 +108,18 @@ def unit_facts(block, frame: UnitFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     if m == 0:
         return np.full(d, -np.inf), np.full(d, np.inf), np.zeros(d)
     return units.max(axis=1), units.min(axis=1), np.einsum("ij,ij->i", units, units)
+
+
+def unit_moments(block, frame: UnitFrame) -> tuple[int, np.ndarray, np.ndarray]:
+    """(rows m, mean (d,), scatter Σ (u − mean)(u − mean)ᵀ (d, d)) of a block in column units: the
+    parts of the data's covariance (a conjugate prior's scale)."""
+    units = column_units(block, frame)
+    d, m = units.shape
+    if m == 0:
+        return 0, np.zeros(d), np.zeros((d, d))
+    mean = units.mean(axis=1)
+    centred = units - mean[:, None]
+    return m, mean, centred @ centred.T
 
 
 def take_rows(block, rows: np.ndarray) -> np.ndarray:

@@ -48,7 +48,37 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read_parquet(path: str, source: str) -> RawTable:
+def _connect():
+    import duckdb
+
+    return duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                              "autoload_known_extensions": False})
+
+
+def row_group_sizes(path: str) -> list[int]:
+    """Rows of each row group of the Parquet file ``path``, in file order ([] when it cannot be
+    read: read_parquet then says why)."""
+    try:
+        import duckdb
+    except ImportError:
+        return []
+    if any(ch in path for ch in "*?[]{}"):  # DuckDB would expand them; such a file is read whole
+        return []
+    try:
+        con = _connect()
+        try:
+            rows = con.execute("SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(?) "
+                               "GROUP BY row_group_id ORDER BY row_group_id", [os.path.abspath(path)]).fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return []
+    return [int(r[1]) for r in rows]
+
+
+def read_parquet(path: str, source: str, rows: tuple[int, int] | None = None) -> RawTable:
+    """The raw table of a Parquet file; ``rows``: only the rows [start, stop) of the file (a block of
+    its row groups, read by a cluster's worker)."""
     try:
         import duckdb
     except ImportError:
@@ -66,8 +96,11 @@ def read_parquet(path: str, source: str) -> RawTable:
             shutil.copyfile(real, link)
         real = link
     try:
-        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                                 "autoload_known_extensions": False})
+        con = _connect()
+        # The rows asked for, by their position in the file (DuckDB skips the row groups outside).
+        where = "" if rows is None else f" WHERE file_row_number >= {int(rows[0])} AND file_row_number < {int(rows[1])}"
+        table = "read_parquet(?)" if rows is None else "read_parquet(?, file_row_number = true)"
+        order = "" if rows is None else " ORDER BY file_row_number"
         try:
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [real]).fetchall()
             names = [str(r[0]) for r in described]
@@ -84,20 +117,20 @@ def read_parquet(path: str, source: str) -> RawTable:
             if numeric:
                 select = ", ".join(f"CAST({_quote(names[j])} AS DOUBLE) AS c{k}"
                                    for k, j in enumerate(numeric))
-                fetched = con.execute(f"SELECT {select} FROM read_parquet(?)", [real]).fetchnumpy()
+                fetched = con.execute(f"SELECT {select} FROM {table}{where}{order}", [real]).fetchnumpy()
                 columns = [np.ma.filled(fetched[f"c{k}"], np.nan).astype(np.float64, copy=False)
                            for k in range(len(numeric))]
                 n = len(columns[0])
                 del fetched
             else:
                 columns = []
-                n = int(con.execute("SELECT count(*) FROM read_parquet(?)", [real]).fetchone()[0])
+                n = int(con.execute(f"SELECT count(*) FROM {table}{where}", [real]).fetchone()[0])
             # The text columns' cells (known classes): strings and enums, nulls as "".
             text_columns = [j for j in reasons if types[j].upper().startswith(("VARCHAR", "ENUM"))]
             texts = {}
             if text_columns:
                 select = ", ".join(f"CAST({_quote(names[j])} AS VARCHAR)" for j in text_columns)
-                fetched = con.execute(f"SELECT {select} FROM read_parquet(?)", [real]).fetchall()
+                fetched = con.execute(f"SELECT {select} FROM {table}{where}{order}", [real]).fetchall()
                 for k, j in enumerate(text_columns):
                     texts[j] = np.array(["" if row[k] is None else row[k].strip() for row in fetched], dtype=str)
                 del fetched

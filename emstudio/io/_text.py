@@ -136,6 +136,36 @@ def read_text(path: str | io.BytesIO, source: str, requested: Sequence[str | int
         src.close()
 
 
+#: Bytes of a text file's start read to find where its body starts (text_body_start).
+BODY_SAMPLE_BYTES = 1 << 20
+
+
+def text_body_start(path: str, source: str) -> int | None:
+    """The byte offset in the text file ``path`` of its first data line (after blank and comment
+    lines and the header), as the reader finds it; None when the file's rows cannot be cut at byte
+    offsets on line ends (compressed, UTF-16 or with CR-only line ends) or when the file's start
+    does not read as a table (its own read then says why)."""
+    try:
+        with open(path, "rb") as handle:
+            sample = handle.read(BODY_SAMPLE_BYTES)
+            at_eof = not handle.read(1)
+    except OSError:
+        return None
+    if not at_eof:
+        sample = sample[: sample.rfind(b"\n") + 1]
+    if not sample or b"\n" not in sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    src = _Source(io.BytesIO(sample), source, None)
+    try:
+        reader = _TextReader(src, source, None, os.path.splitext(source)[1].lower())
+        reader.read()
+    except DataError:
+        return None
+    finally:
+        src.close()
+    return None if src.cr_only else reader.body_start
+
+
 class _TextReader:
     def __init__(self, src: _Source, source: str, requested: Sequence[str | int] | None, ext: str,
                  keep_text: Sequence[str | int] = ()):
@@ -340,6 +370,9 @@ class _TextReader:
         text_columns = sorted(set(reasons) | {find_column(self.source, c, names) for c in self.keep_text})
         cell_columns = [] if decimal_comma else [j for j in usecols if j not in text_columns]
         body_offset = self._offset_of_line(complete, body_line)
+        # Where the body starts in the file's own bytes (a BOM before the head included): the
+        # head a piece of the file read by byte range is given again (text_body_start).
+        self.body_start = self.src.prefix + body_offset
         blocks, n_rows, late, texts = self._parse_body(head[body_offset:], body_line, usecols,
                                                        self._rows_hint(complete, body_offset, head),
                                                        text_columns, cell_columns)

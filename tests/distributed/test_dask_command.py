@@ -64,8 +64,8 @@ def test_without_dask_installed_the_line_says_how_to_install_it(npy, capsys, mon
 
 @pytest.mark.parametrize("options, needle", [
     (["--workers", "3"], "--workers is for --engine dask"),
-    (["--engine", "dask", "--classes", "a"], "--classes is not available with --engine dask"),
-    (["--engine", "dask", "--prior", "conjugate"], "--prior conjugate is not available with --engine dask"),
+    (["--engine", "dask", "--classes", "x0"], "--classes with --engine dask needs table files"),
+    (["--engine", "dask", "--sheet", "1"], "--sheet is not available with --engine dask"),
     (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--workers", "2"], "--workers is for the local cluster"),
 ])
 def test_options_that_do_not_apply_are_one_line(npy, capsys, options, needle):
