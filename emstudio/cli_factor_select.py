@@ -25,6 +25,8 @@ def _grid_request(args):
         raise EmstudioError(f"--covariance is for Gaussian mixtures; --model {model} fits ΛΛᵀ + Ψ (try --psi)")
     if args.factors is None:
         raise EmstudioError(f"select --model {model} needs --factors RANGE (the numbers of factors to try, e.g. 1-4)")
+    if args.prior != "none":
+        raise EmstudioError(f"--prior is for Gaussian mixtures; --model {model} is fitted by maximum likelihood")
     if model == "fa":
         if args.k is not None and largest_k(args.k) != 1:
             raise EmstudioError("--model fa has one component; use --model mfa to try several K")
@@ -47,11 +49,12 @@ def _grid_request(args):
 def command_select_factor(args, *, note, check_outputs, load_values) -> int:
     """Run the (K, q) grid; ``note`` writes a line on standard error; the others are cli.py's."""
     from emstudio.cli_select import note_jobs, run_interruptibly
-    from emstudio.core.factor import FactorSettings
     from emstudio.core.factor_selection import parse_factor_range, select_factor_models
     from emstudio.core.selection import available_cores, k_allowed_by_data, largest_k, parse_k_range
 
     model, k_text, init = _grid_request(args)
+    if args.engine == "dask":
+        return _select_on_cluster(args, model, k_text, init, note=note, check_outputs=check_outputs)
     check_outputs([args.out], args.data)
     loaded, _, _ = load_values(args)  # factor models are equivariant to units: --standardize changes nothing
     values = loaded.values
@@ -62,8 +65,7 @@ def command_select_factor(args, *, note, check_outputs, load_values) -> int:
     if allowed < wanted:
         note(f"--k {k_text}: the data have {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
     note_jobs(args.jobs, note, available_cores())
-    base = FactorSettings(k=1, n_factors=0, psi=args.psi or "shared", init=init, seed=args.seed,
-                          restarts=args.restarts, max_iter=args.max_iter, tol=args.tol if args.tol is not None else 1e-6)  # the change rule, plain EM
+    base = _base_settings(args, model, init)
     base.validate(*values.shape)
     selection, status = run_interruptibly(
         lambda progress: select_factor_models(values, ks, factors, base, criterion=args.criterion, jobs=args.jobs,
@@ -73,6 +75,47 @@ def command_select_factor(args, *, note, check_outputs, load_values) -> int:
     if selection is None:
         return status
     return _report(selection, args, loaded, ks, factors, note)
+
+
+def _base_settings(args, model: str, init: str):
+    from emstudio.core.factor import FactorSettings
+
+    return FactorSettings(k=1, n_factors=0, psi=args.psi or "shared", init=init, seed=args.seed,
+                          restarts=args.restarts, max_iter=args.max_iter,
+                          tol=args.tol if args.tol is not None else 1e-6)  # the change rule, plain EM
+
+
+def _select_on_cluster(args, model: str, k_text: str, init: str, *, note, check_outputs) -> int:
+    """The (K, q) grid on a Dask cluster (--engine dask): each cell in turn, every pass over all
+    rows on the cluster, the starts on one uniform sample of rows (cli_select_dask)."""
+    from emstudio.cli_select_dask import select_on_a_cluster
+    from emstudio.core.factor_selection import parse_factor_range
+    from emstudio.core.selection import k_allowed_by_data, largest_k, parse_k_range
+    from emstudio.distributed.factor import select_factor_on_cluster
+    from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
+
+    wanted = largest_k(k_text)
+    base = _base_settings(args, model, init)
+    held: dict = {}
+
+    def ks_of(sample, n_rows):  # K bounded by the distinct rows of the sample (every row when it holds them)
+        allowed = k_allowed_by_data(sample, wanted)
+        if allowed < wanted:
+            rows = "the data have" if sample.shape[0] == n_rows else f"the sample of {sample.shape[0]} rows has"
+            note(f"--k {k_text}: {rows} {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
+        return parse_k_range(k_text, at_most=allowed)
+
+    def run_grid(engine, progress):
+        held["factors"] = factors = parse_factor_range(args.factors, engine.n_features)
+        selection, held["ks"] = select_factor_on_cluster(
+            engine, ks_of, factors, base, sample_rows=args.sample_rows or DEFAULT_SAMPLE_ROWS,
+            criterion=args.criterion, model=model, on_cell=progress)
+        return selection
+
+    return select_on_a_cluster(args, check_outputs=check_outputs, note=note, covariance_type="full", standardize=False,
+                               run_grid=run_grid, describe=lambda cell: f"K={cell.k}, q={cell.n_factors}",
+                               report_of=lambda selection, loaded, engine: _report(
+                                   selection, args, loaded, held["ks"], held["factors"], note))
 
 
 def _report(selection, args, loaded, ks, factors, note) -> int:

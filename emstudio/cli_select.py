@@ -104,9 +104,6 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
     from emstudio.cli_dask import check_engine_options
 
     check_engine_options(args)
-    if args.model != "gmm" and args.engine == "dask":
-        raise EmstudioError("select --model fa|mfa is not available with --engine dask (fit one model with "
-                            "`fit --model fa|mfa --engine dask`, or select in memory)")
     if args.model != "gmm":
         from emstudio.cli_factor_select import command_select_factor
 

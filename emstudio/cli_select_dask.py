@@ -22,12 +22,44 @@ def _refuse_unsupported(args) -> None:
 
 
 def command_select_dask(args, *, prog: str, check_outputs, note, report, base, ks_of, types) -> int:
-    """``base``: the grid's FitSettings; ``ks_of(sample)``: the K to try, bounded by the distinct
-    rows of the sample (all the data's rows when the sample holds them); ``report``: cli_select's."""
+    """The mixtures' grid: ``base``, the grid's FitSettings; ``ks_of(sample, n)``: the K to try,
+    bounded by the distinct rows of the sample (all the data's rows when the sample holds them);
+    ``report``: cli_select's."""
+    from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
+    from emstudio.distributed.select import select_on_cluster
+
+    held: dict = {}
+
+    def run_grid(engine, progress):
+        if base.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
+            from emstudio.core.prior import prior_model
+
+            for covariance_type in types:
+                prior_model(covariance_type, engine.n_features)
+        sample = engine.sample(args.sample_rows or DEFAULT_SAMPLE_ROWS, base.seed)
+        engine.release_read_blocks()
+        held["ks"] = ks = ks_of(sample, engine.n_samples)
+        return select_on_cluster(engine, sample, ks, types, base, criterion=args.criterion,
+                                 warm_start=args.warm_start, on_cell=progress)
+
+    def report_of(selection, loaded, engine) -> int:
+        return report(selection, args, prog, loaded, held["ks"], types, engine.standardisation, note,
+                      engine_settings={"engine": "dask"})
+
+    return select_on_a_cluster(args, check_outputs=check_outputs, note=note, covariance_type=types[0],
+                               standardize=args.standardize, run_grid=run_grid,
+                               describe=lambda c: f"{c.covariance_type}, K={c.k}", report_of=report_of)
+
+
+def select_on_a_cluster(args, *, check_outputs, note, covariance_type: str, standardize: bool, run_grid, describe,
+                        report_of) -> int:
+    """Open the cluster and DATA's blocks, run ``run_grid(engine, progress) → selection`` with
+    Ctrl+C and the cluster's failures handled as `fit --engine dask` does, then
+    ``report_of(selection, loaded, engine)`` (``loaded``: what cli_select's report reads of data
+    loaded in memory: columns and the lines about the rows)."""
     from emstudio.cli_dask import _cluster_error
     from emstudio.cli_select import run_interruptibly
     from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
-    from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
     from emstudio.distributed.sources import array_shape, find_blocks, npy_columns
 
     _refuse_unsupported(args)
@@ -44,27 +76,16 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
         with open_client(args.scheduler, args.workers or DEFAULT_WORKERS,
                          args.connect_timeout or DEFAULT_CONNECT_TIMEOUT) as client:
             from emstudio.distributed.engine import ClusterEngine
-            from emstudio.distributed.select import select_on_cluster
 
             chosen = blocks
             if args.block_rows is None and args.block_bytes is None:  # equal blocks, at least two per worker
                 chosen = find_blocks(args.data, None, 2 * max(1, len(client.scheduler_info().get("workers", {}))))
-            with ClusterEngine(client, chosen, types[0], columns, persist, standardize=args.standardize) as engine:
+            with ClusterEngine(client, chosen, covariance_type, columns, persist, standardize=standardize) as engine:
                 held["engine"] = engine
-                if base.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit
-                    from emstudio.core.prior import prior_model
-
-                    for covariance_type in types:
-                        prior_model(covariance_type, engine.n_features)
-                sample = engine.sample(args.sample_rows or DEFAULT_SAMPLE_ROWS, base.seed)
-                engine.release_read_blocks()
-                held["ks"] = ks = ks_of(sample, engine.n_samples)
-                return select_on_cluster(engine, sample, ks, types, base, criterion=args.criterion,
-                                         warm_start=args.warm_start, on_cell=progress)
+                return run_grid(engine, progress)
 
     try:
-        selection, status = run_interruptibly(grid, total=None, describe=lambda c: f"{c.covariance_type}, K={c.k}",
-                                              out=args.out, note=note)
+        selection, status = run_interruptibly(grid, total=None, describe=describe, out=args.out, note=note)
     except EmstudioError:
         raise
     except Exception as exc:
@@ -86,5 +107,4 @@ def command_select_dask(args, *, prog: str, check_outputs, note, report, base, k
     loaded = SimpleNamespace(columns=engine.columns, report=SimpleNamespace(
         lines=lambda: lines, source=args.data.rstrip("/"), n_dropped=engine.n_dropped))
     sys.stderr.flush()
-    return report(selection, args, prog, loaded, held["ks"], types, engine.standardisation, note,
-                  engine_settings={"engine": "dask"})
+    return report_of(selection, loaded, engine)

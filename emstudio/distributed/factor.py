@@ -83,3 +83,41 @@ def fit_factor_on_cluster(engine, settings: FactorSettings, *, sample_rows: int,
         engine.release_read_blocks()
     return fit_factor_on(data, start_rows, settings, data.variances, data.scales, data.psi_floor,
                          on_snapshot=on_snapshot)
+
+
+def select_factor_on_cluster(engine, ks_of: Callable[[np.ndarray, int], list[int]], factors, base: FactorSettings,
+                             *, sample_rows: int, criterion: str = "bic", model: str | None = None,
+                             on_cell: Callable[[object, int, int], None] | None = None):
+    """core.factor_selection.select_factor_models over ``engine``'s data: every (K, q) cell fitted
+    in turn on the cluster (each pass is the cluster's work), the data's moments found once and
+    one uniform sample of rows for every cell's starts (made with the grid's seed, as each cell of
+    the in-memory grid starts from its rows with that seed). ``ks_of(sample, n)``: the K to try,
+    bounded by the sample's distinct rows."""
+    import dataclasses
+
+    from emstudio.core.factor_selection import FactorCell, FactorSelection, best_factor_cell
+    from emstudio.core.selection import check_criterion
+    from emstudio.errors import EmstudioError
+
+    check_criterion(criterion)
+    data = ClusterFactorData(engine)
+    base.validate(data.n, data.d)
+    sample = engine.sample(sample_rows, base.seed)
+    engine.release_read_blocks()
+    ks = ks_of(sample, data.n)
+    start_rows = sample / data.scales
+    grid = [(k, q) for k in ks for q in factors]
+    cells = []
+    for k, q in grid:
+        settings = dataclasses.replace(base, k=k, n_factors=q)
+        try:
+            check_factor_data(data.n, data.variances, settings, list(engine.columns))
+            result = fit_factor_on(data, start_rows, settings, data.variances, data.scales, data.psi_floor)
+            cell = FactorCell(k, q, result, len(result.restart_heywood), sum(result.restart_heywood))
+        except EmstudioError as exc:
+            cell = FactorCell(k, q, None, 0, 0, str(exc))
+        cells.append(cell)
+        if on_cell is not None:
+            on_cell(cell, len(cells), len(grid))
+    model = model or ("fa" if list(ks) == [1] else "mfa")
+    return FactorSelection(model, base.psi, criterion, tuple(cells), best_factor_cell(cells, criterion)), ks

@@ -117,6 +117,7 @@ def test_a_heywood_cell_is_marked_and_not_chosen(tmp_path):
     (["--model", "mfa", "--factors", "1", "--init", "result.json"], "takes a start method"),
     (["--factors", "1"], "--factors is for --model fa or mfa"),
     (["--psi", "shared"], "--psi is for --model fa or mfa"),
+    (["--model", "fa", "--factors", "1", "--prior", "conjugate"], "--prior is for Gaussian mixtures"),
 ])
 def test_bad_requests_are_one_line(tmp_path, factor_data, args, words):
     code, _, stderr = emstudio("select", factor_data, *args, cwd=tmp_path)

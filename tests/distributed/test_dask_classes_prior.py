@@ -117,7 +117,26 @@ def test_select_with_prior_equals_in_memory(dask_client, tmp_path):
 
 
 def test_select_of_factor_models_reads_the_dask_options(capsys):
-    # they were left unread: the grid ran in memory (now --engine dask is one line: test_dask_select)
+    # they were left unread: the grid ran in memory
     assert main(["select", sample_path("iris"), "--model", "fa", "--factors", "1-2", "--workers", "2"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--workers is for --engine dask" in err[0]
+
+
+@pytest.mark.parametrize("model, options", [("fa", ["--factors", "0-2"]),
+                                            ("mfa", ["--k", "1-2", "--factors", "0-1", "--psi", "per-component"])])
+def test_select_of_factor_models_equals_in_memory(dask_client, tmp_path, capsys, model, options):
+    common = [sample_path("iris"), "--model", model, *options, "--restarts", "2", "--seed", "4",
+              "--max-iter", "12", "--tol", "0"]
+    assert main(["select", *common, "--out", str(tmp_path / "memory.json")]) == 0
+    want = capsys.readouterr().out
+    assert main(["select", *common, "--out", str(tmp_path / "dask.json"), *_dask(dask_client, "--block-rows", "60")]) == 0
+    assert capsys.readouterr().out == want  # the same table, the same choice
+    memory, dask = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("memory", "dask"))
+    assert len(dask["models"]) == len(memory["models"]) == (3 if model == "fa" else 4)
+    for got, wanted in zip(dask["models"], memory["models"]):
+        assert (got["k"], got["factors"], got["converged"]) == (wanted["k"], wanted["factors"], wanted["converged"])
+        for key in ("log_likelihood", "bic"):
+            assert got[key] == pytest.approx(wanted[key], rel=RTOL), key
+    b = np.asarray(memory["best"]["loadings"])
+    np.testing.assert_allclose(dask["best"]["loadings"], b, rtol=RTOL, atol=RTOL * np.abs(b).max())

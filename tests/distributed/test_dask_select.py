@@ -44,7 +44,7 @@ def test_the_selection_equals_the_in_memory_one(dask_client, tmp_path, capsys, g
 
 @pytest.mark.parametrize("options, needle", [
     (["--jobs", "2"], "--jobs is for the in-memory engine"),
-    (["--model", "fa", "--factors", "1"], "select --model fa|mfa is not available with --engine dask"),
+    (["--model", "fa", "--factors", "1", "--prior", "conjugate"], "--prior is for Gaussian mixtures"),
 ])
 def test_select_options_that_do_not_apply_are_one_line(tmp_path, capsys, options, needle):
     np.save(tmp_path / "x.npy", np.zeros((10, 2)))
