@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from emstudio.core.classes import ClassComparison, KnownClasses, compare_with_classes
 from emstudio.core.em import predict
 from emstudio.errors import DataError
-from emstudio.io.data import known_classes
+from emstudio.io.loaded import known_classes
 from emstudio.gui.component_items import component_colour
 from emstudio.gui.views import CLASS_SYMBOLS
 

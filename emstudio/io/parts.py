@@ -8,8 +8,10 @@ import os
 from collections.abc import Sequence
 
 from emstudio.errors import DataError
-from emstudio.io.data import LoadedData, _finish, _read
+from emstudio.io._dispatch import read_raw
+from emstudio.io._finish import finish
 from emstudio.io.inputs import Input, display_name
+from emstudio.io.loaded import LoadedData
 
 
 def load_data_part(path: str | os.PathLike, columns: Sequence[str] | None = None, *,
@@ -36,5 +38,5 @@ def load_data_part(path: str | os.PathLike, columns: Sequence[str] | None = None
                 data = head + handle.read(stop - start)
         except OSError as exc:
             raise DataError(f"{source}: cannot read the file ({exc.strerror or exc})") from None
-        raw = _read(Input(source, None, data, data[:16]), requested, None, classes)
-    return _finish(source, raw, requested, classes)
+        raw = read_raw(Input(source, None, data, data[:16]), requested, None, classes)
+    return finish(source, raw, requested, classes)

@@ -121,9 +121,9 @@ def test_labels_round_trip_keeps_the_input_text(tmp_path):
 
 
 def test_large_tables_write_the_shortest_text(tmp_path, monkeypatch):
-    from emstudio.io import _text
+    from emstudio.io import _text_body
 
-    monkeypatch.setattr(_text, "CELL_TEXT_CELLS", 4)
+    monkeypatch.setattr(_text_body, "CELL_TEXT_CELLS", 4)
     data = load_data(write(tmp_path, "f.csv", "a,b\n3.600,79\n0.1,5\n2,3\n"))
     assert data.cell_text is None
     lines = labels_csv(data.values, data.columns, np.full((3, 1), 1.0)).splitlines()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from emstudio.errors import DataError
-from emstudio.io import _text
+from emstudio.io import _text_body, _text_source
 from emstudio.io.data import LoadedData, LoadReport, load_data
 
 
@@ -376,7 +376,7 @@ def test_ragged_rows_name_the_line(tmp_path, text, line, got, expected):
 
 
 def test_ragged_row_far_down_names_the_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(_text, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_text_source, "BLOCK_BYTES", 4096)
     body = "".join(f"{i},{i}\n" for i in range(5000))
     text = "a,b\n" + body + "1,2,3\n" + "1,2\n"
     assert error_of(write(tmp_path, "r.csv", text)) == "line 5002 has 3 fields, expected 2"
@@ -605,9 +605,9 @@ def test_small_blocks_give_the_same_result(tmp_path, monkeypatch):
         lines.append(f'"{i + 1}",{x},{rng.normal():.6f},{note},{z}')
     p = write(tmp_path, "b.csv", "\r\n".join(lines) + "\r\n")
     whole = load(p)
-    monkeypatch.setattr(_text, "BLOCK_BYTES", 97)
-    monkeypatch.setattr(_text, "HEAD_STEP", 64)
-    monkeypatch.setattr(_text, "HEAD_MIN_LINES", 3)
+    monkeypatch.setattr(_text_source, "BLOCK_BYTES", 97)
+    monkeypatch.setattr(_text_source, "HEAD_STEP", 64)
+    monkeypatch.setattr(_text_source, "HEAD_MIN_LINES", 3)
     small = load(p)
     np.testing.assert_array_equal(whole.values, small.values)
     np.testing.assert_array_equal(whole.kept_rows, small.kept_rows)
@@ -621,7 +621,7 @@ def test_fast_and_careful_parsers_agree(tmp_path, monkeypatch):
     text = "a,b\n1,2\n 3 , 4 \n5,-6e-3\n+7,.5\n"
     p = write(tmp_path, "a.csv", text)
     fast = load(p)
-    monkeypatch.setattr(_text._TextReader, "_parse_fast", lambda self, chunk, cols: None)
+    monkeypatch.setattr(_text_body.BodyReader, "_parse_fast", lambda self, chunk, cols: None)
     slow = load(p)
     np.testing.assert_array_equal(fast.values, slow.values)
 
@@ -638,7 +638,7 @@ def test_missing_markers_stay_on_the_fast_path(tmp_path, monkeypatch):
     def no_slow_path(self, chunk, line_no, cols):
         raise AssertionError("the slow path was used")
 
-    monkeypatch.setattr(_text._TextReader, "_parse_slow", no_slow_path)
+    monkeypatch.setattr(_text_body.BodyReader, "_parse_slow", no_slow_path)
     d = load(p)
     expected = [i for i in range(1, 200) if i % 7 and i % 5]
     assert d.values[:, 0].tolist() == expected

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from emstudio.errors import DataError
-from emstudio.io import _text
+from emstudio.io import _text_source
 from emstudio.io.data import load_data
 
 # EMSTUDIO_PROPERTY_EXAMPLES=5000 runs a longer search than the default.
@@ -106,12 +106,12 @@ def test_table_like_text(text, columns):
 def test_table_like_text_in_tiny_blocks(text):
     """Tiny read blocks split records anywhere: the answer must stay the same."""
     whole = outcome(text.encode("utf-8"), "w.csv")
-    saved = (_text.BLOCK_BYTES, _text.HEAD_STEP, _text.HEAD_MIN_LINES)
-    _text.BLOCK_BYTES, _text.HEAD_STEP, _text.HEAD_MIN_LINES = 7, 5, 2
+    saved = (_text_source.BLOCK_BYTES, _text_source.HEAD_STEP, _text_source.HEAD_MIN_LINES)
+    _text_source.BLOCK_BYTES, _text_source.HEAD_STEP, _text_source.HEAD_MIN_LINES = 7, 5, 2
     try:
         small = outcome(text.encode("utf-8"), "w.csv")
     finally:
-        _text.BLOCK_BYTES, _text.HEAD_STEP, _text.HEAD_MIN_LINES = saved
+        _text_source.BLOCK_BYTES, _text_source.HEAD_STEP, _text_source.HEAD_MIN_LINES = saved
     if isinstance(whole, DataError):
         # The head sample is smaller, so a sniff may differ; both must still be clean answers.
         return
