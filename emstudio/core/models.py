@@ -173,20 +173,23 @@ def covariance_objective(n_k: np.ndarray, scatter: np.ndarray, covariances: np.n
     return total
 
 
-def _orientation_step(scatter: np.ndarray, weights: np.ndarray, d_matrix: np.ndarray) -> np.ndarray:
+def _shifted_scatter(scatter: np.ndarray) -> np.ndarray:
+    """Wₖ − ωₖI (K, d, d), ωₖ the largest eigenvalue of Wₖ (K, d, d): fixed over the orientation steps."""
+    omega = np.linalg.eigvalsh(_sym(scatter))[:, -1]
+    return scatter - omega[:, None, None] * np.eye(scatter.shape[-1])[None]
+
+
+def _orientation_step(shifted: np.ndarray, weights: np.ndarray, d_matrix: np.ndarray) -> np.ndarray:
     """One majorise-minimise step for D: lowers f(D) = Σₖ tr(Wₖ D Bₖ Dᵀ), Bₖ = diag(weights[k]).
 
     With ωₖ the largest eigenvalue of Wₖ, tr(ωₖ D Bₖ Dᵀ) is constant over orthogonal D, so
     f(D) = Σₖ tr((Wₖ − ωₖI) D Bₖ Dᵀ) + const, a concave function of D. Its tangent at the current D
     majorises it; the orthogonal D minimising the tangent is −U Vᵀ for G = U S Vᵀ, G = Σₖ (Wₖ − ωₖI) D Bₖ.
+    ``shifted`` (K, d, d) is Wₖ − ωₖI from _shifted_scatter (computed once: a fit may take many steps).
     """
-    g = np.zeros_like(d_matrix)
-    for w, b in zip(scatter, weights):
-        omega = float(np.linalg.eigvalsh(_sym(w))[-1])
-        g += (w - omega * np.eye(w.shape[0])) @ d_matrix * b[None, :]
+    g = (shifted @ d_matrix * weights[:, None, :]).sum(axis=0)
     u, _, vt = np.linalg.svd(g)
     return -u @ vt
-
 
 # --------------------------------------------------------------------------------- the M-step
 
@@ -289,6 +292,7 @@ def _iterative(model, n_k, safe_n, scatter, previous):
     _, d_matrix = _eigh_descending((start * n_k[:, None, None]).sum(axis=0) if previous is not None
                                    else scatter.sum(axis=0))
     variable_volume = model == "VVE"
+    shifted = _shifted_scatter(scatter)
     for _ in range(_INNER_MAX_ITER):
         rotated = np.einsum("ij,kil,lm->kjm", d_matrix, scatter, d_matrix)   # Dᵀ Wₖ D
         rdiag = np.maximum(np.diagonal(rotated, axis1=1, axis2=2), 1e-300)
@@ -306,7 +310,7 @@ def _iterative(model, n_k, safe_n, scatter, previous):
             break
         last = value
         for _ in range(50):  # D given the shapes and volumes, to near its (local) optimum
-            moved = _orientation_step(scatter, 1.0 / (lam[:, None] * shapes), d_matrix)
+            moved = _orientation_step(shifted, 1.0 / (lam[:, None] * shapes), d_matrix)
             change = float(np.abs(moved - d_matrix).max())
             d_matrix = moved
             if change < 1e-13:

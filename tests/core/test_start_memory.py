@@ -8,9 +8,19 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from emstudio.core import init, mstep
 from emstudio.core.init import initial_params
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """BLAS on one thread: the small-chunk matrix products of these starts (512 × 64 rows by a 64 × 64
+    map) ran ~10× slower with OpenBLAS's two threads on a busy 2-core machine. What they allocate
+    through numpy (tracemalloc's count) is the same; BLAS's own buffers were never in it."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @pytest.mark.parametrize("method", ["kmeans", "kmeans-std", "kmeans-svd", "kmeans++", "random", "seed-step0"])
