@@ -84,7 +84,7 @@ def test_gui_sheet_option_reads_that_sheet(qtbot, monkeypatch, tmp_path):
     path = _book(tmp_path / "book.xlsx", {"first": _rows(30, 0.0, 1), "second": _rows(40, 5.0, 2)})
     seen = {}
 
-    def run_window(data, settings=None, columns=None, classes=None, sheet=None, model=None, check=False):
+    def run_window(data, settings=None, columns=None, classes=None, sheet=None, model=None, check=False, cluster=None):
         seen.update(data=data, sheet=sheet)
         return 0
 
