@@ -257,6 +257,8 @@ def _print_notes(args, engine, result) -> None:
     sys.stderr.write(f"{PROG}: {engine.n_samples} rows, {d} column{'s' * (d != 1)} ({', '.join(engine.columns)}) in "
                      f"{engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on {where}, {kept}; "
                      f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s\n")
+    for line in engine.left_out:
+        sys.stderr.write(f"{PROG}: {line}\n")
     if engine.n_dropped:
         s = "s" * (engine.n_dropped != 1)
         sys.stderr.write(f"{PROG}: dropped {engine.n_dropped} row{s} with a missing, NaN or infinite value\n")

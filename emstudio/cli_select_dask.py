@@ -100,6 +100,7 @@ def select_on_a_cluster(args, *, check_outputs, note, covariance_type: str, stan
              f"({', '.join(engine.columns)}) in {engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on "
              f"{args.scheduler or f'a local cluster of {args.workers or DEFAULT_WORKERS} workers'}; "
              f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s"]
+    lines += list(engine.left_out)
     if engine.n_dropped:
         lines.append(f"dropped {engine.n_dropped} row{'s' * (engine.n_dropped != 1)} with a missing, NaN or "
                      "infinite value")

@@ -21,9 +21,10 @@ from emstudio.io.loaded import LoadedData, LoadReport, known_classes
 
 
 def finish(source: str, raw: RawTable, requested: list[str] | None,
-           classes: str | int | None = None) -> LoadedData:
+           classes: str | int | None = None, allow_no_rows: bool = False) -> LoadedData:
     """The LoadedData of the raw table a reader gave for ``source``; ``requested`` and ``classes``
-    as load_data takes them. Empties ``raw.blocks`` as it goes."""
+    as load_data takes them. Empties ``raw.blocks`` as it goes. ``allow_no_rows``: a part of a
+    file may keep no row (the whole file's rows are counted by whoever reads all its parts)."""
     names = list(raw.names)
     reasons = dict(raw.reasons)
     numeric = list(raw.numeric)
@@ -95,7 +96,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
     texts = raw.texts
     values, kept = _assemble(blocks, used, n)  # empties ``blocks`` as it goes
     columns = tuple(names[j] for j in used)
-    if values.shape[0] == 0:
+    if values.shape[0] == 0 and not allow_no_rows:
         raise DataError(
             f"{source}: no rows left: each of the {n} rows has a missing, NaN or infinite value "
             f"in {name_list(list(columns))}"
