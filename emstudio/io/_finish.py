@@ -24,7 +24,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
            classes: str | int | None = None, allow_no_rows: bool = False) -> LoadedData:
     """The LoadedData of the raw table a reader gave for ``source``; ``requested`` and ``classes``
     as load_data takes them. Empties ``raw.blocks`` as it goes. ``allow_no_rows``: a part of a
-    file may keep no row (the whole file's rows are counted by whoever reads all its parts)."""
+    file may keep no row, nor a known class (whoever reads all its parts checks the whole file's)."""
     names = list(raw.names)
     reasons = dict(raw.reasons)
     numeric = list(raw.numeric)
@@ -129,7 +129,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
     known = None
     if class_text is not None:
         try:
-            known = known_classes(names[class_column], per_kept_row(class_text))
+            known = known_classes(names[class_column], per_kept_row(class_text), whole=not allow_no_rows)
         except DataError as exc:
             raise DataError(f"{source}: {exc}") from None
     return LoadedData(values=values, columns=columns, kept_rows=kept, report=report, row_names=row_names,
