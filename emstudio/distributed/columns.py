@@ -90,8 +90,11 @@ def merged_columns(blocks, surveys, wanted: tuple[str, ...] | None,
                 reasons[j] = "R row names" if start == 1.0 else "row index"
     row_names = {j for j, why in reasons.items() if why in ("R row names", "row index")}
     numeric = [j for j in numeric if j not in row_names]
-    filled = fill_empty_names(names)  # an unnamed first column that is not row names is named
-    names = [filled[j] if j in first.candidates and j in numeric else n for j, n in enumerate(names)]
+    # An unnamed first column that is not row names is named (x0), as in memory; the parts are
+    # asked for it by its 0-based number, since their header has no name for it.
+    filled = fill_empty_names(names)
+    by_number = {j for j in numeric if j in first.candidates and names[j] == ""}
+    names = [filled[j] if j in by_number else n for j, n in enumerate(names)]
     empty = {}
     for j in numeric:
         if not any(j in part.finite for part in surveys):
@@ -107,13 +110,15 @@ def merged_columns(blocks, surveys, wanted: tuple[str, ...] | None,
                 line, cell = late[j]
                 raise DataError(f"{source}: column {short(label)} is not numeric ({short(cell)} on line {line}); "
                                 f"{numeric_hint(names, [c for c in numeric if c not in late])}")
-        used = list(wanted)
+        used = [str(names.index(label)) if label in names and names.index(label) in by_number else label
+                for label in wanted]
     else:
         used_at = [j for j in numeric if j not in empty and j != class_column]
         if not used_at:
             raise no_numeric_error(source, names, {**reasons, **empty})
-        used = [names[j] for j in used_at]
-    used_set = set(used)
+        used = [str(j) if j in by_number else names[j] for j in used_at]
+    used_set = {names[int(label)] if label not in names and label.isdigit() and int(label) < len(names) else label
+                for label in used}
     groups: dict[str, list[str]] = {}
     for j, column in enumerate(names):
         if column not in used_set:

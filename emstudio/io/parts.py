@@ -22,9 +22,10 @@ def load_data_part(path: str | os.PathLike, columns: Sequence[str] | None = None
                    head_bytes: int = 0, row_range: tuple[int, int] | None = None) -> LoadedData:
     """``byte_range`` (start, stop) of a text file, cut on line ends, read after the file's first
     ``head_bytes`` bytes (its lines before the body: comments, the header) when it starts past
-    them; or ``row_range`` (start, stop) of a Parquet file's rows. Give the ``columns`` that the
-    whole file uses: a part alone may not show them (a column of row numbers 1, 2, … is row names
-    in the first part only)."""
+    them; or ``row_range`` (start, stop) of a Parquet file's rows. Give the ``columns`` decided
+    for the whole file (emstudio.distributed.columns, from every part's :func:`survey_part`): a part
+    alone may not show them (a column empty in the first part, text further on), and a part's
+    row numbers are never taken for row names here."""
     name = os.fsdecode(path)
     source = display_name(name)
     requested = None if columns is None else list(columns)
@@ -36,7 +37,7 @@ def load_data_part(path: str | os.PathLike, columns: Sequence[str] | None = None
         head, data = _part_bytes(name, source, byte_range, head_bytes)
         raw = read_raw(Input(source, None, head + data, (head + data)[:16]), requested, None, classes)
     # A part whose every row misses a value keeps none: the whole file's rows are what count.
-    return finish(source, raw, requested, classes, allow_no_rows=True)
+    return finish(source, raw, requested, classes, part=True)
 
 
 def _part_bytes(name: str, source: str, byte_range: tuple[int, int] | None, head_bytes: int) -> tuple[bytes, bytes]:
