@@ -247,6 +247,14 @@ def _labels_target(path: str):
     return _StandardOutput() if path == "-" else StagedFile(path)
 
 
+def _passes(engine) -> str:
+    """"N passes at X rows/s" over the blocks; "no pass over the blocks" when the fit needed
+    none (--model fa, one factor analyser, uses the data's moments alone)."""
+    if not engine.passes:
+        return "no pass over the blocks after the set-up"
+    return f"{engine.passes} pass{'es' * (engine.passes != 1)} at {engine.rows_per_second:.3g} rows/s"
+
+
 def _print_notes(args, engine, result) -> None:
     """What was read and what to be warned of, on standard error (as `fit` prints them)."""
     from emstudio.core.checks import collapse_advice, identical_warning, reg_covar_warning
@@ -256,7 +264,9 @@ def _print_notes(args, engine, result) -> None:
     d = engine.n_features
     sys.stderr.write(f"{PROG}: {engine.n_samples} rows, {d} column{'s' * (d != 1)} ({', '.join(engine.columns)}) in "
                      f"{engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on {where}, {kept}; "
-                     f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s\n")
+                     f"{_passes(engine)}\n")
+    for line in engine.left_out:
+        sys.stderr.write(f"{PROG}: {line}\n")
     if engine.n_dropped:
         s = "s" * (engine.n_dropped != 1)
         sys.stderr.write(f"{PROG}: dropped {engine.n_dropped} row{s} with a missing, NaN or infinite value\n")

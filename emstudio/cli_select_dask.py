@@ -57,7 +57,7 @@ def select_on_a_cluster(args, *, check_outputs, note, covariance_type: str, stan
     Ctrl+C and the cluster's failures handled as `fit --engine dask` does, then
     ``report_of(selection, loaded, engine)`` (``loaded``: what cli_select's report reads of data
     loaded in memory: columns and the lines about the rows)."""
-    from emstudio.cli_dask import _cluster_error
+    from emstudio.cli_dask import _cluster_error, _passes
     from emstudio.cli_select import run_interruptibly
     from emstudio.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, DEFAULT_WORKERS, open_client, require_dask
     from emstudio.distributed.sources import array_shape, find_blocks, npy_columns
@@ -99,7 +99,8 @@ def select_on_a_cluster(args, *, check_outputs, note, covariance_type: str, stan
     lines = [f"{engine.n_samples} rows, {engine.n_features} column{'s' * (engine.n_features != 1)} "
              f"({', '.join(engine.columns)}) in {engine.n_blocks} block{'s' * (engine.n_blocks != 1)} on "
              f"{args.scheduler or f'a local cluster of {args.workers or DEFAULT_WORKERS} workers'}; "
-             f"{engine.passes} passes at {engine.rows_per_second:.3g} rows/s"]
+             f"{_passes(engine)}"]
+    lines += list(engine.left_out)
     if engine.n_dropped:
         lines.append(f"dropped {engine.n_dropped} row{'s' * (engine.n_dropped != 1)} with a missing, NaN or "
                      "infinite value")

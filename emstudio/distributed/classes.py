@@ -18,6 +18,7 @@ from emstudio.core.classes import class_codes_of, compare_table
 from emstudio.distributed import tasks
 from emstudio.distributed.sources import BlockSpec, LoadedBlock, load_table_block
 from emstudio.errors import DataError
+from emstudio.io._common import short
 
 
 def class_counts(spec: BlockSpec, columns: tuple[str, ...] | None, classes: str, frame: tasks.UnitFrame, layout,
@@ -58,8 +59,14 @@ def compare_on_cluster(engine, params, classes: str):
             totals[name] = totals[name] + row if name in totals else row
         without += n_without
     column = parts[0][0]
+    paths = {spec.path for spec in engine.blocks}
+    where = f"{engine.blocks[0].name}: " if len(paths) == 1 else ""
+    # The checks of emstudio.io.loaded.known_classes, on the whole data's kept rows (a block's own
+    # would count only its rows).
+    if not totals:
+        raise DataError(f"{where}column {short(column)} has no values to read as classes")
     if len(totals) > MAX_CLASSES:
-        raise DataError(f"column {column} has {len(totals)} different values; known classes are at most "
+        raise DataError(f"{where}column {short(column)} has {len(totals)} different values; known classes are at most "
                         f"{MAX_CLASSES} groups")
     _, names = class_codes_of(list(totals))  # R's order, as the in-memory classes are ordered
     table = np.array([totals[name] for name in names], dtype=np.int64).reshape(len(names), params.n_components)

@@ -132,10 +132,18 @@ class ClusterEngine:
     def _set_up(self, blocks: list[BlockSpec], columns: list[str] | None, standardize: bool,
                 classes: str | None) -> None:
         wanted = tuple(columns) if columns else None
-        if classes or (wanted is None and any(spec.kind in PART_KINDS for spec in blocks)):
-            # A part of a file alone may not show which columns the file uses (a column of row
-            # numbers is row names in the first part only): every block reads the first one's.
-            # So with known classes: the first block's data columns leave the classes' column out.
+        self.left_out: tuple[str, ...] = ()
+        parts = [spec for spec in blocks if spec.kind in PART_KINDS]
+        if parts:
+            # A part of a file alone may not show which columns the file uses (a column empty in
+            # the first part, text further on, row numbers counting on): every part reports its
+            # columns first, and the file's decision is taken from all of them.
+            from emstudio.distributed.columns import merged_columns, survey_parts
+
+            wanted, self.left_out = merged_columns(parts, survey_parts(self.client, parts, classes, self.run),
+                                                   wanted, classes)
+        elif classes:
+            # With known classes: the first block's data columns leave the classes' column out.
             first = self.client.submit(tasks.column_names, tasks.Unread(blocks[0], wanted, None, classes),
                                        key=f"emstudio-columns-{self.run}")
             self._pending.append(first)

@@ -138,3 +138,13 @@ def add_in_order(*parts: BlockSums) -> BlockSums:
     for part in parts[1:]:
         total = add_block_sums(total, part)
     return total
+
+
+def survey(spec: BlockSpec, classes: str | None = None):
+    """What a part of a file says of the file's columns (emstudio.io.parts.survey_part), before
+    any column is chosen: the client merges the parts' surveys (emstudio.distributed.columns)."""
+    from emstudio.io.parts import survey_part
+
+    if spec.kind == "parquet":
+        return survey_part(spec.path, classes=classes, row_range=(spec.start, spec.stop))
+    return survey_part(spec.path, classes=classes, byte_range=(spec.start, spec.stop), head_bytes=spec.head)

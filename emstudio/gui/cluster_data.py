@@ -138,6 +138,7 @@ class ClusterSession:
         lines = [f"{name}: {e.n_samples:,} rows, {d} column{'s' * (d != 1)}: {', '.join(e.columns)}",
                  f"{e.n_blocks} block{'s' * (e.n_blocks != 1)} on {self.n_workers} Dask worker"
                  f"{'s' * (self.n_workers != 1)}, {kept}; {len(self.sample):,} rows shown"]
+        lines += list(getattr(e, "left_out", ()))  # as decided for a whole file cut into blocks
         if e.n_dropped:
             lines.append(f"dropped {e.n_dropped:,} row{'s' * (e.n_dropped != 1)} with a missing, NaN or infinite value")
         lines += [f"note: {note}" for note in e.notes]

@@ -196,6 +196,9 @@ class RawTable:
     texts: dict[int, np.ndarray] = field(default_factory=dict)
     sheets: list[str] = field(default_factory=list)  # a workbook's sheet names, in order
     sheet: str | None = None  # the sheet read
+    # Text readers: column index -> (line, cell) of the first text cell of a column left out as
+    # not numeric (a file cut into parts merges these into the whole file's decision).
+    text_at: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 def find_column(source: str, label: str | int, names: Sequence[str]) -> int:

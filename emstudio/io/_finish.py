@@ -21,9 +21,12 @@ from emstudio.io.loaded import LoadedData, LoadReport, known_classes
 
 
 def finish(source: str, raw: RawTable, requested: list[str] | None,
-           classes: str | int | None = None) -> LoadedData:
+           classes: str | int | None = None, part: bool = False) -> LoadedData:
     """The LoadedData of the raw table a reader gave for ``source``; ``requested`` and ``classes``
-    as load_data takes them. Empties ``raw.blocks`` as it goes."""
+    as load_data takes them. Empties ``raw.blocks`` as it goes. ``part``: the table is a part
+    of a file, read with the columns decided for the whole file (emstudio.distributed.columns):
+    its row numbers are not taken for row names (the whole file's are), and it may keep no row or
+    no known class (whoever reads all the parts checks the whole file's)."""
     names = list(raw.names)
     reasons = dict(raw.reasons)
     numeric = list(raw.numeric)
@@ -41,7 +44,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
     for j in sorted(raw.row_name_candidates):
         if j not in numeric:
             continue
-        vals = column(j)
+        vals = column(j) if not part else np.empty(0)
         if vals.size == n and n > 0 and np.array_equal(vals, np.arange(1, n + 1)):
             reasons[j] = "R row names"
             not_default.add(j)
@@ -95,7 +98,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
     texts = raw.texts
     values, kept = _assemble(blocks, used, n)  # empties ``blocks`` as it goes
     columns = tuple(names[j] for j in used)
-    if values.shape[0] == 0:
+    if values.shape[0] == 0 and not part:
         raise DataError(
             f"{source}: no rows left: each of the {n} rows has a missing, NaN or infinite value "
             f"in {name_list(list(columns))}"
@@ -128,7 +131,7 @@ def finish(source: str, raw: RawTable, requested: list[str] | None,
     known = None
     if class_text is not None:
         try:
-            known = known_classes(names[class_column], per_kept_row(class_text))
+            known = known_classes(names[class_column], per_kept_row(class_text), whole=not part)
         except DataError as exc:
             raise DataError(f"{source}: {exc}") from None
     return LoadedData(values=values, columns=columns, kept_rows=kept, report=report, row_names=row_names,

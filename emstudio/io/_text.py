@@ -138,10 +138,14 @@ class _TextReader:
 
         # Column kinds from the sample.
         reasons: dict[int, str] = {}
-        sample_full = [f for _, f in data_records if len(f) == d][: max(2, KIND_CELLS // d)]
+        text_at: dict[int, tuple[int, str]] = {}
+        sample_full = [(line, f) for line, f in data_records if len(f) == d][: max(2, KIND_CELLS // d)]
         for j in range(d):
-            if any(kind_of_text(f[j], decimal_comma) == TEXT for f in sample_full):
+            first_text = next(((line, f[j]) for line, f in sample_full
+                               if kind_of_text(f[j], decimal_comma) == TEXT), None)
+            if first_text is not None:
                 reasons[j] = "row names" if j in row_name_candidates else "not numeric"
+                text_at[j] = first_text
         candidates = [j for j in range(d) if j not in reasons]
         if not data_records and at_eof:
             raise DataError(f"{self.source}: the file has a header row but no data rows")
@@ -175,6 +179,7 @@ class _TextReader:
             raise DataError(f"{self.source}: the file is empty")
         for j, (line, token) in late.items():
             reasons[j] = f"not numeric ({short(token)} on line {line})"
+            text_at[j] = (line, token)
         numeric = [j for j in usecols if j not in late]
 
         fmt = format_name(delim, self.ext)
@@ -193,4 +198,5 @@ class _TextReader:
             row_name_candidates=row_name_candidates & set(numeric),
             notes=self.notes,
             texts=texts,
+            text_at=text_at,
         )

@@ -82,12 +82,15 @@ class LoadedData:
         return (self.kept_rows + 1).astype(str)
 
 
-def known_classes(column: str, text: np.ndarray) -> KnownClasses:
+def known_classes(column: str, text: np.ndarray, whole: bool = True) -> KnownClasses:
     """Known classes from a column's cells (n,) str: a missing marker (``NA``, ``?``, "" …) is no
-    class. DataError when the column has no class at all, or more than MAX_CLASSES."""
+    class. DataError when the column has no class at all, or more than MAX_CLASSES -- unless the
+    cells are not the ``whole`` column (a part of a file: the client checks the parts' total)."""
     text = np.asarray(text, dtype=str)
     missing = np.isin(np.char.lower(np.char.strip(text)), list(MISSING_TOKENS))
     known = KnownClasses.from_values(column, np.where(missing, "", text) if missing.any() else text)
+    if not whole:
+        return known
     if not known.names:
         raise DataError(f"column {short(column)} has no values to read as classes")
     if len(known.names) > MAX_CLASSES:
