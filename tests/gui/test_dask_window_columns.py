@@ -3,7 +3,6 @@ columns left out for the whole file (text further on than the first block), as `
 
 import os
 
-import numpy as np
 import pytest
 
 from tests.conftest import blobs
