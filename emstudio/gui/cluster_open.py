@@ -11,6 +11,7 @@ import threading
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.gui import cluster_export
 from emstudio.gui.cluster_data import ClusterRequest, ClusterSession
 from emstudio.gui.controller import Dataset
 from emstudio.gui.exporter import CLUSTER_BUSY
@@ -290,65 +291,13 @@ class ClusterLink(QtCore.QObject):
         return answer == "discard"
 
     def export_with_progress(self, path: str) -> bool:
-        """Write the fit's result file before the data close: its pass over all rows runs off the
-        window's thread while a modal progress dialog (Cancel gives the pass up) waits for it. True
-        once written; False if cancelled or failed (the window says why; nothing is closed)."""
-        w = self.window
-        cancelled = threading.Event()
-        ended: list[bool] = []
-        loop = QtCore.QEventLoop()
-
-        def finished(ok: bool) -> None:
-            ended.append(ok)
-            loop.quit()
-
-        w.exporter.export_finished.connect(finished)
-        dialog = self.progress_dialog(path)
-        dialog.canceled.connect(cancelled.set)
-        self._exporting = True
-        try:
-            if not w.exporter.export_params(path, interrupt=cancelled.is_set):
-                return False  # refused at once (nothing fitted, …): the window said why
-            dialog.open()
-            if not ended:
-                loop.exec()
-        finally:
-            self._exporting = False
-            w.exporter.export_finished.disconnect(finished)
-            dialog.reset()
-            dialog.deleteLater()
-        if cancelled.is_set() and not (ended and ended[0]):
-            w.report.show_error("Export cancelled: the fit on the cluster was not written, and nothing was closed.")
-            return False
-        return bool(ended and ended[0])
+        return cluster_export.export_with_progress(self, path)
 
     def progress_dialog(self, path: str) -> QtWidgets.QProgressDialog:
-        """"Writing NAME: one pass over all n rows on the cluster…", busy, with Cancel (window-modal)."""
-        rows = f"all {self.session.n_samples:,} rows" if self.session and self.session.engine else "all rows"
-        dialog = QtWidgets.QProgressDialog(
-            f"Writing {os.path.basename(path)}:\nmeasuring the fit over {rows} on the Dask cluster (one pass)…",
-            "Cancel", 0, 0, self.window)
-        dialog.setWindowTitle("Export Parameters")
-        dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setMinimumWidth(420)
-        return dialog
+        return cluster_export.progress_dialog(self.window, self.session, path)
 
     def _ask_unexported(self) -> str | None:
-        box = QtWidgets.QMessageBox(self.window)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
-        box.setWindowTitle("EM Studio")
-        box.setText("Export the fit made on the Dask cluster before it is closed?")
-        box.setInformativeText("A workspace cannot keep data on a cluster: a result file keeps the fit (and "
-                               "is a start for later, File ▸ Import start parameters).")
-        export = box.addButton("Export Parameters…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton(QtWidgets.QMessageBox.StandardButton.Discard)
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(export)
-        box.exec()
-        return {export: "export", discard: "discard"}.get(box.clickedButton())
+        return cluster_export.ask_unexported(self.window)
 
     # ------------------------------------------------------------------ the data on screen
     def on_data(self, dataset) -> None:
