@@ -225,7 +225,10 @@ def test_a_folder_dropped_or_opened_is_offered_to_a_cluster(window, files):
 def test_data_on_a_cluster_are_never_autosaved(qtbot, window, dask_client, files, autosave_dir):
     assert window.files.load_file(sample("overlapping.csv"))
     assert window.workspace.dirty  # in-memory data: work the autosave keeps
+    asked = []  # asked once, before it opens; not again at its end, as nothing changed meanwhile
+    window.workspace.ask_unsaved = lambda: asked.append(1) or "discard"
     _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address, sample_rows=300))
+    assert asked == [1]
     assert not window.workspace.dirty and not window.workspace.autosave.timer.isActive()
     window.workspace.autosave.save_now()
     assert window.workspace.autosave.wait()
