@@ -73,6 +73,16 @@ class ClusterSession:
         self.n_workers = 0
         self._stack = contextlib.ExitStack()
         self._closed = False
+        self._cancelled = threading.Event()  # given up while opening: the opening thread closes it
+
+    def cancel(self) -> None:
+        """Give up an opening under way (from any thread): it stops at its next step, closes what it
+        opened (a local cluster's processes too) and raises EmstudioError."""
+        self._cancelled.set()
+
+    def _go_on(self) -> None:
+        if self._closed or self._cancelled.is_set():
+            raise EmstudioError("the opening was given up")
 
     def open(self, status=lambda text: None) -> None:
         """Start or reach the cluster, read the blocks, draw the sample (seconds: call it off the
@@ -88,17 +98,19 @@ class ClusterSession:
             status(f"Starting {r.where}…" if not r.scheduler else f"Connecting to {r.where}…")
             client = self._stack.enter_context(open_client(r.scheduler, r.workers or DEFAULT_WORKERS,
                                                            r.connect_timeout or DEFAULT_CONNECT_TIMEOUT))
+            self._go_on()
             self.n_workers = len(client.scheduler_info().get("workers", {}))
-            if self._closed:
-                raise EmstudioError("closed while opening")
             status(f"Reading {os.path.basename(r.data.rstrip(os.sep))} on {self.n_workers} workers…")
             # Equal blocks, at least two per worker, as the command cuts them.
             blocks = find_blocks(r.data, r.block_rows, 1 if r.block_rows else 2 * max(1, self.n_workers))
+            self._go_on()
             self.engine = ClusterEngine(client, blocks, "full", list(r.columns) if r.columns else None, r.persist)
+            self._go_on()
             status(f"Drawing a uniform sample of {min(r.sample_rows or DEFAULT_SAMPLE_ROWS, self.engine.n_samples):,} "
                    "rows…")
             self.sample = self.engine.sample(r.sample_rows or DEFAULT_SAMPLE_ROWS, r.seed)
             self.engine.release_read_blocks()
+            self._go_on()
         except BaseException as exc:
             self.close()
             if isinstance(exc, EmstudioError):
@@ -160,9 +172,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2g} s"
 
 
-def cluster_result_of(session: ClusterSession, params, settings, *, iteration: int, converged: bool, history):
+def cluster_result_of(session: ClusterSession, params, settings, *, iteration: int, converged: bool, history,
+                      interrupt=None):
     """A FitResult for parameters on screen, measured over all the cluster's rows (one pass), as
-    gui.export.result_of measures data in memory."""
+    gui.export.result_of measures data in memory. ``interrupt()`` True gives the pass up
+    (PassInterrupted: the export was cancelled)."""
     from emstudio.core.checks import degenerate_components
     from emstudio.core.em import FitResult, FitSettings
 
@@ -170,7 +184,7 @@ def cluster_result_of(session: ClusterSession, params, settings, *, iteration: i
     if engine is None:
         raise EmstudioError("the data on the cluster were closed")
     with session.lock:
-        engine.interrupt = None
+        engine.interrupt = interrupt
         engine.use_covariance_type(params.covariance_type)
         measured = engine.run_pass(params)
     degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor,

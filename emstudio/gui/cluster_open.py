@@ -11,8 +11,10 @@ import threading
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from emstudio.gui import cluster_export
 from emstudio.gui.cluster_data import ClusterRequest, ClusterSession
 from emstudio.gui.controller import Dataset
+from emstudio.gui.exporter import CLUSTER_BUSY
 
 #: What cannot be done with data on a cluster, and why (the tooltips of the disabled actions).
 _NOT_HERE = "Not with data on a Dask cluster: "
@@ -115,6 +117,9 @@ class ClusterLink(QtCore.QObject):
         self.session: ClusterSession | None = None
         self._open_id = 0
         self._threads: list[threading.Thread] = []  # openings and closings under way
+        self._opening: ClusterSession | None = None  # the opening under way (its session), if any
+        self._changes_at_open = 0  # workspace.changes when it began: work done meanwhile is asked about
+        self._exporting = False  # Export Parameters… before closing: its progress dialog is up
         self._cancelled = threading.Event()  # the window closes: an opening closes what it opened
         self._own_tips: dict[str, tuple[str, str]] = {}
         kind = window.controls.model_box.kind
@@ -161,9 +166,12 @@ class ClusterLink(QtCore.QObject):
         tells how it ended). The data on screen stay until the new ones are ready."""
         if ask and not self.window.workspace.confirm_discard():
             return False
+        self.cancel_opening()
         self._open_id += 1
         open_id = self._open_id
         session = ClusterSession(request)
+        self._opening = session
+        self._changes_at_open = self.window.workspace.changes
         self.window.report.set_state_word("opening…")
         self._show_status(open_id, f"Opening {os.path.basename(request.data.rstrip(os.sep))} on {request.where}…")
 
@@ -173,7 +181,7 @@ class ClusterLink(QtCore.QObject):
                 session.open(lambda text: self._emit(self._status, open_id, text))
             except Exception as exc:  # noqa: BLE001 - every problem is one message in the window
                 message = str(exc)
-            if self._cancelled.is_set():
+            if self._cancelled.is_set() or open_id != self._open_id:  # the window closed, or given up
                 session.close()
                 return
             self._emit(self._done, open_id, session, message)
@@ -200,14 +208,41 @@ class ClusterLink(QtCore.QObject):
             self.banner.setText(f"{text} The window stays usable.")
             self.banner.show()
 
+    def cancel_opening(self, why: str = "") -> bool:
+        """Give up the opening under way, if any (True): its thread closes what it opened (a local
+        cluster too), and opening_finished(False) says it ended. ``why``: said in the status line."""
+        session, self._opening = self._opening, None
+        if session is None:
+            return False
+        self._open_id += 1  # its status and its end are dropped
+        session.cancel()
+        self.banner.hide()
+        self._show_banner()  # of the data on screen, if they are on a cluster
+        if why:  # after what the new data's loading says (it is said in the same line, first)
+            given_up = f"Gave up opening {os.path.basename(session.request.data.rstrip(os.sep))}: {why}."
+            status = self.window.report.status
+            QtCore.QTimer.singleShot(0, self, lambda: status.setText(f"{given_up} {status.text()}".strip()))
+        self.window.link.on_state(self.window.controller.state)
+        self.opening_finished.emit(False)
+        return True
+
     def _opened(self, open_id: int, session, message) -> None:
         w = self.window
-        if open_id != self._open_id:  # a newer opening was asked for meanwhile
+        if open_id != self._open_id:  # given up meanwhile (other data opened, a newer opening)
             self._close_later(session)
             return
+        self._opening = None
         r = session.request
+        name = os.path.basename(r.data.rstrip(os.sep)) or r.data
+        if not message and w.workspace.changes != self._changes_at_open and not w.workspace.confirm_discard():
+            # Work done on the data on screen while this opened: the person kept it (Cancel).
+            self._close_later(session)
+            self._show_banner()
+            w.link.on_state(w.controller.state)
+            w.report.say(f"Kept the data on screen; {name} on the cluster was closed again.")
+            self.opening_finished.emit(False)
+            return
         if message:  # what was opened is closed already; the data on screen stay
-            name = os.path.basename(r.data.rstrip(os.sep)) or r.data
             w.report.show_error(f"Could not open {name}: {message}")  # the message names the cluster
             self._show_banner()  # of the data still on screen, if they are on a cluster
             w.link.on_state(w.controller.state)
@@ -243,35 +278,35 @@ class ClusterLink(QtCore.QObject):
         Discard, or Cancel (False)."""
         if self.session is None or not self.unexported:
             return True
+        if self._exporting:  # the export asked for is being written: it ends first
+            return False
         answer = self.ask_unexported()
         if answer == "export":
             self.window.controller.stop()  # the state on screen is written; a pass in flight is given up
             exporter = self.window.exporter
             path = exporter._save_path("Export parameters", "Result file (*.json)", f"{exporter._stem()}-fit.json")
-            written = bool(path) and exporter.export_params(path, wait=True)
+            written = bool(path) and self.export_with_progress(path)
             self.unexported = self.unexported and not written
             return written
         return answer == "discard"
 
+    def export_with_progress(self, path: str) -> bool:
+        return cluster_export.export_with_progress(self, path)
+
+    def progress_dialog(self, path: str) -> QtWidgets.QProgressDialog:
+        return cluster_export.progress_dialog(self.window, self.session, path)
+
     def _ask_unexported(self) -> str | None:
-        box = QtWidgets.QMessageBox(self.window)
-        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
-        box.setWindowTitle("EM Studio")
-        box.setText("Export the fit made on the Dask cluster before it is closed?")
-        box.setInformativeText("A workspace cannot keep data on a cluster: a result file keeps the fit (and "
-                               "is a start for later, File ▸ Import start parameters).")
-        export = box.addButton("Export Parameters…", QtWidgets.QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton(QtWidgets.QMessageBox.StandardButton.Discard)
-        box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(export)
-        box.exec()
-        return {export: "export", discard: "discard"}.get(box.clickedButton())
+        return cluster_export.ask_unexported(self.window)
 
     # ------------------------------------------------------------------ the data on screen
     def on_data(self, dataset) -> None:
         """New data on screen: a session not theirs is closed (off the window's thread)."""
         old = self.session
         self.session = getattr(dataset, "cluster", None)
+        if self._opening is not None and self.session is not self._opening:
+            name = os.path.basename(getattr(dataset, "source", "").rstrip(os.sep))
+            self.cancel_opening(f"{name} was opened meanwhile" if name else "other data were opened meanwhile")
         self.unexported = False
         if old is not None and old is not self.session:
             self._close_later(old)
@@ -303,6 +338,13 @@ class ClusterLink(QtCore.QObject):
                 action.setEnabled(False)
             action.setToolTip(why if on_cluster else own[0])
             action.setStatusTip(why if on_cluster else own[1])
+        export = w.actions["export_params"]
+        own = self._own_tips.setdefault("export_params", (export.toolTip(), export.statusTip()))
+        busy = on_cluster and w.controller.state in ("running", "stepping")
+        if busy:  # its pass would wait for the run's: refused, saying why (the status line too)
+            export.setEnabled(False)
+        export.setToolTip(CLUSTER_BUSY if busy else own[0])
+        export.setStatusTip(CLUSTER_BUSY if busy else own[1])
         w.tabs.setTabEnabled(1, not on_cluster)
         w.tabs.setTabToolTip(1, CLUSTER_LIMITS["select_models"] if on_cluster else
                              "Fit a grid of K and covariance models and compare them by BIC, AIC or ICL")
@@ -324,6 +366,9 @@ class ClusterLink(QtCore.QObject):
         """Close the session and wait for every opening and closing (nothing left running)."""
         self._cancelled.set()
         self._open_id += 1
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.cancel()  # it stops at its next step and closes what it opened (on its thread)
         session, self.session = self.session, None
         if session is not None or any(t.is_alive() for t in self._threads):
             self.window.hide()  # closing a local cluster takes a second or more: the window goes first

@@ -14,6 +14,9 @@ from emstudio.errors import EmstudioError
 #: Results and labels of data with at least this many values (n·d) are written on a background
 #: thread: both take a pass over every sample (labels of 1e6 rows: about a second).
 BACKGROUND_WRITE_VALUES = 1_000_000
+#: Why Export parameters waits while EM works on data on a cluster (tooltip, status line, message).
+CLUSTER_BUSY = ("Stop the run first (Esc): exporting takes a pass over all rows on the Dask cluster, "
+                "which is busy with the run's passes")
 
 
 class Exporter(QtCore.QObject):
@@ -155,14 +158,15 @@ class Exporter(QtCore.QObject):
         dataset = self.window.dataset
         return dataset is not None and dataset.values.size >= BACKGROUND_WRITE_VALUES
 
-    def export_params(self, path: str, wait: bool = False) -> bool:
-        """Write the state on screen as a result file; ``wait``: on this thread even when it takes
-        a pass over data on a cluster (the data are about to be closed)."""
+    def export_params(self, path: str, interrupt=None) -> bool:
+        """Write the state on screen as a result file (data on a cluster: off the window's thread,
+        export_finished tells the end; ``interrupt()`` True gives the cluster's pass up)."""
         from emstudio.gui.export import factor_result_of, result_of, write_factor_result_file, write_result_file
 
         what = f"write the parameters to {path}"
         try:
             frame = self._shown()
+            self._check_cluster_free()
         except EmstudioError as exc:
             self.window.report.show_error(f"Could not {what}: {exc}")
             return False
@@ -179,7 +183,7 @@ class Exporter(QtCore.QObject):
                 from emstudio.gui.cluster_data import cluster_result_of, write_cluster_result_file
 
                 result = cluster_result_of(dataset.cluster, frame.params, settings, iteration=frame.iteration,
-                                           converged=bool(converged), history=history)
+                                           converged=bool(converged), history=history, interrupt=interrupt)
                 write_cluster_result_file(path, dataset, result)
                 return
             if frame.factor is not None:  # a factor model: its own result file
@@ -191,7 +195,15 @@ class Exporter(QtCore.QObject):
                                converged=bool(converged), history=history)
             write_result_file(path, dataset, result)
 
-        return self._guarded(what, act, background=(self._large() or dataset.cluster is not None) and not wait)
+        return self._guarded(what, act, background=self._large() or dataset.cluster is not None)
+
+    def _check_cluster_free(self) -> None:
+        """Data on a cluster: the export's pass waits for the worker's (a Run or a step holds the
+        cluster), so it is refused until they end rather than left waiting without a word."""
+        dataset = self.window.dataset
+        if dataset is not None and dataset.cluster is not None and \
+                self.window.controller.state in ("running", "stepping"):
+            raise EmstudioError(CLUSTER_BUSY)
 
     def export_labels(self, path: str) -> bool:
         from emstudio.gui.export import write_labels_file

@@ -39,6 +39,7 @@ class Workspace(QtCore.QObject):
         self.dirty = False
         self.embed_always = False
         self._quiet = False  # putting a workspace back: its signals are no change of the person's
+        self.changes = 0  # every change counted (an opening on a cluster asks if work was done meanwhile)
         self.busy = False  # a workspace is being opened (its reading runs while the event loop goes on)
         self._copies: tempfile.TemporaryDirectory | None = None  # embedded data written to be read
         self.autosave = Autosave(window, autosave_dir)
@@ -68,6 +69,7 @@ class Workspace(QtCore.QObject):
     def changed(self, *_) -> None:
         if self._quiet or self.window.dataset is None:
             return
+        self.changes += 1
         if self.window.dataset.cluster is not None:  # not kept in a workspace: nothing to save or autosave
             if self.dirty or self.autosave.timer.isActive():  # the work before them was saved or discarded
                 self.autosave.forget()

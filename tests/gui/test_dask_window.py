@@ -225,9 +225,148 @@ def test_a_folder_dropped_or_opened_is_offered_to_a_cluster(window, files):
 def test_data_on_a_cluster_are_never_autosaved(qtbot, window, dask_client, files, autosave_dir):
     assert window.files.load_file(sample("overlapping.csv"))
     assert window.workspace.dirty  # in-memory data: work the autosave keeps
+    asked = []  # asked once, before it opens; not again at its end, as nothing changed meanwhile
+    window.workspace.ask_unsaved = lambda: asked.append(1) or "discard"
     _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address, sample_rows=300))
+    assert asked == [1]
     assert not window.workspace.dirty and not window.workspace.autosave.timer.isActive()
     window.workspace.autosave.save_now()
     assert window.workspace.autosave.wait()
     saved = [f for f in os.listdir(autosave_dir) if f.endswith(".emstudio")] if os.path.isdir(autosave_dir) else []
     assert not saved
+
+
+class HeldOpening:
+    """ClusterSession whose opening waits (until ``release`` or until it is given up) before the
+    real one: an opening still under way while the person goes on, however fast the cluster is."""
+
+    def __init__(self, monkeypatch):
+        from emstudio.gui import cluster_data, cluster_open
+
+        self.release = threading.Event()
+        self.sessions = []
+        held = self
+
+        class Held(cluster_data.ClusterSession):
+            def open(self, status=lambda text: None):
+                held.sessions.append(self)
+                while not (held.release.is_set() or self._cancelled.wait(0.01)):
+                    pass
+                super().open(status)
+
+        monkeypatch.setattr(cluster_open, "ClusterSession", Held)
+
+
+def _openings_ended(qtbot):
+    qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name.startswith("emstudio-cluster")],
+                    timeout=30000)
+
+
+def test_other_data_opened_meanwhile_give_up_the_opening_and_work_meanwhile_is_asked_about(
+        qtbot, window, dask_client, files, monkeypatch):
+    held = HeldOpening(monkeypatch)
+    request = ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address, sample_rows=SAMPLE_ROWS)
+    ended = []
+    window.cluster_link.opening_finished.connect(ended.append)
+    said, status = [], window.report.status
+    set_text = status.setText
+    status.setText = lambda text: said.append(text) or set_text(text)  # (later lines replace it on screen)
+    assert window.cluster_link.open(request, ask=False)
+    # the person opens a file meanwhile: the opening is given up, never replaces it later
+    assert window.files.load_file(sample("overlapping.csv"))
+    qtbot.wait(10)
+    assert ended == [False] and any("Gave up opening x.npy: overlapping.csv was opened meanwhile" in t for t in said)
+    shown = window.dataset
+    assert window.workspace.dirty and window.workspace.autosave.timer.isActive()  # its autosave is kept
+    held.release.set()
+    _openings_ended(qtbot)
+    qtbot.wait(50)  # the given-up opening's end, were it delivered
+    assert window.dataset is shown and window.workspace.dirty and held.sessions[0].engine is None
+    assert not window.cluster_link.banner.isVisible()
+
+    # work done on the data on screen while an opening runs is asked about; Cancel keeps it
+    held.release.clear()
+    asked = []
+    window.workspace.ask_unsaved = lambda: asked.append(1) or "cancel"
+    assert window.cluster_link.open(request, ask=False)
+    window.controls.model_box.k.setValue(5)  # a change of the person's meanwhile
+    with qtbot.waitSignal(window.cluster_link.opening_finished, timeout=30000) as blocker:
+        held.release.set()
+    assert blocker.args == [False] and asked and window.dataset is shown
+    assert any("Kept the data on screen" in t for t in said)
+    _openings_ended(qtbot)
+    assert held.sessions[1].engine is None  # what it opened is closed again
+    window.workspace.ask_unsaved = lambda: "discard"  # (the fixture closes the window)
+
+
+def test_closing_the_window_while_an_opening_is_under_way_ends_it_and_closes_what_it_opened(
+        qtbot, make_window, dask_client, files, monkeypatch):
+    held = HeldOpening(monkeypatch)  # never released: only closing the window ends its wait
+    window = make_window()
+    assert window.cluster_link.open(ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address), ask=False)
+    qtbot.waitUntil(lambda: bool(held.sessions))
+    window.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("emstudio-cluster")]
+    session = held.sessions[0]
+    assert session.engine is None and session._closed
+
+
+def _hold_the_export_pass(window):
+    """The export's pass waits until it is given up: the progress dialog's Cancel is seen at work."""
+    from emstudio.distributed.engine import PassInterrupted
+
+    engine = window.dataset.cluster.engine
+
+    def run_pass(params):
+        for _ in range(1000):  # (a broken test ends within seconds, never hangs)
+            if engine.interrupt and engine.interrupt():
+                break
+            threading.Event().wait(0.01)
+        raise PassInterrupted("the pass was stopped")
+
+    engine.run_pass = run_pass
+
+
+def test_export_before_closing_runs_off_the_window_thread_with_a_cancellable_progress_dialog(
+        qtbot, window, dask_client, files, tmp_path):
+    from PySide6 import QtCore, QtWidgets
+
+    _open(qtbot, window, ClusterRequest(files["npy"], scheduler=dask_client.scheduler.address,
+                                        sample_rows=SAMPLE_ROWS))
+    window.controls.tol.set_value(0.0)  # a run that goes on until it is stopped
+    window.controls.max_iter.setValue(1_000_000)
+    window.controller.set_settings(window.controls.settings())
+    window.controller.run()
+    qtbot.waitUntil(lambda: len(window.controller.history) >= 3, timeout=30000)
+    # Ctrl+E while the run holds the cluster: refused, saying why (never a silent wait)
+    export = window.actions["export_params"]
+    assert not export.isEnabled() and export.toolTip().startswith("Stop the run first")
+    assert not window.exporter.export_params(str(tmp_path / "busy.json"))
+    assert "Stop the run first" in window.banner.label.text() and not (tmp_path / "busy.json").exists()
+
+    try:
+        window.cluster_link.ask_unexported = lambda: "export"
+        window.exporter._save_path = lambda *_: str(tmp_path / "kept.json")
+        _hold_the_export_pass(window)
+        seen = []
+
+        def cancel_the_dialog():
+            for dialog in window.findChildren(QtWidgets.QProgressDialog):
+                seen.append((dialog.isVisible(), dialog.labelText()))
+                dialog.findChild(QtWidgets.QPushButton).click()  # its Cancel button
+
+        QtCore.QTimer.singleShot(200, cancel_the_dialog)  # the window's thread answers while the pass runs
+        assert not window.workspace.confirm_discard()
+        assert seen and seen[0][0] and "kept.json" in seen[0][1] and f"all {2700:,} rows" in seen[0][1]
+        assert "Export cancelled" in window.banner.label.text() and not (tmp_path / "kept.json").exists()
+        assert window.dataset.cluster is not None and window.cluster_link.unexported
+        assert export.isEnabled()  # the run was stopped for the export
+
+        # a failed export (a folder that does not exist) is said, and nothing is closed
+        del window.dataset.cluster.engine.run_pass  # the real pass again
+        window.exporter._save_path = lambda *_: str(tmp_path / "gone" / "kept.json")
+        assert not window.workspace.confirm_discard()
+        assert "Could not write the parameters" in window.banner.label.text()
+        assert window.cluster_link.unexported
+    finally:
+        window.cluster_link.ask_unexported = lambda: "discard"  # (the fixture closes the window)
