@@ -88,22 +88,14 @@ def _base_settings(args, model: str, init: str):
 def _select_on_cluster(args, model: str, k_text: str, init: str, *, note, check_outputs) -> int:
     """The (K, q) grid on a Dask cluster (--engine dask): each cell in turn, every pass over all
     rows on the cluster, the starts on one uniform sample of rows (cli_select_dask)."""
-    from emstudio.cli_select_dask import select_on_a_cluster
+    from emstudio.cli_select_dask import ks_of_sample, select_on_a_cluster
     from emstudio.core.factor_selection import parse_factor_range
-    from emstudio.core.selection import k_allowed_by_data, largest_k, parse_k_range
     from emstudio.distributed.factor import select_factor_on_cluster
     from emstudio.distributed.fit import DEFAULT_SAMPLE_ROWS
 
-    wanted = largest_k(k_text)
     base = _base_settings(args, model, init)
     held: dict = {}
-
-    def ks_of(sample, n_rows):  # K bounded by the distinct rows of the sample (every row when it holds them)
-        allowed = k_allowed_by_data(sample, wanted)
-        if allowed < wanted:
-            rows = "the data have" if sample.shape[0] == n_rows else f"the sample of {sample.shape[0]} rows has"
-            note(f"--k {k_text}: {rows} {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
-        return parse_k_range(k_text, at_most=allowed)
+    ks_of = ks_of_sample(k_text, note)
 
     def run_grid(engine, progress):
         held["factors"] = factors = parse_factor_range(args.factors, engine.n_features)

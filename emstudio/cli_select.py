@@ -124,17 +124,10 @@ def command_select(args, *, prog: str, check_outputs, load_values) -> int:
                        long_runs=args.long_runs, **stopping_of(args))
     base.validate()
     if args.engine == "dask":
-        from emstudio.cli_select_dask import command_select_dask
-
-        def ks_of(sample, n_rows):  # K bounded by the distinct rows of the sample (every row when it holds them)
-            allowed = k_allowed_by_data(sample, wanted)
-            if allowed < wanted:
-                rows = "the data have" if sample.shape[0] == n_rows else f"the sample of {sample.shape[0]} rows has"
-                note(f"--k {k_text}: {rows} {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
-            return parse_k_range(k_text, at_most=allowed)
+        from emstudio.cli_select_dask import command_select_dask, ks_of_sample
 
         return command_select_dask(args, prog=prog, check_outputs=check_outputs, note=note, report=_report,
-                                   base=base, ks_of=ks_of, types=types)
+                                   base=base, ks_of=ks_of_sample(k_text, note), types=types)
     check_outputs([args.out], args.data)
     loaded, values, standardisation = load_values(args)
     if args.prior == "conjugate":  # every type of the grid must have the prior: refused before any fit

@@ -21,6 +21,23 @@ def _refuse_unsupported(args) -> None:
         raise EmstudioError("--workers is for the local cluster; an existing cluster (--scheduler) has its own")
 
 
+def ks_of_sample(k_text: str, note):
+    """``ks_of(sample, n_rows)`` for a grid on a cluster: the K of ``k_text`` bounded by the
+    distinct rows of the sample (every row when it holds them), saying so through ``note``."""
+    from emstudio.core.selection import k_allowed_by_data, largest_k, parse_k_range
+
+    wanted = largest_k(k_text)
+
+    def ks_of(sample, n_rows):
+        allowed = k_allowed_by_data(sample, wanted)
+        if allowed < wanted:
+            rows = "the data have" if sample.shape[0] == n_rows else f"the sample of {sample.shape[0]} rows has"
+            note(f"--k {k_text}: {rows} {allowed} distinct row{'s' * (allowed != 1)}, so K goes up to {allowed}")
+        return parse_k_range(k_text, at_most=allowed)
+
+    return ks_of
+
+
 def command_select_dask(args, *, prog: str, check_outputs, note, report, base, ks_of, types) -> int:
     """The mixtures' grid: ``base``, the grid's FitSettings; ``ks_of(sample, n)``: the K to try,
     bounded by the distinct rows of the sample (all the data's rows when the sample holds them);

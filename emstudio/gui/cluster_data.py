@@ -177,8 +177,7 @@ def cluster_result_of(session: ClusterSession, params, settings, *, iteration: i
     """A FitResult for parameters on screen, measured over all the cluster's rows (one pass), as
     gui.export.result_of measures data in memory. ``interrupt()`` True gives the pass up
     (PassInterrupted: the export was cancelled)."""
-    from emstudio.core.checks import degenerate_components
-    from emstudio.core.em import FitResult, FitSettings
+    from emstudio.gui.export import measured_result
 
     engine = session.engine
     if engine is None:
@@ -187,15 +186,8 @@ def cluster_result_of(session: ClusterSession, params, settings, *, iteration: i
         engine.interrupt = interrupt
         engine.use_covariance_type(params.covariance_type)
         measured = engine.run_pass(params)
-    degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor,
-                                       engine.scale)
-    settings = FitSettings(k=params.n_components, covariance_type=params.covariance_type, init=settings.init,
-                           seed=settings.seed, restarts=settings.restarts, max_iter=settings.max_iter,
-                           tol=settings.tol, reg_covar=settings.reg_covar)
-    return FitResult(params=params, log_likelihood=measured.log_likelihood, n_samples=engine.n_samples,
-                     n_iter=iteration, converged=converged, history=tuple(history),
-                     component_sizes=measured.stats.n_k, sum_log_max_resp=measured.sum_log_max_resp,
-                     degenerate=tuple(int(i) for i in degenerate), settings=settings)
+    return measured_result(engine, params, measured, settings, iteration=iteration, converged=converged,
+                           history=history)
 
 
 def write_cluster_result_file(path, dataset, result) -> None:

@@ -18,13 +18,20 @@ def result_of(values: np.ndarray, params: MixtureParams, settings: FitSettings, 
               converged: bool, history) -> FitResult:
     """A FitResult for parameters on screen, measured on all the data (one pass)."""
     with MixtureEngine(values, params.covariance_type) as engine:
-        measured = engine.run_pass(params)
-        degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor,
-                                           engine.scale)
+        return measured_result(engine, params, engine.run_pass(params), settings, iteration=iteration,
+                               converged=converged, history=history)
+
+
+def measured_result(engine, params: MixtureParams, measured, settings: FitSettings, *, iteration: int,
+                    converged: bool, history) -> FitResult:
+    """The FitResult of ``params`` from ``measured``, the engine's pass over all its rows at them
+    (an in-memory engine or a cluster's); ``settings``: the window's, whose K and model become θ's."""
+    degenerate = degenerate_components(params, measured.stats.n_k, settings.reg_covar, engine.variance_floor,
+                                       engine.scale)
     settings = FitSettings(k=params.n_components, covariance_type=params.covariance_type, init=settings.init,
                            seed=settings.seed, restarts=settings.restarts, max_iter=settings.max_iter,
                            tol=settings.tol, reg_covar=settings.reg_covar)
-    return FitResult(params=params, log_likelihood=measured.log_likelihood, n_samples=values.shape[0],
+    return FitResult(params=params, log_likelihood=measured.log_likelihood, n_samples=engine.n_samples,
                      n_iter=iteration, converged=converged, history=tuple(history),
                      component_sizes=measured.stats.n_k, sum_log_max_resp=measured.sum_log_max_resp,
                      degenerate=tuple(int(i) for i in degenerate), settings=settings)
