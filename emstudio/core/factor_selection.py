@@ -125,9 +125,16 @@ def select_factor_models(X: np.ndarray, ks: Sequence[int], factors: Sequence[int
     if X.ndim == 1:
         X = X[:, None]
     grid = [(k, q) for k in ks for q in factors]
+    def fit_beside_workers(k: int, q: int) -> FactorCell:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):  # one BLAS thread, as each worker (see _init_worker)
+            return fit_factor_cell(X, base, k, q, column_names, stop)
+
     cells = run_grid(X, grid, lambda k, q: fit_factor_cell(X, base, k, q, column_names, stop),
                      worker=(_init_worker, (base, column_names), _fit_shared),
-                     size=lambda key: key[0] * (key[1] + 1), jobs=jobs, on_cell=on_cell, stop=stop)
+                     size=lambda key: key[0] * (key[1] + 1), jobs=jobs, on_cell=on_cell, stop=stop,
+                     fit_beside_workers=fit_beside_workers)
     ordered = tuple(cells[key] for key in grid)
     model = model or ("fa" if list(ks) == [1] else "mfa")
     return FactorSelection(model, base.psi, criterion, ordered, best_factor_cell(ordered, criterion))

@@ -123,6 +123,53 @@ def share_array(X: np.ndarray) -> Iterator[SharedArray]:
         block.unlink()
 
 
+# ------------------------------------------------------------------ tasks taken by whoever is free
+class TaskBoard:
+    """One flag per task, shared by this process and its workers: whoever takes a task first
+    fits it (:meth:`take`), so the parent can work through the same queue as its workers instead
+    of waiting for them (a worker started costs a whole interpreter and its imports)."""
+
+    def __init__(self, n_tasks: int) -> None:
+        import multiprocessing
+
+        self.flags = multiprocessing.get_context("spawn").Array("b", max(n_tasks, 1))
+
+    def take(self, index: int) -> bool:
+        """True for the one caller that takes task ``index`` first."""
+        with self.flags.get_lock():
+            if self.flags[index]:
+                return False
+            self.flags[index] = 1
+            return True
+
+
+#: A task that another process took before this worker came to it.
+TAKEN_ELSEWHERE = "taken elsewhere"
+_BOARD: list[TaskBoard] = []
+
+
+def _start_with_board(board: TaskBoard, initializer: Callable | None, initargs: tuple) -> None:
+    _BOARD[:] = [board]
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _fit_if_free(function: Callable, index: int, task: tuple) -> object:
+    return function(*task) if _BOARD[0].take(index) else TAKEN_ELSEWHERE
+
+
+def board_pool(jobs: int, board: TaskBoard, initializer: Callable | None = None,
+               initargs: tuple = ()) -> "WorkerPool":
+    """A WorkerPool whose workers know ``board`` (the flags travel with each spawned worker)."""
+    return WorkerPool(jobs, _start_with_board, (board, initializer, initargs))
+
+
+def submit_from_board(pool: "WorkerPool", board: TaskBoard, function: Callable, tasks: Sequence[tuple]) -> dict:
+    """Queue every task on ``pool``; a worker fits task i only if nobody took it first
+    (its result is then TAKEN_ELSEWHERE)."""
+    return pool.submit(_fit_if_free, [(function, index, tuple(task)) for index, task in enumerate(tasks)])
+
+
 # ------------------------------------------------------------------ in the worker
 def _worker_start(parent_pid: int, initializer: Callable | None, initargs: tuple) -> None:
     """First thing every worker runs: ignore Ctrl+C, die with the parent, then the caller's set-up."""
@@ -230,12 +277,20 @@ class WorkerPool:
         ``stop()`` is asked every ``poll_seconds`` while waiting; True raises Cancelled.
         A worker that dies raises WorkerDied.
         """
+        yield from self.results(self.submit(function, tasks), stop=stop, poll_seconds=poll_seconds)
+
+    def submit(self, function: Callable, tasks: Iterable[Sequence]) -> dict:
+        """Queue function(*task) for every task now; {future: task}, for :meth:`results`."""
+        tasks = [tuple(task) for task in tasks]
+        with _interrupts_held():  # every worker is started by these submits (spawn starts them on demand)
+            return {self._executor.submit(function, *task): task for task in tasks}
+
+    def results(self, futures: dict, *, stop: Callable[[], bool] | None = None,
+                poll_seconds: float = 0.05) -> Iterator[tuple[Sequence, object]]:
+        """(task, result) of :meth:`submit`'s futures, in the order they finish (see :meth:`run`)."""
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        tasks = [tuple(task) for task in tasks]
-        with _interrupts_held():  # every worker is started by these submits (spawn starts them on demand)
-            futures = {self._executor.submit(function, *task): task for task in tasks}
         pending = set(futures)
         while pending:
             if stop is not None and stop():

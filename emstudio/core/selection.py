@@ -21,7 +21,7 @@ from emstudio.core.em import FitResult, FitSettings, fit_mixture
 from emstudio.core.params import (
     ALL_COVARIANCE_TYPES, COVARIANCE_TYPES, MCLUST_EXTRA_TYPES, resolve_covariance_name, storage_type,
 )
-from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, WorkerPool, available_cores, share_array
+from emstudio.core.processes import Cancelled, SharedArray, WorkerDied, available_cores, share_array
 from emstudio.core.start_cache import StartCache
 from emstudio.errors import EmstudioError, FitError, ParameterError
 
@@ -352,12 +352,16 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
         for cell in row:
             cell_done(cell)
 
-    rows = run_grid(X, [(t,) for t in covariance_types],
-                    lambda t: fit_row(X, base, t, ks, column_names, engine_options, stop, warm_start=warm_start,
-                                      on_cell=cell_done, start_cache=start_cache),  # one process: progress cell by cell
+    def fit_here(t: str, options: dict | None = engine_options) -> list[Cell]:
+        # This process's rows report cell by cell; the workers' rows come back whole.
+        return fit_row(X, base, t, ks, column_names, options, stop, warm_start=warm_start,
+                       on_cell=cell_done, start_cache=start_cache)
+
+    rows = run_grid(X, [(t,) for t in covariance_types], fit_here,
                     worker=(_init_row_worker, (base, column_names, ks, warm_start), _fit_shared_row),
                     size=lambda row: ROW_COST.get(storage_type(row[0]), 1.0), jobs=jobs,
-                    on_cell=None if jobs == 1 else row_done, stop=stop)
+                    on_cell=row_done, stop=stop, here_reports=True,
+                    fit_beside_workers=lambda t: fit_here(t, {"n_threads": 1}))
     cells = {(cell.covariance_type, cell.k): cell for row in rows.values() for cell in row}
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)
@@ -370,16 +374,22 @@ def check_criterion(criterion: str) -> None:
 
 def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., object], *,
              worker: tuple[Callable, tuple, Callable], size: Callable[[tuple], float],
-             jobs: int | None, on_cell: Callable | None, stop: Callable[[], bool] | None) -> dict:
+             jobs: int | None, on_cell: Callable | None, stop: Callable[[], bool] | None,
+             fit_beside_workers: Callable[..., object] | None = None, here_reports: bool = False) -> dict:
     """Fit every cell of ``grid`` (a list of keys) and return {key: cell}: the machinery that every
     kind of grid (mixtures, factor models) shares.
 
     One process: ``fit_here(*key)`` in turn, ``stop()`` asked between cells (and by ``fit_here``
-    within them). Several (see :func:`worker_count`): X put once in shared memory, ``worker`` =
-    (initializer, its arguments after the shared X, the module-level function fitting ``*key`` in a
-    worker); the biggest cells by ``size(key)`` go first, so the last process is not left with the
-    slowest one. ``on_cell(cell, done, total)`` after each cell. Cancelled, Ctrl+C or an error end
-    the workers before going on; a worker that dies is a FitError.
+    within them). Several (see :func:`worker_count`): X put once in shared memory and ``jobs`` − 1
+    workers started, ``worker`` = (initializer, its arguments after the shared X, the module-level
+    function fitting ``*key`` in a worker); this process works through the same queue meanwhile
+    (``fit_beside_workers(*key)``, default ``fit_here``: it should use one thread, as each worker
+    does), taking whichever cell nobody has taken yet (core.processes.TaskBoard) — it has its
+    imports and the data already, where a worker first starts an interpreter. The biggest cells by
+    ``size(key)`` go first, so the last process is not left with the slowest one.
+    ``on_cell(cell, done, total)`` after each cell (only for the workers' cells when
+    ``here_reports``: ``fit_here`` then says itself how it is getting on). Cancelled, Ctrl+C or an
+    error end the workers before going on; a worker that dies is a FitError.
     """
     jobs = worker_count(jobs, len(grid))
     cells: dict = {}
@@ -388,17 +398,32 @@ def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., objec
             if stop is not None and stop():
                 raise Cancelled
             cells[key] = fit_here(*key)
-            if on_cell:
+            if on_cell and not here_reports:
                 on_cell(cells[key], done, len(grid))
         return cells
+    from emstudio.core.processes import TAKEN_ELSEWHERE, TaskBoard, board_pool, submit_from_board
+
     initializer, initargs, fit_in_worker = worker
     order = sorted(grid, key=lambda key: -size(key))
-    with share_array(X) as shared, WorkerPool(jobs, initializer, (shared, *initargs)) as pool:
+    board = TaskBoard(len(order))
+    fit_beside = fit_beside_workers or fit_here
+
+    def finished(key, cell, by_worker: bool) -> None:
+        cells[key] = cell
+        if on_cell and (by_worker or not here_reports):
+            on_cell(cell, len(cells), len(grid))
+
+    with share_array(X) as shared, board_pool(jobs - 1, board, initializer, (shared, *initargs)) as pool:
         try:
-            for done, (key, cell) in enumerate(pool.run(fit_in_worker, order, stop=stop), start=1):
-                cells[key] = cell
-                if on_cell:
-                    on_cell(cell, done, len(grid))
+            futures = submit_from_board(pool, board, fit_in_worker, order)
+            for index, key in enumerate(order):
+                if stop is not None and stop():
+                    raise Cancelled
+                if board.take(index):
+                    finished(key, fit_beside(*key), False)
+            for task, cell in pool.results(futures, stop=stop):
+                if not (isinstance(cell, str) and cell == TAKEN_ELSEWHERE):
+                    finished(task[2], cell, True)
         except WorkerDied as exc:
             raise FitError(str(exc)) from None
     return cells

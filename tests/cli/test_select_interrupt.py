@@ -84,10 +84,15 @@ def _start(args):
 
     def working():
         workers.update(pid for pid in _descendants(process.pid) if _is_worker(pid))
-        return len(workers) >= 2 or process.poll() is not None
+        # --jobs 2: the command fits cells itself beside one worker process
+        return len(workers) >= 1 or process.poll() is not None
 
-    assert _wait_until(working, patience=120), "the workers never started"
-    assert process.poll() is None, process.communicate()
+    started = _wait_until(working, patience=120)
+    if not started or process.poll() is not None:
+        if process.poll() is None:  # never leave a grid of minutes running behind a failed test
+            os.killpg(process.pid, signal.SIGKILL)
+        assert started, "the workers never started"
+        assert False, process.communicate()
     time.sleep(0.5)  # let them get into their first cells
     return process, workers
 

@@ -161,3 +161,43 @@ def test_without_room_in_shared_memory_the_array_travels(monkeypatch):
     X = _clusters(50)
     with processes.share_array(X) as shared:
         assert shared.name is None and np.array_equal(shared.attach(), X)
+
+
+def _no_set_up(shared):
+    pass
+
+
+def _fit_in_a_worker(index):
+    import os
+    import time
+
+    time.sleep(0.05)
+    return ("worker", os.getpid(), index)
+
+
+def test_this_process_fits_cells_beside_its_workers(monkeypatch):
+    """With jobs = 2 the command works through the queue itself beside one worker: every cell is
+    fitted exactly once, by whoever took it first, and reported once."""
+    import os
+
+    from emstudio.core.selection import run_grid
+
+    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    reported = []
+    cells = run_grid(np.zeros((4, 2)), [(i,) for i in range(8)], lambda i: ("here", os.getpid(), i),
+                     worker=(_no_set_up, (), _fit_in_a_worker), size=lambda key: 1.0, jobs=2,
+                     on_cell=lambda cell, done, total: reported.append((cell, done, total)), stop=None)
+    assert sorted(cells) == [(i,) for i in range(8)]
+    assert all(cell[2] == key[0] for key, cell in cells.items())
+    by = {cell[0] for cell in cells.values()}
+    assert "here" in by  # this process did not sit waiting
+    assert all(cell[1] != os.getpid() for cell in cells.values() if cell[0] == "worker")
+    assert [done for _, done, _ in reported] == list(range(1, 9)) and {t for *_, t in reported} == {8}
+
+
+def test_a_task_is_taken_once():
+    from emstudio.core.processes import TaskBoard
+
+    board = TaskBoard(3)
+    assert board.take(1) and not board.take(1)
+    assert board.take(0) and board.take(2) and not board.take(0)
