@@ -92,6 +92,8 @@ class SelectionPanel(QtWidgets.QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         form = QtWidgets.QFormLayout()
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Where the tab is narrow (a small screen) a wide field goes under its label.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         self.k_range = QtWidgets.QLineEdit("1-6")
         self.k_range.setToolTip("The Ks to try: a range like 1-6 or a list like 2,3,5")
         self.k_range.textChanged.connect(self._check_k_range)
