@@ -18,9 +18,10 @@ FRAME_ALLOWANCE = (16, 40)
 #: The right-hand column (parameters, log-likelihood, lower bound): this share of the width, at
 #: least as wide as the parameter table reads (ParameterTable.readable_width), at most RIGHT_MAX.
 RIGHT_SHARE, RIGHT_MAX = 0.35, 640
-#: The right-hand docks never narrower than this many digits of their font: the curves' axis
-#: labels and the table's first columns (the window's minimum width must still fit 1024 × 700).
-RIGHT_MIN_DIGITS = 30
+#: The right-hand docks never narrower than this many digits of their font (a curve with its axis
+#: labels), however small the window: a floor, low enough that the window still fits an 800-px
+#: screen; from 1024 px up the default split gives them the table's readable width.
+RIGHT_MIN_DIGITS = 22
 
 
 def fitted_geometry(available: QtCore.QRect, preferred=PREFERRED_SIZE) -> QtCore.QRect:
@@ -98,10 +99,13 @@ class Docks:
             self.split.shares = saved_shares(w.store.value("window/dock_shares"))
 
     def shown(self) -> None:
-        """The window is shown: the default dock sizes if no saved layout was restored."""
+        """The window is shown: the default dock sizes if no saved layout was restored, else the
+        restored columns at their share of this width (the user's, if they dragged one)."""
         if self._needs_dock_sizes:
             self._needs_dock_sizes = False
             self.default_sizes()
+        else:
+            self.split.apply()
 
     def default_widths(self, width: int) -> dict[QtCore.Qt.DockWidgetArea, int]:
         """The default split of a window ``width`` wide: the controls as wide as they need, the

@@ -9,6 +9,7 @@ matrices (Σₖ, and its standard deviations and correlations on every column).
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -26,9 +27,10 @@ from emstudio.core.palette import palette, srgb_to_lab
 COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
-#: A row of a 2-D fit as the table writes it (component, π, N, μ x, μ y, σ x, σ y, ρ), in number
-#: shapes common in a fit (4 significant digits, 3 for ρ): the table reads when this row fits.
-TYPICAL_2D_ROW = ("3", "0.335", "150.9", "−0.06358", "−0.06358", "0.9876", "0.9876", "−0.0123")
+#: A typical row of a 2-D fit as the table writes it (component, π, N, μ x, μ y, σ x, σ y, ρ; the
+#: separated sample's first component: 4 significant digits, 3 for ρ): the table reads when its
+#: columns have room for this row.
+TYPICAL_2D_ROW = ("3", "0.374", "149.6", "0.01682", "−0.05461", "0.9146", "0.8712", "−0.0444")
 
 
 def text_on(rgb) -> QtGui.QColor:
@@ -102,11 +104,11 @@ class ParameterTable(QtWidgets.QTableWidget):
         """The width, from this font, that shows every column of a typical 2-D fit's table (wider
         data scroll sideways): each cell's text and padding as the table sizes its columns, and
         the frame."""
-        metrics = self.fontMetrics()
+        metrics = QtGui.QFontMetricsF(self.font())  # the delegate rounds each text's width up
         style = self.style()
         padding = 2 * (style.pixelMetric(QtWidgets.QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1) + 1
         minimum = self.horizontalHeader().minimumSectionSize()
-        columns = sum(max(metrics.horizontalAdvance(text) + padding, minimum) for text in TYPICAL_2D_ROW)
+        columns = sum(max(math.ceil(metrics.horizontalAdvance(text)) + padding, minimum) for text in TYPICAL_2D_ROW)
         return columns + 2 * self.frameWidth()
 
     def _set_headers(self, headers: list[str]) -> None:
