@@ -21,7 +21,7 @@ RIGHT_SHARE, RIGHT_MAX = 0.35, 640
 #: The right-hand docks never narrower than this many digits of their font (a curve with its axis
 #: labels), however small the window: a floor, low enough that the window still fits an 800-px
 #: screen; from 1024 px up the default split gives them the table's readable width.
-RIGHT_MIN_DIGITS = 22
+RIGHT_MIN_DIGITS = 21
 
 
 def fitted_geometry(available: QtCore.QRect, preferred=PREFERRED_SIZE) -> QtCore.QRect:

@@ -202,8 +202,9 @@ def test_a_split_dragged_by_hand_is_kept_through_resizes(window, qtbot):
     for size in ((1900, 1060), (1200, 800), (1440, 900)):
         _resized(window, qtbot, *size)
         assert abs(_right_share(window) - dragged) <= 0.01, size
-    # the default layout (fitting the screen again) forgets it
-    window.docks.fit_screen(QtCore.QRect(0, 0, 1600, 1000))
+    # View ▸ Default dock sizes forgets it
+    actions = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()]
+    next(a for a in actions if a.text() == "Default dock sizes").trigger()
     qtbot.wait(50)
     assert window.docks.split.shares is None
     assert abs(window.params_dock.width() - before) <= 2
