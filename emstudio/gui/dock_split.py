@@ -85,7 +85,8 @@ class DockSplit(QtCore.QObject):
             elif kind == QtCore.QEvent.Type.MouseButtonPress:
                 # A press on the window itself, not on any child: on a separator between docks.
                 on_self = self.window.childAt(event.position().toPoint()) is None
-                self._pressed = self.widths() if on_self and event.button() == QtCore.Qt.MouseButton.LeftButton else None
+                left_button = event.button() == QtCore.Qt.MouseButton.LeftButton
+                self._pressed = self.widths() if on_self and left_button else None
             elif kind == QtCore.QEvent.Type.MouseButtonRelease and self._pressed is not None:
                 before, self._pressed = self._pressed, None
                 # After QMainWindow has ended the separator's move.
