@@ -129,6 +129,10 @@ def make_menus(window) -> None:
     view_menu = bar.addMenu("&View")
     for dock in w.docks.all():
         view_menu.addAction(dock.toggleViewAction())
+    # A separator dragged by hand keeps its share of the width (dock_split.py) until this.
+    reset = view_menu.addAction("Default dock sizes", lambda: w.docks.default_sizes())
+    reset.setStatusTip("The docks' default widths and heights: the panels beside the plot follow the "
+                       "window's width again")
     view_menu.addSeparator()
     view_menu.addAction(actions["shade_uncertainty"])
     view_menu.addAction(actions["equal_aspect"])

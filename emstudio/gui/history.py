@@ -50,14 +50,17 @@ class HistoryBar:
                                "log-likelihood mark follow. Run or step from here to continue EM "
                                "from that iteration.")
         self.slider.setEnabled(False)
-        self.slider.setMinimumWidth(80)
+        # A short slider still scrubs: on a small screen the room goes to the docks beside the plot.
+        self.slider.setMinimumWidth(5 * self.slider.fontMetrics().horizontalAdvance("0"))
         self.play_button = QtWidgets.QToolButton()
         self.play_button.setDefaultAction(window.actions["play"])
         self.label = QtWidgets.QLabel("no fit yet")
         self.label.setMinimumWidth(120)
         self.label.setToolTip("The iteration on screen, of all kept")
+        self.slider.setAccessibleName("History")
         self.bar = QtWidgets.QHBoxLayout()
-        self.bar.addWidget(QtWidgets.QLabel("History"))
+        # No "History" word before the slider: ▶, the slider and "iteration i of m" say it, and on a
+        # small screen its room goes to the docks beside the plot.
         self.bar.addWidget(self.play_button)
         self.bar.addWidget(self.slider, 1)
         self.bar.addWidget(self.label)

@@ -9,6 +9,7 @@ matrices (Σₖ, and its standard deviations and correlations on every column).
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -26,6 +27,10 @@ from emstudio.core.palette import palette, srgb_to_lab
 COLLAPSE_RED = "#d62728"
 COLLAPSE_BACKGROUND = "#fde2e1"
 RIGHT = QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+#: A typical row of a 2-D fit as the table writes it (component, π, N, μ x, μ y, σ x, σ y, ρ; the
+#: separated sample's first component: 4 significant digits, 3 for ρ): the table reads when its
+#: columns have room for this row.
+TYPICAL_2D_ROW = ("3", "0.374", "149.6", "0.01682", "−0.05461", "0.9146", "0.8712", "−0.0444")
 
 
 def text_on(rgb) -> QtGui.QColor:
@@ -95,12 +100,27 @@ class ParameterTable(QtWidgets.QTableWidget):
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt API
         return QtCore.QSize(440, 150)
 
+    def readable_width(self) -> int:
+        """The width, from this font, that shows every column of a typical 2-D fit's table (wider
+        data scroll sideways): each cell's text and padding as the table sizes its columns, and
+        the frame."""
+        metrics = QtGui.QFontMetricsF(self.font())  # the delegate rounds each text's width up
+        style = self.style()
+        padding = 2 * (style.pixelMetric(QtWidgets.QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1) + 1
+        minimum = self.horizontalHeader().minimumSectionSize()
+        columns = sum(max(math.ceil(metrics.horizontalAdvance(text)) + padding, minimum) for text in TYPICAL_2D_ROW)
+        return columns + 2 * self.frameWidth()
+
     def _set_headers(self, headers: list[str]) -> None:
         if headers == self.headers:
             return
         self.headers = headers
         self.setColumnCount(len(headers))
         self.setHorizontalHeaderLabels(headers)
+        # A column hidden under the old headers (the λmin column of an empty table is column 3)
+        # would hide a data column of the new ones: all shown, then λmin hidden again by _mark.
+        for column in range(len(headers)):
+            self.setColumnHidden(column, False)
         self.LAMBDA_COLUMN = len(headers) - 1
         self.setRowCount(0)  # rebuilt with the new columns
 

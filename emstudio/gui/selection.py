@@ -90,12 +90,18 @@ class SelectionPanel(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        form = QtWidgets.QFormLayout()
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # K, the criterion and the restarts on one row, the covariance types under it: the plot
+        # keeps its height where the tab is narrow (a small screen, the docks beside it).
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("K"))
         self.k_range = QtWidgets.QLineEdit("1-6")
         self.k_range.setToolTip("The Ks to try: a range like 1-6 or a list like 2,3,5")
         self.k_range.textChanged.connect(self._check_k_range)
-        form.addRow("K", self.k_range)
+        row.addWidget(self.k_range, 1)
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Where the tab is narrow the types go under their label.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         # mclust's fourteen models in its order (spherical, diagonal, ellipsoidal), five a row;
         # scikit-learn's four under both names.
         types_grid = QtWidgets.QGridLayout()
@@ -128,7 +134,8 @@ class SelectionPanel(QtWidgets.QWidget):
         types_grid.addWidget(quick, len(order) // 5, len(order) % 5)
         types_box = types_grid
         form.addRow("Covariance", types_box)
-        row = QtWidgets.QHBoxLayout()
+        row.addSpacing(12)
+        row.addWidget(QtWidgets.QLabel("Criterion"))
         self.criterion = QtWidgets.QComboBox()
         for i, name in enumerate(CRITERIA):
             self.criterion.addItem(name.upper(), name)
@@ -144,8 +151,7 @@ class SelectionPanel(QtWidgets.QWidget):
         self.restarts.setValue(3)
         self.restarts.setToolTip("Starts per cell; each cell keeps its best restart with no collapsed component")
         row.addWidget(self.restarts)
-        row.addStretch(1)
-        form.addRow("Criterion", row)
+        layout.addLayout(row)
         layout.addLayout(form)
 
         buttons = QtWidgets.QHBoxLayout()

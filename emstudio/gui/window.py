@@ -14,7 +14,8 @@ that do the work, and each part owns one responsibility (reach a part as ``windo
     window.report    Report (status.py): status line, state word, errors, log-L monotonicity
     window.link      WorkerLink (worker_link.py): controller signals → views; on_state
                      enables and disables the actions
-    window.docks     Docks (layout.py): the docks, the tabs, sizes that fit the screen, saved layout
+    window.docks     Docks (layout.py): the docks, the tabs, sizes that fit the screen, saved layout;
+                     docks.split (dock_split.py) keeps the side columns' shares through resizes
     window.help      Help (help.py): keyboard shortcuts, the docs/ pages, About
     window.factors   FactorLink (factor_panel.py): the Factors dock of a factor model
     window.view_options  ViewOptions (view_options.py): View ▸ Equal aspect, the start's θ₀ preview

@@ -3,8 +3,8 @@
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from emstudio.gui.layout import FRAME_ALLOWANCE, PREFERRED_SIZE, RIGHT_WIDTH, fitted_geometry
-from tests.gui.conftest import sample
+from emstudio.gui.layout import FRAME_ALLOWANCE, PREFERRED_SIZE, fitted_geometry
+from tests.gui.conftest import sample, wait_outcome
 
 SCREENS = [(1024, 700), (1280, 1024), (1366, 768), (1600, 1000), (1920, 1080)]
 CONTROLS = (QtWidgets.QAbstractButton, QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox, QtWidgets.QLineEdit,
@@ -58,7 +58,7 @@ def test_nothing_is_clipped_at_each_screen_size(window, qtbot, width, height):
     assert scroll.horizontalScrollBarPolicy() == QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff
     assert scroll.viewport().width() >= window.controls.minimumSizeHint().width()
     # the right-hand column is wide enough to read, the plot keeps the most room
-    assert window.params_dock.width() >= RIGHT_WIDTH[0] - 20
+    assert window.params_dock.width() >= 300
     assert window.plot.width() >= 300
 
 
@@ -109,3 +109,115 @@ def test_a_new_window_fits_the_screen_it_opens_on(qtbot, tmp_path):
         assert window.minimumSizeHint().width() <= available.width()
     finally:
         window.close()
+
+
+# -- the right-hand docks: readable at 1024 × 700, their share of the width kept through resizes
+
+SHARE_TOLERANCE = 0.06  # the table's readable width sets a floor at 1024, a little over the default share
+
+
+def _fitted(window, qtbot, width, height, name="separated.csv"):
+    """``window`` laid out for a width × height screen, with a fit of ``name`` on screen."""
+    window.docks.fit_screen(QtCore.QRect(0, 0, width, height))
+    assert window.files.load_file(sample(name))
+    window.controls.k.setValue(3)
+    wait_outcome(qtbot, window, window.requests.run)
+    qtbot.wait(50)
+
+
+def _right_share(window):
+    return window.params_dock.width() / window.width()
+
+
+def _resized(window, qtbot, width, height):
+    window.resize(width, height)
+    qtbot.wait(50)
+    QtWidgets.QApplication.processEvents()
+
+
+def _drag_right_separator(window, qtbot, dx):
+    """The mouse drags the separator between the plot and the right-hand docks ``dx`` pixels."""
+    from PySide6 import QtGui
+
+    left = window.centralWidget().geometry().right()
+    right = window.params_dock.geometry().left()
+    start = QtCore.QPoint((left + right) // 2 + 1, window.params_dock.geometry().center().y())
+    button, none = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.NoButton
+
+    def send(kind, pos, changed, held):
+        local = QtCore.QPointF(pos)
+        event = QtGui.QMouseEvent(kind, local, local, QtCore.QPointF(window.mapToGlobal(pos)), changed, held,
+                                  QtCore.Qt.KeyboardModifier.NoModifier)
+        QtWidgets.QApplication.sendEvent(window, event)
+        qtbot.wait(20)  # QMainWindow moves the separator on a timer
+
+    send(QtCore.QEvent.Type.MouseButtonPress, start, button, button)
+    for step in range(1, 6):
+        send(QtCore.QEvent.Type.MouseMove, start + QtCore.QPoint(dx * step // 5, 0), none, button)
+    send(QtCore.QEvent.Type.MouseButtonRelease, start + QtCore.QPoint(dx, 0), button, none)
+    qtbot.wait(50)
+
+
+def test_the_parameter_table_reads_at_1024_by_700(window, qtbot):
+    """Issue: at 1024 × 700 the right-hand docks were squeezed and the table cut off."""
+    _fitted(window, qtbot, 1024, 700)
+    table = window.table
+    # every column of a 2-D fit shows (the first mean's column too), none scrolled out of sight
+    shown = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount()) if not table.isColumnHidden(c)]
+    assert shown == ["", "π", "N", "μ x", "μ y", "σ x", "σ y", "ρ"]
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    assert table.width() >= table.readable_width()
+    # the curves beside it as wide, the plot still usable
+    assert window.likelihood_dock.width() == window.params_dock.width()
+    assert window.plot.width() >= 250
+    assert not _clipped(window)
+
+
+def test_wider_data_keep_the_readable_width_and_scroll_sideways(window, qtbot):
+    _fitted(window, qtbot, 1024, 700, "four_d.csv")
+    assert window.table.width() >= window.table.readable_width()
+    assert window.table.horizontalScrollBar().maximum() > 0  # μ and σ of four columns: they scroll
+
+
+def test_the_right_docks_keep_their_share_when_the_window_grows(window, qtbot):
+    """Issue: a window opened 1024 wide and enlarged kept its docks at their small width."""
+    _fitted(window, qtbot, 1024, 700)
+    small_share, small_width = _right_share(window), window.params_dock.width()
+    controls = window.controls_dock.width()
+    _resized(window, qtbot, 1600, 1000)
+    assert window.params_dock.width() > small_width + 100
+    assert abs(_right_share(window) - small_share) <= SHARE_TOLERANCE
+    assert abs(window.controls_dock.width() - controls) <= 2  # the controls need no more room
+    assert window.plot.width() > window.params_dock.width()  # the plot keeps the most room
+    _resized(window, qtbot, 1008, 660)  # and back: the layout it opened with
+    assert abs(window.params_dock.width() - small_width) <= 2
+
+
+def test_a_split_dragged_by_hand_is_kept_through_resizes(window, qtbot):
+    _fitted(window, qtbot, 1600, 1000)
+    before = window.params_dock.width()
+    _drag_right_separator(window, qtbot, -150)
+    assert window.params_dock.width() >= before + 120  # the right-hand column widened by hand
+    dragged = _right_share(window)
+    for size in ((1900, 1060), (1200, 800), (1440, 900)):
+        _resized(window, qtbot, *size)
+        assert abs(_right_share(window) - dragged) <= 0.01, size
+    # View ▸ Default dock sizes forgets it
+    actions = [a for menu in window.menuBar().findChildren(QtWidgets.QMenu) for a in menu.actions()]
+    next(a for a in actions if a.text() == "Default dock sizes").trigger()
+    qtbot.wait(50)
+    assert window.docks.split.shares is None
+    assert abs(window.params_dock.width() - before) <= 2
+
+
+def test_a_dragged_split_is_kept_between_starts(make_window, qtbot):
+    first = make_window()
+    qtbot.wait(50)
+    _drag_right_separator(first, qtbot, -120)
+    dragged, size = _right_share(first), first.size().toTuple()
+    first.close()
+    second = make_window()  # on the offscreen platform's small screen: fitted to it
+    _resized(second, qtbot, *size)
+    assert abs(_right_share(second) - dragged) <= 0.01
+    _resized(second, qtbot, size[0] + 300, size[1])
+    assert abs(_right_share(second) - dragged) <= 0.01
