@@ -125,7 +125,7 @@ def select_factor_models(X: np.ndarray, ks: Sequence[int], factors: Sequence[int
     if X.ndim == 1:
         X = X[:, None]
     grid = [(k, q) for k in ks for q in factors]
-    def fit_beside_workers(k: int, q: int) -> FactorCell:
+    def fit_beside_workers(k: int, q: int, stop: Callable[[], bool] | None) -> FactorCell:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):  # one BLAS thread, as each worker (see _init_worker)

@@ -135,16 +135,28 @@ class TaskBoard:
         self.flags = multiprocessing.get_context("spawn").Array("b", max(n_tasks, 1))
 
     def take(self, index: int) -> bool:
-        """True for the one caller that takes task ``index`` first."""
-        with self.flags.get_lock():
+        """True for the one caller that takes task ``index`` first. WorkerDied if the board stays
+        locked (a process killed in the microseconds it held the lock never lets go of it)."""
+        lock = self.flags.get_lock()
+        if not lock.acquire(timeout=BOARD_PATIENCE_SECONDS):
+            raise WorkerDied("a worker process ended while taking a task")
+        try:
             if self.flags[index]:
                 return False
             self.flags[index] = 1
             return True
+        finally:
+            lock.release()
 
 
+BOARD_PATIENCE_SECONDS = 30.0
 #: A task that another process took before this worker came to it.
 TAKEN_ELSEWHERE = "taken elsewhere"
+
+
+def taken_elsewhere(result: object) -> bool:
+    """Whether a worker's result says another process had taken its task."""
+    return isinstance(result, str) and result == TAKEN_ELSEWHERE
 _BOARD: list[TaskBoard] = []
 
 
@@ -289,7 +301,6 @@ class WorkerPool:
                 poll_seconds: float = 0.05) -> Iterator[tuple[Sequence, object]]:
         """(task, result) of :meth:`submit`'s futures, in the order they finish (see :meth:`run`)."""
         from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
 
         pending = set(futures)
         while pending:
@@ -298,11 +309,18 @@ class WorkerPool:
             done, pending = wait(pending, timeout=poll_seconds if stop is not None else None,
                                  return_when=FIRST_COMPLETED)
             for future in done:
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    raise WorkerDied("a worker process ended unexpectedly (killed, or out of memory)") from None
-                yield futures[future], result
+                yield futures[future], self.result_of(future)
+
+    @staticmethod
+    def result_of(future) -> object:
+        """A finished future's result (its worker's exception raised again); WorkerDied when a
+        worker process ended without finishing."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise WorkerDied("a worker process ended unexpectedly (killed, or out of memory)") from None
 
     def end_now(self, grace_seconds: float = 0.5) -> None:
         """Drop the queued tasks and end every worker now: SIGTERM, then SIGKILL after

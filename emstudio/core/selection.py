@@ -361,7 +361,9 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
                     worker=(_init_row_worker, (base, column_names, ks, warm_start), _fit_shared_row),
                     size=lambda row: ROW_COST.get(storage_type(row[0]), 1.0), jobs=jobs,
                     on_cell=row_done, stop=stop, here_reports=True,
-                    fit_beside_workers=lambda t: fit_here(t, {"n_threads": 1}))
+                    fit_beside_workers=lambda t, stop: fit_row(X, base, t, ks, column_names, {"n_threads": 1}, stop,
+                                                               warm_start=warm_start, on_cell=cell_done,
+                                                               start_cache=start_cache))
     cells = {(cell.covariance_type, cell.k): cell for row in rows.values() for cell in row}
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)
@@ -382,12 +384,13 @@ def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., objec
     One process: ``fit_here(*key)`` in turn, ``stop()`` asked between cells (and by ``fit_here``
     within them). Several (see :func:`worker_count`): X put once in shared memory and ``jobs`` − 1
     workers started, ``worker`` = (initializer, its arguments after the shared X, the module-level
-    function fitting ``*key`` in a worker); this process works through the same queue meanwhile
-    (``fit_beside_workers(*key)``, default ``fit_here``: it should use one thread, as each worker
-    does), taking whichever cell nobody has taken yet (core.processes.TaskBoard) — it has its
-    imports and the data already, where a worker first starts an interpreter. The biggest cells by
-    ``size(key)`` go first, so the last process is not left with the slowest one.
-    ``on_cell(cell, done, total)`` after each cell (only for the workers' cells when
+    function fitting ``*key`` in a worker); this process works through the same queue meanwhile,
+    taking whichever cell nobody has taken yet (core.processes.TaskBoard) — it has its imports and
+    the data already, where a worker first starts an interpreter — with
+    ``fit_beside_workers(*key, stop=...)`` (it should use one thread, as each worker does, and ask
+    the ``stop`` given: that is where the workers' finished cells are taken in and a dead worker is
+    noticed). The biggest cells by ``size(key)`` go first, so the last process is not left with the
+    slowest one. ``on_cell(cell, done, total)`` after each cell (only for the workers' cells when
     ``here_reports``: ``fit_here`` then says itself how it is getting on). Cancelled, Ctrl+C or an
     error end the workers before going on; a worker that dies is a FitError.
     """
@@ -401,12 +404,12 @@ def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., objec
             if on_cell and not here_reports:
                 on_cell(cells[key], done, len(grid))
         return cells
-    from emstudio.core.processes import TAKEN_ELSEWHERE, TaskBoard, board_pool, submit_from_board
+    from emstudio.core.processes import TaskBoard, board_pool, submit_from_board, taken_elsewhere
 
     initializer, initargs, fit_in_worker = worker
     order = sorted(grid, key=lambda key: -size(key))
     board = TaskBoard(len(order))
-    fit_beside = fit_beside_workers or fit_here
+    fit_beside = fit_beside_workers or (lambda *key, stop: fit_here(*key))
 
     def finished(key, cell, by_worker: bool) -> None:
         cells[key] = cell
@@ -416,14 +419,39 @@ def run_grid(X: np.ndarray, grid: Sequence[tuple], fit_here: Callable[..., objec
     with share_array(X) as shared, board_pool(jobs - 1, board, initializer, (shared, *initargs)) as pool:
         try:
             futures = submit_from_board(pool, board, fit_in_worker, order)
+            collected: set = set()
+
+            def collect() -> None:
+                """Take in the cells the workers have finished (WorkerDied when one died)."""
+                for future, task in futures.items():
+                    if future not in collected and future.done():
+                        collected.add(future)
+                        cell = pool.result_of(future)
+                        if not taken_elsewhere(cell):
+                            finished(task[2], cell, True)
+
+            def stop_here() -> bool:
+                # Asked before every EM iteration of this process's cells: the workers' progress is
+                # reported as it comes, and a dead worker ends the grid now, not after this
+                # process has fitted the rest alone.
+                collect()
+                return stop is not None and stop()
+
+            mine = set()
             for index, key in enumerate(order):
-                if stop is not None and stop():
+                if stop_here():
                     raise Cancelled
                 if board.take(index):
-                    finished(key, fit_beside(*key), False)
-            for task, cell in pool.results(futures, stop=stop):
-                if not (isinstance(cell, str) and cell == TAKEN_ELSEWHERE):
+                    mine.add(index)
+                    finished(key, fit_beside(*key, stop=stop_here), False)
+            # Every cell is taken now: wait only for the ones a worker is fitting (a worker that
+            # has not even started has nothing left to do and is not waited for).
+            theirs = {future: task for future, task in futures.items()
+                      if task[1] not in mine and future not in collected}
+            for task, cell in pool.results(theirs, stop=stop):
+                if not taken_elsewhere(cell):
                     finished(task[2], cell, True)
+            pool.end_now()
         except WorkerDied as exc:
             raise FitError(str(exc)) from None
     return cells

@@ -184,8 +184,9 @@ def test_this_process_fits_cells_beside_its_workers(monkeypatch):
 
     monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
     reported = []
-    cells = run_grid(np.zeros((4, 2)), [(i,) for i in range(8)], lambda i: ("here", os.getpid(), i),
+    cells = run_grid(np.zeros((4, 2)), [(i,) for i in range(8)], lambda i: None,
                      worker=(_no_set_up, (), _fit_in_a_worker), size=lambda key: 1.0, jobs=2,
+                     fit_beside_workers=lambda i, stop: ("here", os.getpid(), i),
                      on_cell=lambda cell, done, total: reported.append((cell, done, total)), stop=None)
     assert sorted(cells) == [(i,) for i in range(8)]
     assert all(cell[2] == key[0] for key, cell in cells.items())
@@ -201,3 +202,64 @@ def test_a_task_is_taken_once():
     board = TaskBoard(3)
     assert board.take(1) and not board.take(1)
     assert board.take(0) and board.take(2) and not board.take(0)
+
+
+def _die_in_a_worker(index):
+    import os
+
+    os._exit(1)  # as a worker killed by the system (out of memory) ends: no exception, no result
+
+
+def test_a_dead_worker_ends_the_grid_while_this_process_still_fits(monkeypatch):
+    """The command notices a worker that died during its own (long) cell, not after it has fitted
+    the rest of the grid alone: its cell's stop() is where the workers are looked at."""
+    import time
+
+    from emstudio.core.selection import run_grid
+
+    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    asked = []
+
+    def long_cell(i, stop):
+        for _ in range(12_000):  # two minutes unless stopped
+            asked.append(i)
+            if stop():
+                return ("stopped", i)
+            time.sleep(0.01)
+        return ("finished", i)
+
+    with pytest.raises(FitError, match="ended unexpectedly"):
+        run_grid(np.zeros((4, 2)), [(i,) for i in range(3)], lambda i: None,
+                 worker=(_no_set_up, (), _die_in_a_worker), size=lambda key: 1.0, jobs=2, on_cell=None,
+                 stop=None, fit_beside_workers=long_cell)
+    assert len(asked) < 12_000
+
+
+def test_the_workers_cells_are_reported_while_this_process_fits(monkeypatch):
+    from emstudio.core.selection import run_grid
+
+    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    reported_during = []
+    state = {"inside": False}
+
+    def long_first_cell(i, stop):
+        state["inside"] = True
+        import time
+
+        # the biggest cell, taken by this process: the worker meanwhile fits the small ones
+        deadline = time.monotonic() + (60.0 if i == 0 else 0.0)
+        while time.monotonic() < deadline and len(reported_during) < 2:
+            stop()
+            time.sleep(0.01)
+        state["inside"] = False
+        return ("here", 0, i)
+
+    def on_cell(cell, done, total):
+        if cell[0] == "worker":
+            reported_during.append(state["inside"])
+
+    cells = run_grid(np.zeros((4, 2)), [(i,) for i in range(3)], lambda i: None,
+                     worker=(_no_set_up, (), _fit_in_a_worker), size=lambda key: 3.0 - key[0], jobs=2,
+                     on_cell=on_cell, stop=None, fit_beside_workers=long_first_cell)
+    assert sorted(cells) == [(0,), (1,), (2,)] and cells[(0,)][0] == "here"
+    assert reported_during[:2] == [True, True]  # both came while this process was still in its cell
