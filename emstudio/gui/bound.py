@@ -119,7 +119,8 @@ class BoundPanel(QtWidgets.QScrollArea):
     def _values_grid(self) -> QtWidgets.QGridLayout:
         grid = QtWidgets.QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(8)
+        # Tight: at 1024 × 700 the two columns of values must fit the right-hand docks' width.
+        grid.setHorizontalSpacing(5)
         grid.setVerticalSpacing(1)
         self.values: dict[str, QtWidgets.QLabel] = {}
         mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
@@ -139,7 +140,7 @@ class BoundPanel(QtWidgets.QScrollArea):
             self.values[key] = value
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(4, 1)
-        grid.setColumnMinimumWidth(2, 10)
+        grid.setColumnMinimumWidth(2, 6)
         return grid
 
     @property
