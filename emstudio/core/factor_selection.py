@@ -125,6 +125,7 @@ def select_factor_models(X: np.ndarray, ks: Sequence[int], factors: Sequence[int
     if X.ndim == 1:
         X = X[:, None]
     grid = [(k, q) for k in ks for q in factors]
+
     def fit_beside_workers(k: int, q: int, stop: Callable[[], bool] | None) -> FactorCell:
         from threadpoolctl import threadpool_limits
 

@@ -157,6 +157,9 @@ TAKEN_ELSEWHERE = "taken elsewhere"
 def taken_elsewhere(result: object) -> bool:
     """Whether a worker's result says another process had taken its task."""
     return isinstance(result, str) and result == TAKEN_ELSEWHERE
+
+
+#: The board of the grid this worker serves (set when the worker starts).
 _BOARD: list[TaskBoard] = []
 
 

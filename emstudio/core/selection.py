@@ -354,18 +354,17 @@ def select_models(X: np.ndarray, ks: Sequence[int], covariance_types: Sequence[s
         for cell in row:
             cell_done(cell)
 
-    def fit_here(t: str, options: dict | None = engine_options) -> list[Cell]:
+    def fit_here(t: str, options: dict | None = engine_options, asked=stop) -> list[Cell]:
         # This process's rows report cell by cell; the workers' rows come back whole.
-        return fit_row(X, base, t, ks, column_names, options, stop, warm_start=warm_start,
+        return fit_row(X, base, t, ks, column_names, options, asked, warm_start=warm_start,
                        on_cell=cell_done, start_cache=start_cache)
 
     rows = run_grid(X, [(t,) for t in covariance_types], fit_here,
                     worker=(_init_row_worker, (base, column_names, ks, warm_start), _fit_shared_row),
                     size=lambda row: ROW_COST.get(storage_type(row[0]), 1.0), jobs=jobs,
                     on_cell=row_done, stop=stop, here_reports=True,
-                    fit_beside_workers=lambda t, stop: fit_row(X, base, t, ks, column_names, {"n_threads": 1}, stop,
-                                                               warm_start=warm_start, on_cell=cell_done,
-                                                               start_cache=start_cache))
+                    # beside workers: one engine thread, as each of them
+                    fit_beside_workers=lambda t, stop: fit_here(t, {"n_threads": 1}, stop))
     cells = {(cell.covariance_type, cell.k): cell for row in rows.values() for cell in row}
     ordered = tuple(cells[key] for key in grid)
     return Selection(criterion, ordered, best_cell(ordered, criterion), same_models)
