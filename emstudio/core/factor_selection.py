@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from emstudio.core.factor import FactorFit, FactorSettings, fit_factor
-from emstudio.core.selection import Cancelled, check_criterion, k_range_parts, run_grid
+from emstudio.core.grid import run_grid
+from emstudio.core.selection import Cancelled, check_criterion, k_range_parts
 from emstudio.errors import EmstudioError, FitError
 
 __all__ = ["FactorCell", "FactorSelection", "best_factor_cell", "parse_factor_range", "select_factor_models"]

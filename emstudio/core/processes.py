@@ -285,15 +285,6 @@ class WorkerPool:
         else:
             self.end_now()
 
-    def run(self, function: Callable, tasks: Iterable[Sequence], *, stop: Callable[[], bool] | None = None,
-            poll_seconds: float = 0.05) -> Iterator[tuple[Sequence, object]]:
-        """(task, function(*task)) for every task, in the order they finish.
-
-        ``stop()`` is asked every ``poll_seconds`` while waiting; True raises Cancelled.
-        A worker that dies raises WorkerDied.
-        """
-        yield from self.results(self.submit(function, tasks), stop=stop, poll_seconds=poll_seconds)
-
     def submit(self, function: Callable, tasks: Iterable[Sequence]) -> dict:
         """Queue function(*task) for every task now; {future: task}, for :meth:`results`."""
         tasks = [tuple(task) for task in tasks]
@@ -302,7 +293,8 @@ class WorkerPool:
 
     def results(self, futures: dict, *, stop: Callable[[], bool] | None = None,
                 poll_seconds: float = 0.05) -> Iterator[tuple[Sequence, object]]:
-        """(task, result) of :meth:`submit`'s futures, in the order they finish (see :meth:`run`)."""
+        """(task, result) of :meth:`submit`'s futures, in the order they finish. ``stop()`` is asked
+        every ``poll_seconds`` while waiting; True raises Cancelled. A worker that dies raises WorkerDied."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
         pending = set(futures)

@@ -125,7 +125,7 @@ def test_factor_analysis_restarts_after_the_pca_start_are_random():
 
 
 def test_the_same_answer_on_any_number_of_processes(monkeypatch):
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)
     X = _separated_clusters(n=80)
     base = FactorSettings(init="kmeans", psi="per-component", restarts=2, seed=4)
     one = select_factor_models(X, [1, 2, 3], [0, 1], base, jobs=1)
@@ -148,7 +148,7 @@ def _stop_after(calls):
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_stop_cancels_the_grid_and_leaves_no_worker(jobs, monkeypatch):
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)
     X = _separated_clusters(n=300)
     seen = []
     slow = FactorSettings(init="kmeans", restarts=30, tol=0.0, max_iter=100_000)  # minutes unless stopped

@@ -129,7 +129,7 @@ def test_stop_cancels_the_grid_under_way(jobs, monkeypatch):
     or while the workers fit; no cell is reported after it, and no worker is left running."""
     import multiprocessing
 
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)  # two workers even on one core
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)  # two workers even on one core
     X = _clusters(300, seed=2)
     seen = []
     slow = FitSettings(restarts=30, tol=0.0, max_iter=100_000)  # minutes per cell unless stopped
@@ -180,9 +180,9 @@ def test_this_process_fits_cells_beside_its_workers(monkeypatch):
     fitted exactly once, by whoever took it first, and reported once."""
     import os
 
-    from emstudio.core.selection import run_grid
+    from emstudio.core.grid import run_grid
 
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)
     reported = []
     cells = run_grid(np.zeros((4, 2)), [(i,) for i in range(8)], lambda i: None,
                      worker=(_no_set_up, (), _fit_in_a_worker), size=lambda key: 1.0, jobs=2,
@@ -215,9 +215,9 @@ def test_a_dead_worker_ends_the_grid_while_this_process_still_fits(monkeypatch):
     the rest of the grid alone: its cell's stop() is where the workers are looked at."""
     import time
 
-    from emstudio.core.selection import run_grid
+    from emstudio.core.grid import run_grid
 
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)
     asked = []
 
     def long_cell(i, stop):
@@ -236,9 +236,9 @@ def test_a_dead_worker_ends_the_grid_while_this_process_still_fits(monkeypatch):
 
 
 def test_the_workers_cells_are_reported_while_this_process_fits(monkeypatch):
-    from emstudio.core.selection import run_grid
+    from emstudio.core.grid import run_grid
 
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)
     reported_during = []
     state = {"inside": False}
 

@@ -81,7 +81,7 @@ def test_the_selection_file_names_each_cells_starts():
 
 
 def test_no_processes_and_two_processes_give_the_same_grid_with_warm_starts(monkeypatch):
-    monkeypatch.setattr("emstudio.core.selection.available_cores", lambda: 2)  # two workers even on one core
+    monkeypatch.setattr("emstudio.core.grid.available_cores", lambda: 2)  # two workers even on one core
     X = _planted(1)
     base = FitSettings(restarts=3, short_iter=4, long_runs=1, seed=11, accelerate="squarem",
                        convergence="aitken", tol=1e-8)
